@@ -1,0 +1,224 @@
+/**
+ * `ProcessorContext`: what a processor gets besides its source — the run's signals, the start parameters,
+ * the upstream direction and a metrics helper.
+ * @module
+ */
+import { metrics as metricsFrame } from '../frames/constructors.js'
+import type { Frame, MetricsFrame, StartFrame } from '../frames/types.js'
+import { Runtime } from './runtime.js'
+
+/**
+ * Observes a frame travelling upstream past a stage. Call `next(frame)` to pass it (or another frame) on
+ * towards the source; not calling it swallows the frame. Handlers run synchronously, in reverse stage order.
+ */
+export type UpstreamHandler = (frame: Frame, next: (frame: Frame) => void) => void
+
+/**
+ * Time measurements of one processor, reported as `metrics` frames when the run's `start` frame has
+ * `enableMetrics`. The `stop*` methods return the frame to emit (yield it downstream), or `undefined` when
+ * metrics are off or the measurement was not started.
+ *
+ * @example
+ * ```ts
+ * async function* llm(source, ctx) {
+ *   for await (const f of source) {
+ *     if (f.type !== 'text') { yield f; continue }
+ *     ctx.metrics.startTtfb()
+ *     for await (const token of model(f.text, ctx.signal)) {
+ *       const m = ctx.metrics.stopTtfb()
+ *       if (m) yield m
+ *       yield Frames.text(token)
+ *     }
+ *   }
+ * }
+ * ```
+ */
+export interface ProcessorMetrics {
+  /** True when the run's start frame enabled metrics. */
+  readonly enabled: boolean
+  /** Starts a time-to-first-byte measurement (only the first one when `reportOnlyInitialTtfb`). */
+  startTtfb(): void
+  /** Ends the TTFB measurement; returns the `metrics` frame to emit. */
+  stopTtfb(): MetricsFrame | undefined
+  /** Starts a processing-time measurement. */
+  startProcessing(): void
+  /** Ends the processing-time measurement; returns the `metrics` frame to emit. */
+  stopProcessing(): MetricsFrame | undefined
+  /** Ends both measurements (e.g. on an interruption); returns the frames to emit. */
+  stopAll(): MetricsFrame[]
+}
+
+/** What every processor receives as its second argument. */
+export interface ProcessorContext {
+  /** The processor's name within the pipeline, e.g. `pipeline/upper`. */
+  readonly name: string
+  /** Aborts on cancel and on each interruption; read it again after an interruption for the fresh one. */
+  readonly signal: AbortSignal
+  /** Aborts only on cancel or stop. */
+  readonly cancelSignal: AbortSignal
+  /** The run's `start` frame once it has entered the pipeline (its parameters). */
+  readonly start: StartFrame | undefined
+  /** Sends `frame` towards the source: earlier stages that observe upstream frames see it, then the task. */
+  pushUpstream(frame: Frame): void
+  /** Observes frames that travel upstream past this processor; returns the function that removes the handler. */
+  onUpstream(handler: UpstreamHandler): () => void
+  /** Time measurements reported as `metrics` frames. */
+  readonly metrics: ProcessorMetrics
+  /** The run shared by every context (used by combinators). */
+  readonly runtime: Runtime
+}
+
+const now = (): number => performance.now()
+
+class Metrics implements ProcessorMetrics {
+  private ttfbStart: number | undefined
+  private processingStart: number | undefined
+  private ttfbReported = false
+  private registered = false
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly name: string,
+  ) {}
+
+  get enabled(): boolean {
+    return this.runtime.start?.enableMetrics === true
+  }
+
+  private register(): void {
+    if (!this.registered) {
+      this.registered = true
+      this.runtime.registerMetrics(this.name)
+    }
+  }
+
+  startTtfb(): void {
+    if (!this.enabled) return
+    this.register()
+    if (this.runtime.start?.reportOnlyInitialTtfb === true && this.ttfbReported) return
+    this.ttfbStart = now()
+  }
+
+  stopTtfb(): MetricsFrame | undefined {
+    if (this.ttfbStart === undefined) return undefined
+    const value = (now() - this.ttfbStart) / 1000
+    this.ttfbStart = undefined
+    this.ttfbReported = true
+    return metricsFrame({ ttfb: [{ processor: this.name, value }] })
+  }
+
+  startProcessing(): void {
+    if (!this.enabled) return
+    this.register()
+    this.processingStart = now()
+  }
+
+  stopProcessing(): MetricsFrame | undefined {
+    if (this.processingStart === undefined) return undefined
+    const value = (now() - this.processingStart) / 1000
+    this.processingStart = undefined
+    return metricsFrame({ processing: [{ processor: this.name, value }] })
+  }
+
+  stopAll(): MetricsFrame[] {
+    const out: MetricsFrame[] = []
+    const t = this.stopTtfb()
+    if (t !== undefined) out.push(t)
+    const p = this.stopProcessing()
+    if (p !== undefined) out.push(p)
+    return out
+  }
+}
+
+/** The context implementation: one per processor instance. */
+export class Context implements ProcessorContext {
+  readonly runtime: Runtime
+  readonly name: string
+  private readonly up: (frame: Frame) => void
+  private handlers: UpstreamHandler[] = []
+  private metricsHelper: Metrics | undefined
+
+  constructor(runtime: Runtime, name: string, pushUpstream: (frame: Frame) => void) {
+    this.runtime = runtime
+    this.name = name
+    this.up = pushUpstream
+  }
+
+  get signal(): AbortSignal {
+    return this.runtime.signal
+  }
+
+  get cancelSignal(): AbortSignal {
+    return this.runtime.cancelSignal
+  }
+
+  get start(): StartFrame | undefined {
+    return this.runtime.start
+  }
+
+  get metrics(): ProcessorMetrics {
+    this.metricsHelper ??= new Metrics(this.runtime, this.name)
+    return this.metricsHelper
+  }
+
+  pushUpstream(frame: Frame): void {
+    this.up(frame)
+  }
+
+  onUpstream(handler: UpstreamHandler): () => void {
+    this.handlers = [...this.handlers, handler]
+    return () => {
+      this.handlers = this.handlers.filter((h) => h !== handler)
+    }
+  }
+
+  /** Passes `frame` through this processor's upstream handlers, then calls `next` with what they let through. */
+  deliverUpstream(frame: Frame, next: (frame: Frame) => void): void {
+    const handlers = this.handlers
+    if (handlers.length === 0) {
+      next(frame)
+      return
+    }
+    const step = (i: number, f: Frame): void => {
+      const h = handlers[i]
+      if (h === undefined) next(f)
+      else h(f, (g) => step(i + 1, g))
+    }
+    step(0, frame)
+  }
+
+  /** A context for a nested processor of the same run. */
+  child(name: string, pushUpstream: (frame: Frame) => void): Context {
+    return new Context(this.runtime, name, pushUpstream)
+  }
+}
+
+/**
+ * A context for a processor called outside a task (e.g. as a plain it-pipe transform): a run of its own that is
+ * never cancelled unless `signal` aborts, whose upstream frames go to `onUpstream` (dropped by default).
+ */
+export function detachedContext(
+  name = 'detached',
+  options: { onUpstream?: (frame: Frame) => void; signal?: AbortSignal; cancelTimeoutMs?: number } = {},
+): Context {
+  const runtime = new Runtime({ cancelTimeoutMs: options.cancelTimeoutMs ?? 1000 })
+  const onUpstream = options.onUpstream
+  if (onUpstream !== undefined) runtime.upstreamSink = onUpstream
+  if (options.signal !== undefined) {
+    const signal = options.signal
+    if (signal.aborted) runtime.cancel(signal.reason)
+    else signal.addEventListener('abort', () => runtime.cancel(signal.reason), { once: true })
+  }
+  return new Context(runtime, name, (frame) => runtime.upstreamSink(frame))
+}
+
+/** `ctx` as a {@link Context}, or a detached one when a processor was called without a context. */
+export function asContext(ctx: ProcessorContext | undefined, name: string): Context {
+  if (ctx instanceof Context) return ctx
+  if (ctx === undefined) return detachedContext(name)
+  // A foreign object implementing the interface: wrap it so nested processors can still create children.
+  const foreign = ctx
+  const wrapped = new Context(foreign.runtime, foreign.name, (f) => foreign.pushUpstream(f))
+  foreign.onUpstream((f, next) => wrapped.deliverUpstream(f, next))
+  return wrapped
+}

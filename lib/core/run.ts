@@ -1,0 +1,120 @@
+/**
+ * `run(processor, input, options)`: the functional entry point.
+ * @module
+ */
+import { PipelineError } from '../errors.js'
+import { error as errorFrame } from '../frames/constructors.js'
+import type { Frame } from '../frames/types.js'
+import type { Processor } from './processor.js'
+import { errorMessage } from './stage.js'
+import { PipelineTask, type PipelineParams, type TaskResult } from './task.js'
+
+/** Options of {@link run}: the task parameters (start parameters, capacities, `signal`, `onUpstream`, …). */
+export type RunOptions = PipelineParams
+
+/** What {@link run} returns: the output frames, plus the task's result once the run is over. */
+export interface RunHandle<O extends Frame = Frame> extends AsyncIterable<O> {
+  /** Resolves (never rejects) with how the run ended, once it has been iterated to the end. */
+  readonly result: Promise<TaskResult>
+}
+
+type AnyIterator = Iterator<Frame> | AsyncIterator<Frame>
+
+function iteratorOf(input: Iterable<Frame> | AsyncIterable<Frame>): AnyIterator {
+  const asyncFn = (input as AsyncIterable<Frame>)[Symbol.asyncIterator]
+  if (typeof asyncFn === 'function') return asyncFn.call(input)
+  return (input as Iterable<Frame>)[Symbol.iterator]()
+}
+
+/** Copies `input` into the task until it ends, the task closes its input, or the task finishes. Never rejects. */
+async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
+  try {
+    for (;;) {
+      if (task.hasFinished()) break
+      const next: unknown = it.next()
+      const step = (
+        typeof (next as PromiseLike<unknown> | undefined)?.then === 'function' ? await next : next
+      ) as IteratorResult<Frame>
+      if (step.done === true) {
+        task.stopWhenDone()
+        return
+      }
+      const wait = task.queueFrame(step.value)
+      await wait
+      if (step.value.kind === 'control' && step.value.type === 'end') return
+    }
+  } catch (err) {
+    // A failing input (or a value that is not a frame) ends the run as 'errored'.
+    task.handleUpstream(errorFrame(errorMessage(err), { fatal: true, processor: 'input', cause: err }))
+  } finally {
+    if (typeof it.return === 'function') {
+      try {
+        const closing = it.return()
+        if (closing instanceof Promise) closing.catch(() => {})
+      } catch {
+        // The input's own cleanup failed; nothing more to do with it.
+      }
+    }
+  }
+}
+
+/**
+ * Runs `processor` over `input` and yields every frame that reaches the end. Sends `start` first (built from
+ * `options`), then the input, then `end` if the input did not contain one (frames after an `end` are ignored).
+ * `options.signal` cancels; `options.onUpstream` sees frames that reach the top. Breaking out of the loop cancels
+ * the run and tears every stage down.
+ *
+ * Iteration ends normally for `'ended'`, `'stopped'` and `'cancelled'` runs and throws a {@link PipelineError} for an
+ * `'errored'` one (a fatal error, or an input that threw or produced a non-frame). The handle can be iterated once.
+ *
+ * @example
+ * ```ts
+ * import { run, map, Frames } from 'apipeline'
+ *
+ * const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
+ * for await (const frame of run(upper, [Frames.text('hello')])) {
+ *   console.log(Frames.format(frame)) // StartFrame#0(...), TextFrame#1(text: HELLO), EndFrame#0
+ * }
+ * ```
+ */
+export function run<I extends Frame = Frame, O extends Frame = Frame>(
+  processor: Processor<I, O>,
+  input: Iterable<I> | AsyncIterable<I>,
+  options: RunOptions = {},
+): RunHandle<O | Frame> {
+  if (typeof processor !== 'function') throw new TypeError('run(processor): processor must be a function')
+  if (input === null || (typeof input !== 'object' && typeof input !== 'function') || !(Symbol.iterator in input || Symbol.asyncIterator in input)) {
+    throw new TypeError('run(input): input must be an Iterable or AsyncIterable of frames')
+  }
+  let resolveResult!: (r: TaskResult) => void
+  const result = new Promise<TaskResult>((resolve) => {
+    resolveResult = resolve
+  })
+  let iterated = false
+
+  async function* drive(): AsyncGenerator<Frame, void, undefined> {
+    const task = new PipelineTask(processor as Processor<any, any>, options)
+    const output = task.frames()
+    const done = task.run()
+    done.then(resolveResult, () => {})
+    void feed(task, iteratorOf(input as Iterable<Frame> | AsyncIterable<Frame>))
+    let completed = false
+    try {
+      for await (const frame of output) yield frame
+      completed = true
+    } finally {
+      if (!completed) void task.cancel()
+    }
+    const r = await done
+    if (r.status === 'errored' && r.error !== undefined) throw new PipelineError(r.error)
+  }
+
+  return {
+    result,
+    [Symbol.asyncIterator]() {
+      if (iterated) throw new TypeError('run(): the returned iterable can be iterated once')
+      iterated = true
+      return drive()
+    },
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The state one run shares between all its processors: cancel and interruption signals, the start frame,
+ * the processors that measure metrics. Created by the task; reached by combinators through `ctx`.
+ * @module
+ */
+import { CancelledError, InterruptedError } from '../errors.js'
+import type { Frame, StartFrame } from '../frames/types.js'
+
+/** Settings of a runtime. */
+export interface RuntimeOptions {
+  /** How long teardown waits for processors that ignore the signal, in ms. */
+  readonly cancelTimeoutMs: number
+}
+
+/** The state of one run, shared by every context of that run. */
+export class Runtime {
+  readonly cancelTimeoutMs: number
+  private readonly cancelController = new AbortController()
+  private interruptController = new AbortController()
+  private readonly interruptListeners = new Set<() => void>()
+  private readonly metricsNames: string[] = []
+  /** Counts interruptions; a stage compares it to know whether an abort came from one. */
+  interruptEpoch = 0
+  /** The `start` frame, once it entered the pipeline. */
+  start: StartFrame | undefined
+  /** Where frames leaving the top of the pipeline go (the task). */
+  upstreamSink: (frame: Frame) => void = () => {}
+
+  constructor(options: RuntimeOptions) {
+    this.cancelTimeoutMs = options.cancelTimeoutMs
+  }
+
+  /** Aborts on cancel and on each interruption; replaced by a fresh signal after an interruption. */
+  get signal(): AbortSignal {
+    return this.interruptController.signal
+  }
+
+  /** Aborts only when the run is cancelled or stopped. */
+  get cancelSignal(): AbortSignal {
+    return this.cancelController.signal
+  }
+
+  get cancelled(): boolean {
+    return this.cancelController.signal.aborted
+  }
+
+  /** Aborts both signals. Idempotent. */
+  cancel(reason: unknown = new CancelledError()): void {
+    if (this.cancelled) return
+    this.cancelController.abort(reason)
+    this.interruptController.abort(reason)
+  }
+
+  /**
+   * Aborts the current `signal` with an {@link InterruptedError}, installs a fresh one, then calls the interruption
+   * listeners (buffered stages drop their queued data frames there). No-op once cancelled.
+   */
+  interrupt(): void {
+    if (this.cancelled) return
+    const previous = this.interruptController
+    this.interruptController = new AbortController()
+    this.interruptEpoch++
+    previous.abort(new InterruptedError())
+    for (const listener of [...this.interruptListeners]) listener()
+  }
+
+  /** Calls `listener` on every interruption; returns the unsubscribe function. */
+  onInterrupt(listener: () => void): () => void {
+    this.interruptListeners.add(listener)
+    return () => this.interruptListeners.delete(listener)
+  }
+
+  /** Records a processor that measures metrics (listed with zeros in the initial metrics frame). */
+  registerMetrics(name: string): void {
+    if (!this.metricsNames.includes(name)) this.metricsNames.push(name)
+  }
+
+  /** The processors that registered for metrics, in registration order. */
+  get metricsProcessors(): readonly string[] {
+    return this.metricsNames
+  }
+}

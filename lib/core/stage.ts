@@ -1,0 +1,172 @@
+/**
+ * A running stage of a pipeline: the iterator of one processor over its source, guarded so that
+ *
+ * - an exception thrown by the processor becomes an `error` frame sent upstream (naming the processor) and the
+ *   processor is started again on the rest of its input (a processor that throws before reading anything, or throws
+ *   a fatal error, ends instead, with a fatal error frame);
+ * - an abort caused by an interruption restarts the processor quietly on the rest of its input;
+ * - once the run is cancelled, an exception ends the stage quietly;
+ * - when the processor finishes, or its consumer returns early, its source is closed (teardown reaches every stage).
+ *
+ * The processor reads its source through a view whose `return()` (called by `for await` on exit) does not close the
+ * shared source, so a restarted processor continues where the failed one stopped.
+ * @module
+ */
+import { isAbortLike, isFatal } from '../errors.js'
+import { error as errorFrame } from '../frames/constructors.js'
+import type { Frame } from '../frames/types.js'
+import type { Context } from './context.js'
+import type { Processor } from './processor.js'
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
+const ignore = (): void => {}
+
+/** The processor's view of its source. */
+class SourceView implements AsyncIterableIterator<Frame> {
+  closed = false
+  pulls = 0
+  constructor(private readonly upstream: AsyncIterator<Frame>) {}
+
+  next(): Promise<IteratorResult<Frame>> {
+    if (this.closed) return DONE_PROMISE()
+    this.pulls++
+    return this.upstream.next()
+  }
+
+  return(): Promise<IteratorResult<Frame>> {
+    this.closed = true
+    return DONE_PROMISE()
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+}
+
+/** Describes a thrown value for an error frame. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message === '' ? err.name : err.message
+  try {
+    return String(err)
+  } catch {
+    return 'unknown error'
+  }
+}
+
+/** A guarded running processor; see the module documentation. */
+export class Stage implements AsyncIterableIterator<Frame> {
+  private view!: SourceView
+  private inner!: AsyncIterator<Frame>
+  private epoch = 0
+  private finished = false
+  private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> => {
+    if (r.done === true) this.complete()
+    return r
+  }
+  private readonly onError = (err: unknown): Promise<IteratorResult<Frame>> | IteratorResult<Frame> =>
+    this.recover(err)
+
+  constructor(
+    private readonly processor: Processor<any, any>,
+    private readonly upstream: AsyncIterator<Frame>,
+    private readonly ctx: Context,
+  ) {
+    this.launch()
+  }
+
+  next(): Promise<IteratorResult<Frame>> {
+    if (this.finished) return DONE_PROMISE()
+    return this.inner.next().then(this.onResult, this.onError)
+  }
+
+  /** Teardown from downstream: returns the processor's iterator and closes the source. */
+  return(): Promise<IteratorResult<Frame>> {
+    if (this.finished) return DONE_PROMISE()
+    this.finished = true
+    const pending: Promise<unknown>[] = []
+    const inner = this.inner
+    if (typeof inner.return === 'function') {
+      pending.push(
+        Promise.resolve()
+          .then(() => inner.return?.())
+          .then(ignore, (err: unknown) => this.report(err, false)),
+      )
+    }
+    pending.push(this.closeUpstream())
+    return Promise.all(pending).then(DONE_PROMISE)
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  private launch(): void {
+    this.view = new SourceView(this.upstream)
+    this.epoch = this.ctx.runtime.interruptEpoch
+    try {
+      const out = this.processor(this.view, this.ctx)
+      if (out === null || typeof out !== 'object' || typeof out[Symbol.asyncIterator] !== 'function') {
+        throw new TypeError(`processor ${this.ctx.name} did not return an AsyncIterable`)
+      }
+      this.inner = out[Symbol.asyncIterator]()
+    } catch (err) {
+      const failure = err
+      this.inner = { next: () => Promise.reject(failure) }
+    }
+  }
+
+  private complete(): void {
+    if (this.finished) return
+    this.finished = true
+    void this.closeUpstream()
+  }
+
+  private closeUpstream(): Promise<void> {
+    const up = this.upstream
+    if (typeof up.return !== 'function') return Promise.resolve()
+    return Promise.resolve()
+      .then(() => up.return?.())
+      .then(ignore, ignore)
+  }
+
+  private report(err: unknown, fatal: boolean): void {
+    if (this.ctx.runtime.cancelled && isAbortLike(err)) return
+    this.ctx.pushUpstream(errorFrame(errorMessage(err), { fatal, processor: this.ctx.name, cause: err }))
+  }
+
+  private recover(err: unknown): Promise<IteratorResult<Frame>> | IteratorResult<Frame> {
+    if (this.finished) return DONE
+    const runtime = this.ctx.runtime
+    if (runtime.cancelled) {
+      this.complete()
+      return DONE
+    }
+    const interrupted = isAbortLike(err) && runtime.interruptEpoch !== this.epoch
+    if (!interrupted) {
+      const fatal = isFatal(err) || this.view.pulls === 0
+      this.report(err, fatal)
+      if (fatal) {
+        this.complete()
+        return DONE
+      }
+    }
+    if (isExhausted(this.upstream)) {
+      // The input is over: starting the processor again would only meet the end of it (and may fail again).
+      this.complete()
+      return DONE
+    }
+    this.launch()
+    return this.next()
+  }
+
+  /** True once this stage will produce nothing more. */
+  get exhausted(): boolean {
+    return this.finished
+  }
+}
+
+/** True when `source` is known to have nothing more to give (a finished stage or a closed, empty channel). */
+function isExhausted(source: AsyncIterator<Frame>): boolean {
+  return (source as { exhausted?: unknown }).exhausted === true
+}

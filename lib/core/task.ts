@@ -1,0 +1,404 @@
+/**
+ * `PipelineTask`: runs a processor with the full lifecycle — `start` first, `end` drains and is last, cancel and
+ * stop through methods, frames or an `AbortSignal`, errors reported upstream, fatal errors end the task.
+ * @module
+ */
+import { CancelledError } from '../errors.js'
+import * as F from '../frames/constructors.js'
+import { isFrame } from '../frames/guards.js'
+import type { ErrorFrame, Frame, StartFrame, StartParams } from '../frames/types.js'
+import { describe } from '../frames/validate.js'
+import { Channel } from '../internal/channel.js'
+import { Context } from './context.js'
+import { pipeline } from './pipeline.js'
+import { assertProcessor, type Processor } from './processor.js'
+import { Runtime } from './runtime.js'
+
+/** How a task ended. */
+export type TaskStatus = 'ended' | 'stopped' | 'cancelled' | 'errored'
+
+/** What `PipelineTask.run()` resolves with. */
+export interface TaskResult {
+  readonly status: TaskStatus
+  /** For `'errored'`: the fatal error frame. */
+  readonly error?: ErrorFrame
+  /** Non-fatal error frames that reached the task (the last 100). */
+  readonly errors: readonly ErrorFrame[]
+}
+
+/** Parameters of a task: the `start` frame's parameters plus how the task runs. */
+export interface PipelineParams extends Partial<StartParams> {
+  /** With `enableMetrics`, send a metrics frame listing every measuring processor with zeros after `start`. Default true. */
+  readonly sendInitialEmptyMetrics?: boolean
+  /** Frames the input queue holds before `queueFrame` waits. Default 64. */
+  readonly inputCapacity?: number
+  /** Frames the output iterable holds before the pipeline waits for its reader. Default 64. */
+  readonly outputCapacity?: number
+  /** How long cancel/stop/end wait for processors that ignore the signal, in ms. Default 1000. */
+  readonly cancelTimeoutMs?: number
+  /** Aborting it cancels the task. */
+  readonly signal?: AbortSignal
+  /** Sees every frame that reaches the top of the pipeline (before the task reacts to it). */
+  readonly onUpstream?: (frame: Frame) => void
+  /** Display name; default `PipelineTask#<n>`. */
+  readonly name?: string
+}
+
+let taskCount = 0
+const MAX_ERRORS = 100
+
+function positiveInt(where: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new TypeError(`${where} must be an integer >= 1, got ${describe(value)}`)
+  }
+  return value
+}
+
+/**
+ * Runs a processor as a task: the seed's imperative API.
+ *
+ * Lifecycle: `start` (built from the params) is the first frame; frames given to `queueFrame` follow in order
+ * (system frames jump ahead of queued ones); `stopWhenDone()` queues `end`, which drains every stage and is the last
+ * frame out; `cancel()` and `stop()` end at once (queued input is dropped, `ctx.signal` aborts, every processor's
+ * `finally` runs; one that ignores the signal is cut off after `cancelTimeoutMs`).
+ *
+ * Frames reaching the top of the pipeline: a fatal `error` ends the task `'errored'`, `end` ends it gracefully,
+ * `cancel` cancels, `stopTask` stops, `interruptionTask` interrupts.
+ *
+ * @example
+ * ```ts
+ * const task = new PipelineTask(pipeline(upper), { allowInterruptions: true })
+ * const output = task.frames()            // attach a reader before awaiting run()
+ * await task.queueFrames([Frames.text('hi')])
+ * task.stopWhenDone()
+ * const [result] = await Promise.all([task.run(), (async () => { for await (const f of output) log(f) })()])
+ * result.status // 'ended'
+ * ```
+ */
+export class PipelineTask {
+  readonly name: string
+  readonly params: PipelineParams
+  private readonly processor: Processor
+  private readonly runtime: Runtime
+  private readonly input: Channel<Frame>
+  private readonly startFrame: StartFrame
+  private output: Channel<Frame> | undefined
+  private state: 'idle' | 'running' | 'done' = 'idle'
+  private inputClosed = false
+  private terminal: { status: TaskStatus; error?: ErrorFrame } | undefined
+  private readonly errors: ErrorFrame[] = []
+  private deadline: ReturnType<typeof setTimeout> | undefined
+  private iterator: AsyncIterator<Frame> | undefined
+  private resolveResult!: (r: TaskResult) => void
+  private readonly resultPromise: Promise<TaskResult>
+  private removeSignalListener: (() => void) | undefined
+  private finalResult: TaskResult | undefined
+
+  constructor(processor: Processor<any, any>, params: PipelineParams = {}) {
+    assertProcessor('PipelineTask(processor)', processor)
+    if (params === null || typeof params !== 'object') throw new TypeError('PipelineTask(params) must be an object')
+    this.processor = processor
+    this.params = params
+    this.name = params.name ?? `PipelineTask#${taskCount++}`
+    this.startFrame = F.start(params)
+    this.runtime = new Runtime({ cancelTimeoutMs: positiveInt('cancelTimeoutMs', params.cancelTimeoutMs, 1000) })
+    this.input = new Channel<Frame>(positiveInt('inputCapacity', params.inputCapacity, 64))
+    positiveInt('outputCapacity', params.outputCapacity, 64)
+    this.resultPromise = new Promise((resolve) => {
+      this.resolveResult = resolve
+    })
+    const signal = params.signal
+    if (signal !== undefined) {
+      if (signal.aborted) this.cancel()
+      else {
+        const onAbort = (): void => void this.cancel()
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.removeSignalListener = () => signal.removeEventListener('abort', onAbort)
+      }
+    }
+  }
+
+  /** The parameters of the `start` frame this task sends. */
+  get start(): StartFrame {
+    return this.startFrame
+  }
+
+  /** True once `run()` has resolved (or the task was cancelled before it ran). */
+  hasFinished(): boolean {
+    return this.state === 'done'
+  }
+
+  /**
+   * Queues `frame`. Resolves once it is in the input queue (waits while the queue is full). `end` closes the input;
+   * frames queued after it are dropped, as are frames queued after the task finished. `cancel`, `stopTask` and
+   * `interruptionTask` act at once; other system frames jump ahead of queued frames; a second `start` is dropped.
+   * Rejects with a `TypeError` for a value that is not a frame.
+   */
+  queueFrame(frame: Frame): Promise<void> {
+    try {
+      return this.offer(frame) ?? Promise.resolve()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Queues every frame of an iterable or async iterable, in order, waiting whenever the queue is full.
+   * @example
+   * ```ts
+   * await task.queueFrames([Frames.text('a'), Frames.text('b'), Frames.end()])
+   * ```
+   */
+  async queueFrames(frames: Iterable<Frame> | AsyncIterable<Frame>): Promise<void> {
+    if (frames === null || typeof frames !== 'object' || !(Symbol.iterator in frames || Symbol.asyncIterator in frames)) {
+      throw new TypeError('queueFrames(frames) needs an iterable or async iterable of frames')
+    }
+    for await (const frame of frames) {
+      if (this.inputClosed) return
+      const wait = this.offer(frame)
+      if (wait !== undefined) await wait
+    }
+  }
+
+  /** Queues `end`: the task ends once everything queued before it has been processed. */
+  stopWhenDone(): void {
+    this.offer(F.end())
+  }
+
+  /** Cancels the task (status `'cancelled'`); resolves with the result once it has finished. */
+  cancel(): Promise<TaskResult> {
+    this.terminate('cancelled')
+    return this.resultPromise
+  }
+
+  /** Stops the task without draining (status `'stopped'`); resolves with the result once it has finished. */
+  stop(): Promise<TaskResult> {
+    this.terminate('stopped')
+    return this.resultPromise
+  }
+
+  /**
+   * Interrupts: only when `allowInterruptions` is set. The current `ctx.signal` aborts (a fresh one follows),
+   * buffered stages drop their queued data frames, and `startInterruption` is sent ahead of queued input.
+   * Returns false when interruptions are not allowed or the task is over.
+   */
+  interrupt(): boolean {
+    if (!this.startFrame.allowInterruptions || this.terminal !== undefined || this.state === 'done') return false
+    this.runtime.interrupt()
+    this.input.pushPriority(F.startInterruption())
+    return true
+  }
+
+  /**
+   * The frames that reach the end of the pipeline, as an async iterable with backpressure (a slow reader slows the
+   * pipeline). Call it before awaiting `run()`; frames produced while no reader is attached are dropped. Breaking out
+   * of the loop cancels the task. One reader only.
+   */
+  frames(): AsyncIterable<Frame> {
+    if (this.output !== undefined) throw new TypeError(`${this.name}: frames() can be called once`)
+    const out = new Channel<Frame>(positiveInt('outputCapacity', this.params.outputCapacity, 64))
+    out.onReturn = () => {
+      if (this.state !== 'done') this.terminate('cancelled')
+    }
+    this.output = out
+    if (this.state === 'done') out.close()
+    return out
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Frame> {
+    return this.frames()[Symbol.asyncIterator]()
+  }
+
+  /** Runs the task; resolves (never rejects) with how it ended. Calling it again returns the same promise. */
+  run(): Promise<TaskResult> {
+    if (this.state !== 'idle') return this.resultPromise
+    this.state = 'running'
+    const root = new Context(this.runtime, this.name, (frame) => this.onUpstreamFrame(frame))
+    this.runtime.upstreamSink = (frame) => this.onUpstreamFrame(frame)
+    try {
+      const top = pipeline(this.processor)
+      this.iterator = top(this.input, root)[Symbol.asyncIterator]()
+    } catch (err) {
+      this.fail(F.error(err instanceof Error ? err : String(err), { fatal: true, processor: this.name, cause: err }))
+      this.finish()
+      return this.resultPromise
+    }
+    const first: Frame[] = [this.startFrame]
+    if (this.startFrame.enableMetrics && this.params.sendInitialEmptyMetrics !== false) {
+      const zeros = this.runtime.metricsProcessors.map((processor) => ({ processor, value: 0 }))
+      first.push(F.metrics({ ttfb: zeros, processing: zeros }))
+    }
+    for (let i = first.length - 1; i >= 0; i--) this.input.unshift(first[i] as Frame)
+    this.runtime.start = this.startFrame
+    void this.drive()
+    return this.resultPromise
+  }
+
+  /** Stores `frame` in the input; returns a promise when it must wait for room. */
+  private offer(frame: Frame): Promise<void> | undefined {
+    if (!isFrame(frame)) throw new TypeError(`${this.name}: queueFrame() needs a frame, got ${describe(frame)}`)
+    if (this.inputClosed) return undefined
+    if (frame.kind === 'system') {
+      switch (frame.type) {
+        case 'cancel':
+          this.terminate('cancelled')
+          return undefined
+        case 'stopTask':
+          this.terminate('stopped')
+          return undefined
+        case 'interruptionTask':
+          this.interrupt()
+          return undefined
+        default:
+          this.input.pushPriority(frame)
+          return undefined
+      }
+    }
+    if (frame.kind === 'control') {
+      if (frame.type === 'start') return undefined
+      if (frame.type === 'end') {
+        this.inputClosed = true
+        const wait = this.input.push(frame)
+        this.input.close()
+        return wait
+      }
+    }
+    return this.input.push(frame)
+  }
+
+  /**
+   * Delivers `frame` to the task as if it had reached the top of the pipeline: `onUpstream` sees it, and the task
+   * reacts (fatal `error` → errored, `end` → graceful end, `cancel`, `stopTask`, `interruptionTask`).
+   */
+  handleUpstream(frame: Frame): void {
+    if (!isFrame(frame)) throw new TypeError(`${this.name}: handleUpstream() needs a frame, got ${describe(frame)}`)
+    this.onUpstreamFrame(frame)
+  }
+
+  private onUpstreamFrame(frame: Frame): void {
+    try {
+      this.params.onUpstream?.(frame)
+    } catch (err) {
+      this.recordError(F.error(err instanceof Error ? err : String(err), { processor: `${this.name}.onUpstream`, cause: err }))
+    }
+    if (frame.kind !== 'system') {
+      if (frame.kind === 'control' && frame.type === 'end') this.stopWhenDone()
+      return
+    }
+    switch (frame.type) {
+      case 'error':
+        if (frame.fatal) this.fail(frame)
+        else this.recordError(frame)
+        break
+      case 'cancel':
+        this.terminate('cancelled')
+        break
+      case 'stopTask':
+        this.terminate('stopped')
+        break
+      case 'interruptionTask':
+        this.interrupt()
+        break
+      default:
+        break
+    }
+  }
+
+  private recordError(frame: ErrorFrame): void {
+    this.errors.push(frame)
+    if (this.errors.length > MAX_ERRORS) this.errors.shift()
+  }
+
+  private fail(frame: ErrorFrame): void {
+    this.terminate('errored', frame)
+  }
+
+  private terminate(status: TaskStatus, error?: ErrorFrame): void {
+    if (this.terminal !== undefined || this.state === 'done') return
+    this.terminal = error === undefined ? { status } : { status, error }
+    this.runtime.cancel(new CancelledError(`${this.name} ${status === 'errored' ? 'failed' : status}`))
+    this.inputClosed = true
+    this.input.removeWhere(() => true)
+    this.input.pushPriority(status === 'stopped' ? F.stopTask() : F.cancel())
+    this.input.close()
+    if (this.state === 'idle') {
+      this.finish()
+      return
+    }
+    this.armDeadline()
+  }
+
+  private armDeadline(): void {
+    if (this.deadline !== undefined || this.state === 'done') return
+    this.deadline = setTimeout(() => {
+      this.deadline = undefined
+      this.finish()
+    }, this.runtime.cancelTimeoutMs)
+  }
+
+  private async drive(): Promise<void> {
+    const it = this.iterator as AsyncIterator<Frame>
+    let endSeen = false
+    try {
+      for (;;) {
+        const r = await it.next()
+        if (this.state === 'done' || r.done === true) break
+        const frame = r.value
+        if (endSeen) continue
+        if (frame.kind === 'control' && frame.type === 'end') {
+          endSeen = true
+          // Everything has drained; give stages a bounded time to leave their loops.
+          this.armDeadline()
+        }
+        const out = this.output
+        if (out !== undefined) {
+          // Once the task is terminating, a full output drops frames instead of waiting for its reader.
+          if (this.terminal !== undefined && out.size >= out.capacity) continue
+          const wait = out.push(frame)
+          if (wait !== undefined) await wait
+        }
+      }
+    } catch (err) {
+      // Stages report their own errors; anything escaping them (a broken source) ends the task.
+      if (!this.runtime.cancelled) {
+        this.fail(F.error(err instanceof Error ? err : String(err), { fatal: true, processor: this.name, cause: err }))
+      }
+    }
+    this.finish()
+  }
+
+  private finish(): void {
+    if (this.state === 'done') return
+    this.state = 'done'
+    if (this.deadline !== undefined) {
+      clearTimeout(this.deadline)
+      this.deadline = undefined
+    }
+    this.removeSignalListener?.()
+    this.removeSignalListener = undefined
+    this.inputClosed = true
+    this.input.abort()
+    this.runtime.cancel()
+    const it = this.iterator
+    if (it !== undefined && typeof it.return === 'function') {
+      // Tear down whatever has not finished yet (no-op when the pipeline completed); never wait for it.
+      Promise.resolve()
+        .then(() => it.return?.())
+        .catch(() => {})
+    }
+    this.output?.close()
+    const status = this.terminal?.status ?? 'ended'
+    const result: TaskResult =
+      this.terminal?.error !== undefined
+        ? { status, error: this.terminal.error, errors: [...this.errors] }
+        : { status, errors: [...this.errors] }
+    this.finalResult = result
+    this.resolveResult(result)
+  }
+
+  /** The result once the task has finished, else undefined. */
+  get result(): TaskResult | undefined {
+    return this.finalResult
+  }
+}

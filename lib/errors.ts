@@ -1,0 +1,69 @@
+/**
+ * Error classes thrown or carried by the library. Every one has a stable `name` to test against.
+ * @module
+ */
+import type { ErrorFrame } from './frames/types.js'
+
+/**
+ * Throw (or reject with) a `FatalError` from a processor to end the task as `'errored'`.
+ * Any other thrown value is reported upstream as a non-fatal error frame and the pipeline goes on.
+ * @example
+ * ```ts
+ * async function* guard(source) {
+ *   for await (const f of source) {
+ *     if (f.type === 'text' && f.text === 'panic') throw new FatalError('cannot continue')
+ *     yield f
+ *   }
+ * }
+ * ```
+ */
+export class FatalError extends Error {
+  override readonly name = 'FatalError'
+  /** Always true: marks the error as fatal for the task. */
+  readonly fatal = true
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** The reason `ctx.signal` aborts on cancel: the task was cancelled or stopped. */
+export class CancelledError extends Error {
+  override readonly name = 'CancelledError'
+  constructor(message = 'the pipeline task was cancelled') {
+    super(message)
+  }
+}
+
+/** The reason `ctx.signal` aborts on an interruption. A fresh signal is in place right after. */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError'
+  constructor(message = 'the pipeline was interrupted') {
+    super(message)
+  }
+}
+
+/**
+ * Thrown by `run()`'s iteration when the task ended `'errored'` (a fatal error frame reached the task,
+ * a processor threw a {@link FatalError}, or the input iterable threw). `frame` is the error frame.
+ */
+export class PipelineError extends Error {
+  override readonly name = 'PipelineError'
+  readonly frame: ErrorFrame
+  constructor(frame: ErrorFrame) {
+    super(frame.processor === undefined ? frame.error : `${frame.processor}: ${frame.error}`, { cause: frame.cause })
+    this.frame = frame
+  }
+}
+
+/** True when `err` asks to be fatal: a {@link FatalError} or any error object with `fatal === true`. */
+export function isFatal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { fatal?: unknown }).fatal === true
+}
+
+/** True when `err` looks like the result of an aborted signal (`AbortError`, or one of our abort reasons). */
+export function isAbortLike(err: unknown): boolean {
+  if (err instanceof CancelledError || err instanceof InterruptedError) return true
+  if (typeof err !== 'object' || err === null) return false
+  const e = err as { name?: unknown; cause?: unknown }
+  return e.name === 'AbortError' || e.cause instanceof CancelledError || e.cause instanceof InterruptedError
+}

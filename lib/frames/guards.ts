@@ -1,0 +1,83 @@
+/**
+ * Type guards over frames.
+ * @module
+ */
+import { isBuiltinType, TYPE_KINDS } from './identity.js'
+import type { AppFrame, BuiltinFrameType, ControlFrame, DataFrame, Frame, FrameOfType, SystemFrame } from './types.js'
+
+/** True for system frames (out-of-band: may overtake queued frames). */
+export function isSystem(frame: Frame): frame is SystemFrame {
+  return frame.kind === 'system'
+}
+
+/** True for control frames (ordered with data). */
+export function isControl(frame: Frame): frame is ControlFrame {
+  return frame.kind === 'control'
+}
+
+/** True for data frames. */
+export function isData(frame: Frame): frame is DataFrame {
+  return frame.kind === 'data'
+}
+
+/** True for app frames. */
+export function isApp(frame: Frame): frame is AppFrame {
+  return frame.kind === 'app'
+}
+
+/**
+ * A guard for one or more built-in frame types.
+ * @example
+ * ```ts
+ * const isText = Frames.is('text')
+ * if (isText(frame)) console.log(frame.text)
+ * const isLifecycle = Frames.is('start', 'end', 'cancel')
+ * ```
+ */
+export function is<T extends BuiltinFrameType>(...types: T[]): (frame: Frame) => frame is FrameOfType<T> {
+  if (types.length === 1) {
+    const only = types[0]
+    return (frame: Frame): frame is FrameOfType<T> => frame.type === only && frame.kind !== 'app'
+  }
+  const set = new Set<string>(types)
+  return (frame: Frame): frame is FrameOfType<T> => frame.kind !== 'app' && set.has(frame.type)
+}
+
+/**
+ * A guard for app frames of one `type`.
+ * @example
+ * ```ts
+ * const isTranscript = Frames.isAppType<Transcript>('transcript')
+ * ```
+ */
+export function isAppType<A extends AppFrame>(type: A['type']): (frame: Frame) => frame is A {
+  return (frame: Frame): frame is A => frame.kind === 'app' && frame.type === type
+}
+
+/**
+ * True when `value` has the shape of a frame: a known `kind`, a `type` that matches it, a numeric `id` and a string `name`.
+ * @example
+ * ```ts
+ * Frames.isFrame(Frames.end()) // true
+ * Frames.isFrame({ type: 'text' }) // false
+ * ```
+ */
+export function isFrame(value: unknown): value is Frame {
+  if (value === null || typeof value !== 'object') return false
+  const v = value as Record<string, unknown>
+  const kind = v['kind']
+  const type = v['type']
+  if (typeof type !== 'string' || typeof v['id'] !== 'number' || typeof v['name'] !== 'string') return false
+  if (kind === 'app') return !isBuiltinType(type)
+  return isBuiltinType(type) && TYPE_KINDS[type] === kind
+}
+
+/** True for `start`, `end` and `cancel`: the frames that open and close a run. */
+export function isLifecycle(frame: Frame): boolean {
+  return frame.kind !== 'app' && (frame.type === 'start' || frame.type === 'end' || frame.type === 'cancel')
+}
+
+/** True for `startInterruption` and `interruption`. */
+export function isInterruption(frame: Frame): boolean {
+  return frame.kind === 'system' && (frame.type === 'startInterruption' || frame.type === 'interruption')
+}
