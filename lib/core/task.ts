@@ -229,7 +229,7 @@ export class PipelineTask {
       const zeros = this.runtime.metricsProcessors.map((processor) => ({ processor, value: 0 }))
       first.push(F.metrics({ ttfb: zeros, processing: zeros }))
     }
-    for (let i = first.length - 1; i >= 0; i--) this.input.unshift(first[i] as Frame)
+    for (let i = first.length - 1; i >= 0; i--) this.input.unshiftFirst(first[i] as Frame)
     this.runtime.start = this.startFrame
     void this.drive()
     return this.resultPromise
@@ -338,11 +338,13 @@ export class PipelineTask {
   }
 
   private async drive(): Promise<void> {
-    const it = this.iterator as AsyncIterator<Frame>
+    const it = this.iterator as AsyncIterator<Frame> & { tryNext?: () => IteratorResult<Frame> | undefined }
+    // Fused stages hand over what is already available without a hop: take it all, await only when nothing is.
+    const pull = typeof it.tryNext === 'function' ? it.tryNext : undefined
     let endSeen = false
     try {
       for (;;) {
-        const r = await it.next()
+        const r = pull?.call(it) ?? (await it.next())
         if (this.state === 'done' || r.done === true) break
         const frame = r.value
         if (endSeen) continue

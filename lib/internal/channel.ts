@@ -108,6 +108,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   private readonly writers = new Deque<Writer<T>>(4)
   private readonly readers = new Deque<Reader<T>>(4)
   private closed = false
+  private aborted = false
   private failure: { error: unknown } | undefined
   /** Called when the consumer calls `return()` (it stopped reading). */
   onReturn: (() => void) | undefined
@@ -152,12 +153,23 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     return new Promise<void>((resolve) => this.writers.push({ value, resolve }))
   }
 
-  /** Adds `value` to the priority lane (ahead of the normal lane, ignoring capacity). */
+  /**
+   * Adds `value` to the priority lane (ahead of the normal lane, ignoring capacity). Accepted after `close()` as long
+   * as the consumer has not reached the end (so an interruption or cancel can still overtake a queued end).
+   */
   pushPriority(value: T): void {
-    if (this.closed) return
+    if (this.aborted || (this.closed && this.buffer.length === 0 && this.priority.length === 0)) return
     const reader = this.readers.shift()
     if (reader !== undefined) reader.resolve({ done: false, value })
     else this.priority.push(value)
+  }
+
+  /** Puts `value` first of all (before the priority lane), ignoring capacity and `close()`; not after `abort()`. */
+  unshiftFirst(value: T): void {
+    if (this.aborted) return
+    const reader = this.readers.shift()
+    if (reader !== undefined) reader.resolve({ done: false, value })
+    else this.priority.unshift(value)
   }
 
   /** Adds `value` at the very front of the normal lane, ignoring capacity. */
@@ -195,6 +207,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   /** Closes and drops everything queued; blocked producers are released. With `error`, the consumer's next read rejects. */
   abort(error?: unknown): void {
     this.closed = true
+    this.aborted = true
     if (error !== undefined) this.failure = { error }
     this.buffer.clear()
     this.priority.clear()
@@ -218,11 +231,26 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     return undefined
   }
 
+  /**
+   * The next result if one is available without waiting (an item, or `done` once closed and drained), else
+   * `undefined` (nothing queued yet, or the channel failed: `next()` reports the failure). Lets a consumer take every
+   * queued item in one hop.
+   */
+  tryNext(): IteratorResult<T, undefined> | undefined {
+    if (this.priority.length > 0) return { done: false, value: this.priority.shift() as T }
+    if (this.buffer.length > 0) {
+      const value = this.buffer.shift() as T
+      if (this.writers.length > 0) this.admitWriters()
+      return { done: false, value }
+    }
+    if (this.failure !== undefined) return undefined
+    return this.closed ? DONE : undefined
+  }
+
   next(): Promise<IteratorResult<T, undefined>> {
-    const taken = this.tryTake()
-    if (taken !== undefined) return Promise.resolve({ done: false, value: taken.value })
+    const r = this.tryNext()
+    if (r !== undefined) return Promise.resolve(r)
     if (this.failure !== undefined) return Promise.reject(this.failure.error)
-    if (this.closed) return Promise.resolve(DONE)
     return new Promise((resolve, reject) => this.readers.push({ resolve, reject }))
   }
 
