@@ -1,0 +1,228 @@
+/**
+ * `runProcessor(processor, framesIn, options)`: run a processor as a task over a list of frames and collect what
+ * reaches either end of it.
+ * @module
+ */
+import { isFrame } from '../frames/guards.js'
+import type { Frame } from '../frames/types.js'
+import { assertProcessor, type Processor } from '../core/processor.js'
+import { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } from '../core/task.js'
+
+const SLEEP = Symbol('apipeline.testing.sleep')
+
+/** A pause in the input of {@link runProcessor}; see {@link sleep}. */
+export interface SleepStep {
+  readonly [SLEEP]: true
+  /** Milliseconds to wait before queueing the next frame. */
+  readonly ms: number
+}
+
+/**
+ * A pause between two input frames of {@link runProcessor} (pipecat's `SleepFrame`): the next frame is queued `ms`
+ * milliseconds later, on the clock of `setTimeout` (fake time when fake timers are on).
+ *
+ * @example
+ * ```ts
+ * await runProcessor(idleNotifier, [Frames.text('hi'), sleep(5_000), Frames.text('still there?')], { fakeTimers: vi })
+ * ```
+ */
+export function sleep(ms: number): SleepStep {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+    throw new TypeError(`sleep(ms) needs a finite number >= 0, got ${String(ms)}`)
+  }
+  return Object.freeze({ [SLEEP]: true as const, ms })
+}
+
+/** True for values made by {@link sleep}. */
+export function isSleep(value: unknown): value is SleepStep {
+  return typeof value === 'object' && value !== null && (value as { [SLEEP]?: unknown })[SLEEP] === true
+}
+
+/** One input item of {@link runProcessor}: a frame or a pause. */
+export type TestInput = Frame | SleepStep
+
+/**
+ * Something that advances fake time: vitest's `vi` (uses `advanceTimersByTimeAsync`), a `@sinonjs/fake-timers` clock
+ * (uses `tickAsync`), or a function `(ms) => Promise`.
+ */
+export type FakeClock =
+  | { advanceTimersByTimeAsync(ms: number): unknown }
+  | { tickAsync(ms: number): unknown }
+  | ((ms: number) => unknown)
+
+/** Options of {@link runProcessor}: the task parameters (start parameters, capacities, …) plus how the test runs. */
+export interface RunProcessorOptions extends PipelineParams {
+  /** Queue `end` after the input. Default true. When false, the processor or the input must end the run (or the timeout does). */
+  readonly sendEnd?: boolean
+  /**
+   * Fake timers in use: while the run is in progress, time is advanced by `tickMs` steps until it finishes. Pass
+   * `vi` after `vi.useFakeTimers()`, a fake-timers clock, or an advance function. Without it, real time is used.
+   */
+  readonly fakeTimers?: FakeClock
+  /** Fake milliseconds advanced per step with `fakeTimers`. Default 10. */
+  readonly tickMs?: number
+  /**
+   * After this many milliseconds (fake ones with `fakeTimers`) the run is cancelled and `timedOut` is true.
+   * Default 5000.
+   */
+  readonly timeoutMs?: number
+}
+
+/** What {@link runProcessor} resolves with. */
+export interface RunProcessorResult {
+  /** Every frame that reached the end of the processor, `start` first and (for an ended run) `end` last. */
+  readonly downstream: Frame[]
+  /** Every frame that reached the top of the processor (error frames, frames pushed with `ctx.pushUpstream`). */
+  readonly upstream: Frame[]
+  /** How the run ended. */
+  readonly status: TaskStatus
+  /** The task's full result (the fatal error, the non-fatal errors). */
+  readonly result: TaskResult
+  /** True when the run was cancelled because it took longer than `timeoutMs`. */
+  readonly timedOut: boolean
+}
+
+function advancer(clock: FakeClock): (ms: number) => Promise<unknown> {
+  if (typeof clock === 'function') return async (ms) => clock(ms)
+  if (clock !== null && typeof clock === 'object') {
+    const c = clock as { advanceTimersByTimeAsync?: unknown; tickAsync?: unknown }
+    if (typeof c.advanceTimersByTimeAsync === 'function') {
+      const fn = c.advanceTimersByTimeAsync as (ms: number) => unknown
+      return async (ms) => fn.call(clock, ms)
+    }
+    if (typeof c.tickAsync === 'function') {
+      const fn = c.tickAsync as (ms: number) => unknown
+      return async (ms) => fn.call(clock, ms)
+    }
+  }
+  throw new TypeError(
+    'runProcessor({ fakeTimers }) must be vitest `vi`, a fake-timers clock (tickAsync) or a function (ms) => Promise',
+  )
+}
+
+function positive(where: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${where} must be a finite number > 0, got ${String(value)}`)
+  }
+  return value
+}
+
+function inputList(framesIn: unknown): TestInput[] {
+  if (framesIn === null || typeof framesIn !== 'object' || !(Symbol.iterator in framesIn)) {
+    throw new TypeError('runProcessor(processor, framesIn): framesIn must be an iterable of frames and sleep() steps')
+  }
+  const items = [...(framesIn as Iterable<unknown>)]
+  items.forEach((item, i) => {
+    if (!isFrame(item) && !isSleep(item)) {
+      throw new TypeError(`runProcessor(framesIn)[${i}] is neither a frame nor a sleep() step`)
+    }
+  })
+  return items as TestInput[]
+}
+
+/**
+ * Runs `processor` as a {@link PipelineTask} (the equivalent of pipecat's `run_test`): sends `start` (built from
+ * `options`), then `framesIn` in order (waiting at each {@link sleep} step), then `end` unless `sendEnd` is false,
+ * and collects the frames that reach the end (`downstream`) and the top (`upstream`) of the processor. Never rejects
+ * for a failing processor: look at `status` (`'errored'` with `result.error` for a fatal error).
+ *
+ * Frames in `framesIn` follow the task's rules: a `start` is dropped (the task sends its own), frames after an
+ * `end` are dropped, `cancel` and `stopTask` end the run, system frames overtake frames still queued.
+ *
+ * @example
+ * ```ts
+ * import { Frames, map } from 'apipeline'
+ * import { runProcessor, normalizeFrame } from 'apipeline/testing'
+ *
+ * const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
+ * const { downstream, upstream, status } = await runProcessor(upper, [Frames.text('hi')])
+ * status // 'ended'
+ * downstream.map((f) => f.type) // ['start', 'text', 'end']
+ * upstream // []
+ *
+ * // With vitest fake timers: time advances while the run is in progress.
+ * vi.useFakeTimers()
+ * await runProcessor(idleProcessor, [Frames.text('hi'), sleep(10_000)], { fakeTimers: vi })
+ * ```
+ */
+export async function runProcessor(
+  processor: Processor<any, any>,
+  framesIn: Iterable<TestInput>,
+  options: RunProcessorOptions = {},
+): Promise<RunProcessorResult> {
+  assertProcessor('runProcessor(processor)', processor)
+  if (options === null || typeof options !== 'object') throw new TypeError('runProcessor(options) must be an object')
+  const items = inputList(framesIn)
+  const { sendEnd, fakeTimers, tickMs, timeoutMs, onUpstream, ...params } = options
+  const advance = fakeTimers === undefined ? undefined : advancer(fakeTimers)
+  const tick = positive('runProcessor({ tickMs })', tickMs, 10)
+  const limit = positive('runProcessor({ timeoutMs })', timeoutMs, 5000)
+
+  const downstream: Frame[] = []
+  const upstream: Frame[] = []
+  const task = new PipelineTask(processor, {
+    ...params,
+    onUpstream: (frame) => {
+      upstream.push(frame)
+      onUpstream?.(frame)
+    },
+  })
+  const output = task.frames()
+  const done = task.run()
+  let finished = false
+  let timedOut = false
+  const timeout = (): void => {
+    if (finished || timedOut) return
+    timedOut = true
+    void task.cancel()
+  }
+
+  // A pause ends early once the task is over, and leaves no timer behind.
+  const pause = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      void done.then(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+
+  const feed = async (): Promise<void> => {
+    for (const item of items) {
+      if (task.hasFinished()) return
+      if (isSleep(item)) await pause(item.ms)
+      else await task.queueFrame(item)
+    }
+    if (sendEnd !== false && !task.hasFinished()) task.stopWhenDone()
+  }
+
+  const collect = async (): Promise<void> => {
+    for await (const frame of output) downstream.push(frame)
+  }
+
+  const work = Promise.all([done, feed(), collect()]).finally(() => {
+    finished = true
+  })
+
+  if (advance === undefined) {
+    const timer = setTimeout(timeout, limit)
+    try {
+      await work
+    } finally {
+      clearTimeout(timer)
+    }
+  } else {
+    let elapsed = 0
+    // `work` settles between steps; its rejection (not expected: every part is guarded) is surfaced below.
+    work.catch(() => {})
+    while (!finished) {
+      await advance(tick)
+      elapsed += tick
+      if (elapsed >= limit) timeout()
+    }
+    await work
+  }
+  const result = await done
+  return { downstream, upstream, status: result.status, result, timedOut }
+}
