@@ -1,0 +1,199 @@
+/**
+ * `mapConcurrent(fn, options)`: an async per-frame transform with bounded concurrency that keeps the order.
+ * @module
+ */
+import PQueue from 'p-queue'
+import { asContext, type ProcessorContext } from '../core/context.js'
+import { withInfo, type Processor } from '../core/processor.js'
+import { errorMessage } from '../core/stage.js'
+import { isAbortLike, isFatal } from '../errors.js'
+import { error as errorFrame } from '../frames/constructors.js'
+import type { Frame } from '../frames/types.js'
+import { Deque } from '../internal/channel.js'
+
+/** Options of {@link mapConcurrent}. */
+export interface MapConcurrentOptions {
+  /** Calls of `fn` running at once. Default 4. */
+  readonly concurrency?: number
+  /** Frames (running, finished or waiting to be emitted) held at most; reading the source waits beyond. Default `2 * concurrency`. */
+  readonly window?: number
+  /** Which frames `fn` handles; the others pass in order. Default: data frames. */
+  readonly match?: (frame: Frame) => boolean
+  /** Display name. Default `mapConcurrent`. */
+  readonly name?: string
+}
+
+/** What `fn` may return: a frame, several frames, or nothing (the frame is dropped). */
+export type MapConcurrentResult = Frame | readonly Frame[] | undefined | null
+
+interface Slot {
+  /** Frames to emit as they are (non-matching frames). */
+  readonly frames?: readonly Frame[]
+  /** The call of `fn` for a matching frame. */
+  readonly task?: Promise<MapConcurrentResult>
+  readonly epoch: number
+  settled: boolean
+  result?: MapConcurrentResult
+  error?: { readonly value: unknown }
+}
+
+function positive(where: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new TypeError(`${where} must be an integer >= 1, got ${String(value)}`)
+  }
+  return value
+}
+
+function toFrames(result: MapConcurrentResult): readonly Frame[] {
+  if (result === undefined || result === null) return []
+  return Array.isArray(result) ? result : [result as Frame]
+}
+
+/**
+ * Applies the async `fn` to matching frames (data frames by default) with at most `concurrency` calls running at
+ * once (a p-queue), and emits the results **in input order**. Frames that do not match keep their place in the order
+ * (a control frame never overtakes data); system frames pass at once.
+ *
+ * | frame | downstream | upstream |
+ * |---|---|---|
+ * | system | passes at once (ahead of pending results) | not observed (passes) |
+ * | control (`start`, `end`, …) | waits for the results before it, then passes; `end` therefore drains | passes |
+ * | data (default `match`) | `fn(frame, { signal, ctx })`, results in order | passes |
+ * | app | passes in order (or `fn` if `match` says so) | passes |
+ *
+ * `fn` receives `ctx.signal`: on an interruption running calls abort, queued ones never start, and results not yet
+ * emitted are dropped (control frames waiting among them are kept); `startInterruption` passes ahead. An exception
+ * from `fn` drops that frame and sends an `error` frame upstream (fatal for a `FatalError`).
+ *
+ * @example
+ * ```ts
+ * const tts = mapConcurrent(
+ *   async (f, { signal }) => (f.kind === 'data' && f.type === 'text' ? Frames.audioRaw({ audio: await synth(f.text, signal) }) : f),
+ *   { concurrency: 3 },
+ * )
+ * ```
+ */
+export function mapConcurrent(
+  fn: (frame: Frame, options: { signal: AbortSignal; ctx: ProcessorContext }) => Promise<MapConcurrentResult> | MapConcurrentResult,
+  options: MapConcurrentOptions = {},
+): Processor {
+  if (typeof fn !== 'function') throw new TypeError('mapConcurrent(fn): fn must be a function')
+  const concurrency = positive('mapConcurrent concurrency', options.concurrency, 4)
+  const window = positive('mapConcurrent window', options.window, 2 * concurrency)
+  const match = options.match ?? ((f: Frame) => f.kind === 'data')
+  const name = options.name ?? 'mapConcurrent'
+
+  const processor: Processor = (source, ctx) => {
+    const c = asContext(ctx, name)
+    return (async function* mapConcurrentStage(): AsyncGenerator<Frame> {
+      const queue = new PQueue({ concurrency })
+      const ordered = new Deque<Slot>()
+      const priority = new Deque<Frame>(4)
+      const input = source[Symbol.asyncIterator]()
+      const runtime = c.runtime
+      let pumpDone = false
+      let pumpError: { readonly value: unknown } | undefined
+      let stopped = false
+      // One waiter on each side at most: the consumer waits for news, the pump waits for room.
+      let wakeConsumer: (() => void) | undefined
+      let wakePump: (() => void) | undefined
+      const notifyConsumer = (): void => {
+        const w = wakeConsumer
+        wakeConsumer = undefined
+        w?.()
+      }
+      const notifyPump = (): void => {
+        const w = wakePump
+        wakePump = undefined
+        w?.()
+      }
+      const offInterrupt = runtime.onInterrupt(() => {
+        // Work started before the interruption is dropped; control and app frames waiting among it keep their place.
+        ordered.removeWhere((slot) => slot.task !== undefined || (slot.frames ?? []).every((f) => f.kind === 'data'))
+        notifyPump()
+      })
+      const pump = (async () => {
+        try {
+          for (;;) {
+            while (ordered.length >= window && !stopped) await new Promise<void>((resolve) => (wakePump = resolve))
+            if (stopped) return
+            const r = await input.next()
+            if (r.done === true || stopped) return
+            const frame = r.value
+            if (frame.kind === 'system') {
+              priority.push(frame)
+            } else if (match(frame)) {
+              const signal = c.signal
+              const slot: Slot = { epoch: runtime.interruptEpoch, settled: false, task: queue.add(async (): Promise<MapConcurrentResult> => fn(frame, { signal, ctx: c }), { signal }) }
+              slot.task?.then(
+                (result) => {
+                  slot.settled = true
+                  slot.result = result
+                  notifyConsumer()
+                },
+                (err: unknown) => {
+                  slot.settled = true
+                  slot.error = { value: err }
+                  notifyConsumer()
+                },
+              )
+              ordered.push(slot)
+            } else {
+              ordered.push({ frames: [frame], epoch: runtime.interruptEpoch, settled: true })
+            }
+            notifyConsumer()
+          }
+        } catch (err) {
+          pumpError = { value: err }
+        } finally {
+          pumpDone = true
+          notifyConsumer()
+        }
+      })()
+      try {
+        for (;;) {
+          const urgent = priority.shift()
+          if (urgent !== undefined) {
+            yield urgent
+            continue
+          }
+          const head = ordered.peek()
+          if (head !== undefined && head.settled) {
+            ordered.shift()
+            notifyPump()
+            if (head.frames !== undefined) {
+              yield* head.frames
+              continue
+            }
+            if (head.error !== undefined) {
+              const err = head.error.value
+              if (isAbortLike(err) && (runtime.interruptEpoch !== head.epoch || runtime.cancelled)) continue
+              c.pushUpstream(errorFrame(errorMessage(err), { fatal: isFatal(err), processor: c.name, cause: err }))
+              continue
+            }
+            if (runtime.interruptEpoch === head.epoch) yield* toFrames(head.result)
+            continue
+          }
+          if (head === undefined && pumpDone) {
+            if (pumpError !== undefined) throw pumpError.value
+            return
+          }
+          await new Promise<void>((resolve) => (wakeConsumer = resolve))
+        }
+      } finally {
+        stopped = true
+        offInterrupt()
+        queue.clear()
+        notifyPump()
+        Promise.resolve()
+          .then(() => input.return?.())
+          .catch(() => {})
+        // The pump ends once its source answers; it never rejects, so it is not awaited here (a source parked
+        // forever must not hold up teardown).
+        void pump
+      }
+    })()
+  }
+  return withInfo(processor, { name })
+}

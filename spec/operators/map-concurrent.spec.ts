@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { FatalError, Frames, PipelineTask, mapConcurrent, pipeline, type Frame } from '../../lib/index.js'
+import { collect, deferred, sleep, textFrames, texts, tick, types } from '../helpers/collect.js'
+
+const textOf = (f: Frame): string => (f.kind === 'data' && f.type === 'text' ? f.text : '')
+
+describe('mapConcurrent', () => {
+  it('keeps input order although calls finish out of order, and never exceeds the concurrency', async () => {
+    let running = 0
+    let peak = 0
+    const p = mapConcurrent(
+      async (f) => {
+        running++
+        peak = Math.max(peak, running)
+        const n = Number(textOf(f))
+        await sleep((n * 7) % 5)
+        running--
+        return Frames.text(`${n}*`)
+      },
+      { concurrency: 3 },
+    )
+    const { out } = await collect(p, textFrames(30))
+    expect(texts(out)).toEqual(Array.from({ length: 30 }, (_, i) => `${i}*`))
+    expect(peak).toBeLessThanOrEqual(3)
+    expect(peak).toBeGreaterThan(1)
+  })
+
+  it('control frames wait for the results before them; system frames pass at once; end drains', async () => {
+    const gate = deferred()
+    const p = mapConcurrent(async (f) => {
+      await gate.promise
+      return f
+    })
+    const task = new PipelineTask(p)
+    const out = task.frames()
+    const done = task.run()
+    await task.queueFrames([Frames.text('a'), Frames.sync(), Frames.text('b')])
+    await task.queueFrame(Frames.metrics())
+    task.stopWhenDone()
+    const got: Frame[] = []
+    const reader = (async () => {
+      for await (const f of out) got.push(f)
+    })()
+    await tick()
+    await tick()
+    expect(types(got)).toEqual(['start', 'metrics'])
+    gate.resolve()
+    await Promise.all([done, reader])
+    expect(types(got)).toEqual(['start', 'metrics', 'text', 'sync', 'text', 'end'])
+  })
+
+  it('returning nothing drops a frame, an array emits several', async () => {
+    const p = mapConcurrent(async (f) => (textOf(f) === '1' ? undefined : [f, f]))
+    const { out } = await collect(p, textFrames(3))
+    expect(texts(out)).toEqual(['0', '0', '2', '2'])
+  })
+
+  it('an exception drops that frame and goes upstream; a FatalError ends the task', async () => {
+    const p = mapConcurrent(async (f) => {
+      if (textOf(f) === '1') throw new Error('tts failed')
+      return f
+    })
+    const { out, up, result } = await collect(p, textFrames(3))
+    expect(texts(out)).toEqual(['0', '2'])
+    expect(up.filter(Frames.is('error')).map((e) => e.error)).toEqual(['tts failed'])
+    expect(result.status).toBe('ended')
+
+    const fatal = mapConcurrent(async () => {
+      throw new FatalError('quota')
+    })
+    const r2 = await collect(fatal, textFrames(3)).catch((e: unknown) => e)
+    expect(String(r2)).toMatch(/quota/)
+  })
+
+  it('an interruption aborts running calls and drops pending results; startInterruption passes ahead', async () => {
+    const aborted: string[] = []
+    const p = mapConcurrent(
+      async (f, { signal }) => {
+        try {
+          await sleep(textOf(f) === 'fast' ? 0 : 60_000, signal)
+        } catch (err) {
+          aborted.push(textOf(f))
+          throw err
+        }
+        return f
+      },
+      { concurrency: 2 },
+    )
+    const task = new PipelineTask(pipeline(p), { allowInterruptions: true })
+    const out = task.frames()
+    const done = task.run()
+    await task.queueFrames([Frames.text('slow1'), Frames.text('slow2'), Frames.text('slow3')])
+    await tick()
+    task.interrupt()
+    await task.queueFrame(Frames.text('fast'))
+    task.stopWhenDone()
+    const got: Frame[] = []
+    for await (const f of out) got.push(f)
+    expect((await done).status).toBe('ended')
+    expect(types(got)).toEqual(['start', 'startInterruption', 'text', 'end'])
+    expect(texts(got)).toEqual(['fast'])
+    expect(aborted.sort()).toEqual(['slow1', 'slow2'])
+  })
+
+  it('validates its options', () => {
+    expect(() => mapConcurrent('x' as never)).toThrow(TypeError)
+    expect(() => mapConcurrent(async (f) => f, { concurrency: 0 })).toThrow(TypeError)
+    expect(() => mapConcurrent(async (f) => f, { window: 1.5 })).toThrow(TypeError)
+  })
+})
