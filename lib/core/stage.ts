@@ -22,8 +22,17 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
 const ignore = (): void => {}
 
+/**
+ * An async iterator that can also hand over a result that is already available, without an async hop:
+ * `tryNext()` returns it, or `undefined` when the caller must await `next()`. Implemented by the library's own
+ * iterators (channels, stages, fused stages) so that a consumer takes every queued frame in one hop.
+ */
+export interface SyncPull<T> {
+  tryNext(): IteratorResult<T> | undefined
+}
+
 /** The processor's view of its source. */
-class SourceView implements AsyncIterableIterator<Frame> {
+class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   closed = false
   pulls = 0
   constructor(private readonly upstream: AsyncIterator<Frame>) {}
@@ -32,6 +41,15 @@ class SourceView implements AsyncIterableIterator<Frame> {
     if (this.closed) return DONE_PROMISE()
     this.pulls++
     return this.upstream.next()
+  }
+
+  tryNext(): IteratorResult<Frame> | undefined {
+    if (this.closed) return DONE
+    const up = this.upstream as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
+    if (up.tryNext === undefined) return undefined
+    const r = up.tryNext()
+    if (r !== undefined) this.pulls++
+    return r
   }
 
   return(): Promise<IteratorResult<Frame>> {
@@ -55,7 +73,7 @@ export function errorMessage(err: unknown): string {
 }
 
 /** A guarded running processor; see the module documentation. */
-export class Stage implements AsyncIterableIterator<Frame> {
+export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private view!: SourceView
   private inner!: AsyncIterator<Frame>
   private epoch = 0
@@ -78,6 +96,19 @@ export class Stage implements AsyncIterableIterator<Frame> {
   next(): Promise<IteratorResult<Frame>> {
     if (this.finished) return DONE_PROMISE()
     return this.inner.next().then(this.onResult, this.onError)
+  }
+
+  /**
+   * The processor's next output if it is available without waiting (only processors whose iterator supports
+   * `tryNext`, i.e. fused stages, ever have one), else `undefined`: call `next()`.
+   */
+  tryNext(): IteratorResult<Frame> | undefined {
+    if (this.finished) return DONE
+    const inner = this.inner as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
+    if (inner.tryNext === undefined) return undefined
+    const r = inner.tryNext()
+    if (r !== undefined && r.done === true) this.complete()
+    return r
   }
 
   /** Teardown from downstream: returns the processor's iterator and closes the source. */
