@@ -13,7 +13,7 @@ import { encodeProtobuf, PROTOBUF_TYPES } from './protobuf-encode.js'
 import { wireInput, type FrameSerializer, type WireInput } from './serializer.js'
 
 const FORMAT = 'protobuf'
-const SIZE_PATTERN = /^([0-9]{1,15})x([0-9]{1,15})$/
+const SIZE_PATTERN = /^([0-9]{1,16})x([0-9]{1,16})$/
 
 /** Options of {@link protobufSerializer}. */
 export interface ProtobufSerializerOptions {
