@@ -95,8 +95,9 @@ async function observe(processor: Processor, input: readonly Frame[], breakAfter
   const handle = run(processor, input, {
     name: 'fusion',
     onUpstream: (f) => {
-      const key = f.type === 'error' ? f.processor ?? 'unnamed' : 'other'
-      ;(up[key] ??= []).push(f.type === 'error' ? `error:${f.error}:${String(f.fatal)}` : shape(f))
+      if (f.kind === 'system' && f.type === 'error') {
+        ;(up[f.processor ?? 'unnamed'] ??= []).push(`error:${f.error}:${String(f.fatal)}`)
+      } else (up['other'] ??= []).push(shape(f))
     },
   })
   const out: string[] = []
