@@ -16,7 +16,14 @@ export type UpstreamHandler = (frame: Frame, next: (frame: Frame) => void) => vo
 /**
  * Time measurements of one processor, reported as `metrics` frames when the run's `start` frame has
  * `enableMetrics`. The `stop*` methods return the frame to emit (yield it downstream), or `undefined` when
- * metrics are off or the measurement was not started.
+ * metrics are off or the measurement was not started. Values are seconds, measured on a monotonic clock.
+ *
+ * Semantics (those of the seed): a `start*` while the same measurement runs restarts it; a `stop*` ends it (a second
+ * `stop*` returns `undefined`). With `reportOnlyInitialTtfb`, only the first TTFB measurement of the run is ever
+ * started — later `startTtfb()` calls are ignored, also while the first one still runs. On `startInterruption` a
+ * processor should call `stopAll()` and emit the result, as the seed's processors do (the `measured()` wrapper does).
+ * A processor that measures should declare it (`withInfo(p, { metrics: true })`, or wrap it with `measured()`) so
+ * that the task's initial metrics frame lists it with zeros.
  *
  * @example
  * ```ts
@@ -36,7 +43,7 @@ export type UpstreamHandler = (frame: Frame, next: (frame: Frame) => void) => vo
 export interface ProcessorMetrics {
   /** True when the run's start frame enabled metrics. */
   readonly enabled: boolean
-  /** Starts a time-to-first-byte measurement (only the first one when `reportOnlyInitialTtfb`). */
+  /** Starts a time-to-first-byte measurement (only the first one of the run when `reportOnlyInitialTtfb`). */
   startTtfb(): void
   /** Ends the TTFB measurement; returns the `metrics` frame to emit. */
   stopTtfb(): MetricsFrame | undefined
@@ -73,7 +80,7 @@ const now = (): number => performance.now()
 class Metrics implements ProcessorMetrics {
   private ttfbStart: number | undefined
   private processingStart: number | undefined
-  private ttfbReported = false
+  private ttfbStarted = false
   private registered = false
 
   constructor(
@@ -95,7 +102,8 @@ class Metrics implements ProcessorMetrics {
   startTtfb(): void {
     if (!this.enabled) return
     this.register()
-    if (this.runtime.start?.reportOnlyInitialTtfb === true && this.ttfbReported) return
+    if (this.runtime.start?.reportOnlyInitialTtfb === true && this.ttfbStarted) return
+    this.ttfbStarted = true
     this.ttfbStart = now()
   }
 
@@ -103,7 +111,6 @@ class Metrics implements ProcessorMetrics {
     if (this.ttfbStart === undefined) return undefined
     const value = (now() - this.ttfbStart) / 1000
     this.ttfbStart = undefined
-    this.ttfbReported = true
     return metricsFrame({ ttfb: [{ processor: this.name, value }] })
   }
 

@@ -36,6 +36,7 @@ function runStages(stages: readonly Processor<any, any>[], source: AsyncIterable
     used.set(base, seen + 1)
     if (seen > 0) base = `${base}#${seen}`
     ctxs[i] = parent.child(`${parent.name}/${base}`, (frame) => deliverUp(i - 1, frame, toParent))
+    if (processorInfo(stages[i] as Processor<any, any>)?.metrics === true) parent.runtime.registerMetrics((ctxs[i] as Context).name)
   }
   // Frames pushed upstream by whatever follows this pipeline travel through its stages, then on.
   parent.onUpstream((frame, next) => deliverUp(n - 1, frame, next))

@@ -39,6 +39,11 @@ export interface ProcessorInfo {
   readonly stages?: readonly Processor<any, any>[]
   /** For per-frame operators: the step that stage fusion runs. */
   readonly step?: FrameStep
+  /**
+   * True for a processor that reports metrics through `ctx.metrics` (set by `measured()`, or by hand with `withInfo`).
+   * Pipelines register such stages when they create their contexts, so the task's initial metrics frame lists them.
+   */
+  readonly metrics?: boolean
 }
 
 const INFO = Symbol.for('apipeline.processorInfo')
