@@ -14,7 +14,7 @@ const failsOn = (n: number): Processor =>
   Object.defineProperty(
     async function* failsOn(source: AsyncIterable<Frame>) {
       for await (const f of source) {
-        if (f.type === 'text' && f.text.length % 3 === n) throw new Error(`length ${f.text.length}`)
+        if (f.kind === 'data' && f.type === 'text' && f.text.length % 3 === n) throw new Error(`length ${f.text.length}`)
         yield f
       }
     },
@@ -82,7 +82,7 @@ describe('pipeline laws', () => {
   })
 
   it('the equivalence check sees order: suffixes applied in the other order differ', async () => {
-    const suffix = (s: string): Processor => map((f) => (f.type === 'text' ? Frames.text(f.text + s) : f))
+    const suffix = (s: string): Processor => map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text + s) : f))
     const ab = pipeline(suffix('a'), suffix('b'))
     const ba = pipeline(suffix('b'), suffix('a'))
     await expect(assertSameRun(ab, ba, [Frames.text('x')])).rejects.toThrow(/downstream frames differ at index 1/)
@@ -93,7 +93,7 @@ describe('pipeline laws', () => {
   it('the equivalence check sees upstream frames and statuses', async () => {
     const pushes: Processor = async function* pushes(source, ctx) {
       for await (const f of source) {
-        if (f.type === 'text') ctx.pushUpstream(Frames.app('seen', f.text))
+        if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.app('seen', f.text))
         yield f
       }
     }
@@ -104,7 +104,7 @@ describe('pipeline laws', () => {
     await expect(assertSameRun(passthrough, failsOn(1), [Frames.text('x')], { view: (fs) => fs.filter((f) => f.kind === 'system') })).rejects.toThrow(/upstream frames differ/)
     const fatal: Processor = async function* fatal(source) {
       for await (const f of source) {
-        if (f.type === 'text') throw new FatalError('stop')
+        if (f.kind === 'data' && f.type === 'text') throw new FatalError('stop')
         yield f
       }
     }

@@ -47,7 +47,7 @@ describe('frame arbitraries', () => {
   it('withLifecycle uses the given start parameters', () => {
     const [frames] = fc.sample(arbFrames({ withLifecycle: true, start: { allowInterruptions: true } }), 1)
     const start = frames?.[0]
-    expect(start?.type === 'start' && start.allowInterruptions).toBe(true)
+    expect(start?.kind === 'control' && start.type === 'start' && start.allowInterruptions).toBe(true)
   })
 
   it('arbDataFrame makes data frames; arbSystemFrame only frames that do not end or interrupt a run', () => {

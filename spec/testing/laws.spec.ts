@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { Frames, map, pipeline, type Frame, type Processor } from '../../lib/index.js'
 import { checkLaw, checkLifecycleLaws, LAWS, lawProperty, type LawName } from '../../lib/testing/index.js'
 
-const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
+const upper = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
 const passthrough: Processor = async function* passthrough(source) {
   for await (const f of source) yield f
 }
@@ -32,7 +32,7 @@ const greetsBeforeStart: Processor = async function* greetsBeforeStart(source) {
   yield* source
 }
 const changesStart: Processor = async function* changesStart(source) {
-  for await (const f of source) yield f.type === 'start' ? Frames.start({ allowInterruptions: !f.allowInterruptions }) : f
+  for await (const f of source) yield f.kind === 'control' && f.type === 'start' ? Frames.start({ allowInterruptions: !f.allowInterruptions }) : f
 }
 const doubleStart: Processor = async function* doubleStart(source) {
   for await (const f of source) {
@@ -68,7 +68,7 @@ const readsAfterClose: Processor = (source) => {
 }
 const leaksRejection: Processor = async function* leaksRejection(source) {
   for await (const f of source) {
-    if (f.type === 'text') void Promise.reject(new Error('forgotten'))
+    if (f.kind === 'data' && f.type === 'text') void Promise.reject(new Error('forgotten'))
     yield f
   }
 }
@@ -80,7 +80,7 @@ const hangs: Processor = async function* hangs(source) {
 }
 const throwsOnText: Processor = async function* throwsOnText(source) {
   for await (const f of source) {
-    if (f.type === 'text') throw new Error('no text please')
+    if (f.kind === 'data' && f.type === 'text') throw new Error('no text please')
     yield f
   }
 }

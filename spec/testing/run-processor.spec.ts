@@ -2,15 +2,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { FatalError, Frames, map, type Frame, type Processor } from '../../lib/index.js'
 import { isSleep, runProcessor, sleep, withoutLifecycle } from '../../lib/testing/index.js'
 
-const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
+const upper = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
 const types = (frames: readonly Frame[]): string[] => frames.map((f) => f.type)
-const texts = (frames: readonly Frame[]): string[] => frames.flatMap((f) => (f.type === 'text' ? [f.text] : []))
+const texts = (frames: readonly Frame[]): string[] => frames.flatMap((f) => (f.kind === 'data' && f.type === 'text' ? [f.text] : []))
 
 /** Waits `ms` per text frame (on the clock of setTimeout), honouring the signal. */
 const slow = (ms: number): Processor =>
   async function* slow(source, ctx) {
     for await (const frame of source) {
-      if (frame.type === 'text') {
+      if (frame.kind === 'data' && frame.type === 'text') {
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(resolve, ms)
           ctx.signal.addEventListener('abort', () => {
@@ -72,13 +72,13 @@ describe('runProcessor', () => {
   it('builds start from the options', async () => {
     const r = await runProcessor(upper, [], { allowInterruptions: true, audioInSampleRate: 8000 })
     const start = r.downstream[0]
-    expect(start?.type === 'start' && [start.allowInterruptions, start.audioInSampleRate]).toEqual([true, 8000])
+    expect(start?.kind === 'control' && start.type === 'start' && [start.allowInterruptions, start.audioInSampleRate]).toEqual([true, 8000])
   })
 
   it('collects frames pushed upstream and passes them to options.onUpstream too', async () => {
     const echo: Processor = async function* echo(source, ctx) {
       for await (const f of source) {
-        if (f.type === 'text') ctx.pushUpstream(Frames.app('heard', f.text))
+        if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.app('heard', f.text))
         yield f
       }
     }
@@ -92,14 +92,14 @@ describe('runProcessor', () => {
     const failing = (fatal: boolean): Processor =>
       async function* failing(source) {
         for await (const f of source) {
-          if (f.type === 'text' && f.text === 'bad') throw fatal ? new FatalError('fatal bad') : new Error('bad')
+          if (f.kind === 'data' && f.type === 'text' && f.text === 'bad') throw fatal ? new FatalError('fatal bad') : new Error('bad')
           yield f
         }
       }
     const soft = await runProcessor(failing(false), [Frames.text('ok'), Frames.text('bad'), Frames.text('ok2')])
     expect(soft.status).toBe('ended')
     expect(texts(soft.downstream)).toEqual(['ok', 'ok2'])
-    expect(soft.upstream.map((f) => f.type === 'error' && f.error)).toEqual(['bad'])
+    expect(soft.upstream.map((f) => f.kind === 'system' && f.type === 'error' && f.error)).toEqual(['bad'])
     expect(soft.result.errors).toHaveLength(1)
 
     const hard = await runProcessor(failing(true), [Frames.text('ok'), Frames.text('bad'), Frames.text('never')])
@@ -156,7 +156,7 @@ describe('runProcessor', () => {
     const input = [Frames.text('a'), sleep(1000), Frames.text('b'), sleep(200), Frames.text('c')]
     const r = await runProcessor(idle(500), input, { fakeTimers: vi })
     expect(r.status).toBe('ended')
-    expect(withoutLifecycle(r.downstream).map((f) => (f.type === 'text' ? f.text : f.type))).toEqual(['a', 'idle', 'b', 'c'])
+    expect(withoutLifecycle(r.downstream).map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : f.type))).toEqual(['a', 'idle', 'b', 'c'])
     expect(vi.getTimerCount()).toBe(0)
   })
 
@@ -182,7 +182,7 @@ describe('runProcessor', () => {
     const hung: Processor = async function* hung(source, ctx) {
       for await (const f of source) {
         yield f
-        if (f.type === 'text') await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))
+        if (f.kind === 'data' && f.type === 'text') await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))
       }
     }
     const r = await runProcessor(hung, [Frames.text('a'), Frames.text('b')], { timeoutMs: 50 })
