@@ -97,7 +97,7 @@ export function textTransformer(fn: TextTransform, options: TextTransformerOptio
       return result instanceof Promise ? result.then((r) => output(frame, checkText(r))) : output(frame, checkText(result))
     }
     return (async function* textTransformerAsync() {
-      const off = orderedUpstream(
+      const up = orderedUpstream(
         ctx,
         (frame) => frame.kind === 'system',
         (frame) => {
@@ -109,6 +109,8 @@ export function textTransformer(fn: TextTransform, options: TextTransformerOptio
       try {
         for await (const frame of source) {
           if (frame.type !== 'text' || frame.kind !== 'data') {
+            // `end` waits for the upstream text still being transformed, so none is left behind.
+            if (frame.kind === 'control' && frame.type === 'end') await up.drained()
             yield frame
             continue
           }
@@ -124,7 +126,7 @@ export function textTransformer(fn: TextTransform, options: TextTransformerOptio
           yield out
         }
       } finally {
-        off()
+        up.off()
       }
     })()
   }

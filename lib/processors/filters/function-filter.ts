@@ -95,7 +95,7 @@ export function functionFilter<F extends Frame = Frame>(
       return result instanceof Promise ? result.then(verdict) : verdict(result)
     }
     return (async function* functionFilterAsync() {
-      const off = orderedUpstream(
+      const up = orderedUpstream(
         ctx,
         (frame) => frame.kind === 'system',
         (frame) => {
@@ -107,6 +107,8 @@ export function functionFilter<F extends Frame = Frame>(
       try {
         for await (const frame of source) {
           if (alwaysPass(frame)) {
+            // `end` waits for the upstream frames still being asked about, so none is left behind.
+            if (frame.kind === 'control' && frame.type === 'end') await up.drained()
             yield frame
             continue
           }
@@ -122,7 +124,7 @@ export function functionFilter<F extends Frame = Frame>(
           if (keep) yield frame
         }
       } finally {
-        off()
+        up.off()
       }
     })()
   }

@@ -61,13 +61,19 @@ export function twoWayStep<I extends Frame = Frame, O extends Frame = Frame>(nam
  * Installs an upstream handler for an asynchronous per-frame processor, for the lifetime of its generator. Frames for
  * which `passNow(frame)` is true go on at once (system frames may overtake); the others are handled by `handle` one at
  * a time, in arrival order, and the frames it returns are passed on in order. A rejection of `handle` drops that frame
- * and reports an `error` frame. Returns the function that removes the handler.
+ * and reports an `error` frame. Returns `off` (removes the handler) and `drained()` (settles once every upstream frame
+ * received so far has been handled — await it before forwarding `end`, so `end` drains this stage's upstream work).
  *
  * @example
  * ```ts
  * async function* upper(source, ctx) {
- *   const off = orderedUpstream(ctx, (f) => f.kind === 'system', async (f) => [f])
- *   try { for await (const f of source) yield f } finally { off() }
+ *   const up = orderedUpstream(ctx, (f) => f.kind === 'system', async (f) => [f])
+ *   try {
+ *     for await (const f of source) {
+ *       if (f.type === 'end') await up.drained()
+ *       yield f
+ *     }
+ *   } finally { up.off() }
  * }
  * ```
  */
@@ -75,10 +81,10 @@ export function orderedUpstream(
   ctx: ProcessorContext,
   passNow: (frame: Frame) => boolean,
   handle: (frame: Frame) => readonly Frame[] | Promise<readonly Frame[]>,
-): () => void {
+): { off: () => void; drained: () => Promise<void> } {
   let chain: Promise<void> = Promise.resolve()
   let queued = 0
-  return ctx.onUpstream((frame, next) => {
+  const off = ctx.onUpstream((frame, next) => {
     if (passNow(frame)) {
       next(frame)
       return
@@ -117,6 +123,7 @@ export function orderedUpstream(
         queued--
       })
   })
+  return { off, drained: () => chain }
 }
 
 /** True for functions declared `async` (their results are always promises). */
