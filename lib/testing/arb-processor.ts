@@ -25,7 +25,13 @@ export type ArbProcessorKind =
   | 'batch'
   | 'pushUpstream'
 
-/** Every shape {@link arbProcessor} generates by default. */
+/**
+ * Every shape {@link arbProcessor} generates by default.
+ * @example
+ * ```ts
+ * arbProcessor({ kinds: ARB_PROCESSOR_KINDS.filter((k) => k !== 'batch') }) // only per-frame processors
+ * ```
+ */
 export const ARB_PROCESSOR_KINDS: readonly ArbProcessorKind[] = Object.freeze([
   'identity',
   'suffix',

@@ -28,7 +28,13 @@ import { probeRun, settle, type ProbeReport } from './probe.js'
 /** The names of the lifecycle laws. */
 export type LawName = 'passesLifecycle' | 'noEmitAfterEnd' | 'teardownOnBreak' | 'noUnhandledRejection'
 
-/** Every lifecycle law, in the order {@link checkLifecycleLaws} checks them. */
+/**
+ * Every lifecycle law, in the order {@link checkLifecycleLaws} checks them.
+ * @example
+ * ```ts
+ * for (const law of LAWS) test(law, () => checkLaw(law, myProcessor))
+ * ```
+ */
 export const LAWS: readonly LawName[] = Object.freeze(['passesLifecycle', 'noEmitAfterEnd', 'teardownOnBreak', 'noUnhandledRejection'])
 
 /** Options of the law checks. */

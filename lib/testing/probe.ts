@@ -17,7 +17,13 @@ const realClearTimeout = globalThis.clearTimeout
 const realSetImmediate: ((cb: () => void) => unknown) | undefined =
   typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : undefined
 
-/** Resolves after one macrotask turn (on real timers). */
+/**
+ * Resolves after one macrotask turn (on real timers).
+ * @example
+ * ```ts
+ * await macrotask() // microtasks queued before have run, and so has Node's unhandled-rejection check
+ * ```
+ */
 export function macrotask(): Promise<void> {
   return new Promise<void>((resolve) => {
     if (realSetImmediate !== undefined) realSetImmediate(resolve)
@@ -25,12 +31,27 @@ export function macrotask(): Promise<void> {
   })
 }
 
-/** Lets pending work of a few turns run (rejections become unhandled, teardown completes). */
+/**
+ * Lets pending work of a few turns run (rejections become unhandled, teardown completes).
+ * @example
+ * ```ts
+ * await it.return?.()
+ * await settle()
+ * ```
+ */
 export async function settle(turns = 3): Promise<void> {
   for (let i = 0; i < turns; i++) await macrotask()
 }
 
-/** A source that yields given frames and records how it is consumed. */
+/**
+ * A source that yields given frames and records how it is consumed.
+ * @example
+ * ```ts
+ * const source = new ProbeSource([Frames.start(), Frames.end()])
+ * for await (const f of processor(source, ctx)) break
+ * source.returned // true when the processor closed its source
+ * ```
+ */
 export class ProbeSource implements AsyncIterableIterator<Frame> {
   /** Calls of `next()`. */
   pulls = 0
@@ -121,6 +142,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIM
 /**
  * Runs `processor` over `start`, `body`, `end` with a fresh context, pulling its output by hand. Never rejects:
  * failures are recorded in the report. The run's runtime is cancelled at the end, as a task does.
+ * @example
+ * ```ts
+ * const report = await probeRun(myProcessor, [Frames.text('a')], { breakAfter: 1 })
+ * report.source.released // the processor let go of its source after the early break
+ * ```
  */
 export async function probeRun(processor: Processor<any, any>, body: readonly Frame[], options: ProbeOptions = {}): Promise<ProbeReport> {
   const timeoutMs = options.timeoutMs ?? 2000

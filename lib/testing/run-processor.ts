@@ -33,7 +33,14 @@ export function sleep(ms: number): SleepStep {
   return Object.freeze({ [SLEEP]: true as const, ms })
 }
 
-/** True for values made by {@link sleep}. */
+/**
+ * True for values made by {@link sleep}.
+ * @example
+ * ```ts
+ * isSleep(sleep(10)) // true
+ * isSleep(Frames.text('x')) // false
+ * ```
+ */
 export function isSleep(value: unknown): value is SleepStep {
   return typeof value === 'object' && value !== null && (value as { [SLEEP]?: unknown })[SLEEP] === true
 }
