@@ -28,6 +28,17 @@ function iteratorOf(input: Iterable<Frame> | AsyncIterable<Frame>): AnyIterator 
 
 /** Copies `input` into the task until it ends, the task closes its input, or the task finishes. Never rejects. */
 async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
+  let fed = false
+  // A live input parked in next() (nothing more to read yet) is closed as soon as the task ends, not at its next frame.
+  void task.run().then(() => {
+    if (fed || typeof it.return !== 'function') return
+    try {
+      const closing = it.return()
+      if (closing instanceof Promise) closing.catch(() => {})
+    } catch {
+      // The input's own cleanup failed; nothing more to do with it.
+    }
+  })
   try {
     for (;;) {
       if (task.hasFinished()) break
@@ -47,6 +58,7 @@ async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
     // A failing input (or a value that is not a frame) ends the run as 'errored'.
     task.handleUpstream(errorFrame(errorMessage(err), { fatal: true, processor: 'input', cause: err }))
   } finally {
+    fed = true
     if (typeof it.return === 'function') {
       try {
         const closing = it.return()
