@@ -73,6 +73,11 @@ export class PullSource implements AsyncIterator<Frame> {
     const pending = this.pending
     this.pending = undefined
     pending?.(DONE)
+    return this.cancelSource()
+  }
+
+  /** Cancels the source, then releases it; never rejects. */
+  private cancelSource(): Promise<IteratorResult<Frame>> {
     let cancelled: Promise<unknown>
     try {
       cancelled = Promise.resolve(this.hooks.cancel())
@@ -129,10 +134,11 @@ export class PullSource implements AsyncIterator<Frame> {
             decodeChunk(this.where, this.decode, chunk.value, this.buffered)
           } catch (err) {
             // A chunk that cannot be decoded ends the input: cancel the source, fail the read.
-            void Promise.resolve()
-              .then(() => this.hooks.cancel())
-              .catch(() => {})
-            fail(err)
+            this.pending = undefined
+            this.closed = true
+            this.buffered.length = 0
+            void this.cancelSource()
+            reject(err)
             return
           }
           const first = this.buffered.shift()
