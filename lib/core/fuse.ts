@@ -66,8 +66,12 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private readonly box: Outbox = { items: [], head: 0, count: 0 }
   private done = false
   private failure: { readonly error: unknown } | undefined
+  /** The request waiting for the source; later requests queue behind it (as they would on a generator). */
+  private pending: Promise<IteratorResult<Frame>> | undefined
   private readonly first: (frame: Frame) => void
+  private readonly again = (): Promise<IteratorResult<Frame>> => this.next()
   private readonly onSource = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
+    this.pending = undefined
     if (this.done) return DONE
     if (r.done === true) {
       this.done = true
@@ -83,6 +87,7 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     return this.next()
   }
   private readonly onSourceError = (err: unknown): never => {
+    this.pending = undefined
     this.done = true
     throw err
   }
@@ -95,6 +100,7 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   }
 
   next(): Promise<IteratorResult<Frame>> {
+    if (this.pending !== undefined) return this.pending.then(this.again, this.again)
     const r = this.tryNext()
     if (r !== undefined) return Promise.resolve(r)
     const failure = this.failure
@@ -103,11 +109,14 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
       this.done = true
       return Promise.reject(failure.error)
     }
-    return (this.src as AsyncIterator<Frame>).next().then(this.onSource, this.onSourceError)
+    const request = (this.src as AsyncIterator<Frame>).next().then(this.onSource, this.onSourceError)
+    this.pending = request
+    return request
   }
 
   /** The next output if it is available without waiting, else `undefined`. Never throws. */
   tryNext(): IteratorResult<Frame> | undefined {
+    if (this.pending !== undefined) return undefined
     if (this.box.head < this.box.count) return this.take()
     if (this.done) return DONE
     if (this.failure !== undefined) return undefined

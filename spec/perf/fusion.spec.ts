@@ -254,6 +254,18 @@ describe('stage fusion', () => {
     expect(await it.next()).toEqual({ done: true, value: undefined })
   })
 
+  it('concurrent next() calls on a fused stage resolve in order, as on a generator', async () => {
+    const source = new Channel<Frame>(8)
+    const keepOdd = filter((f: Frame) => Number(textOf(f)) % 2 === 1)
+    const it = keepOdd(source, undefined as never)[Symbol.asyncIterator]()
+    const requests = [it.next(), it.next(), it.next()]
+    for (let i = 0; i < 6; i++) source.push(Frames.text(String(i)))
+    source.close()
+    const got = await Promise.all(requests)
+    expect(got.map((r) => (r.done === true ? 'done' : textOf(r.value)))).toEqual(['1', '3', '5'])
+    expect(await it.next()).toEqual({ done: true, value: undefined })
+  })
+
   it('a fused operator used outside a pipeline behaves like an async generator over its source', async () => {
     let closed = false
     let failAt = -1
