@@ -1,0 +1,143 @@
+/**
+ * B5: interruption latency. Text frames flow into a task at 10,000 frames/s through
+ * `map → buffered(model) → map → reader`; every 5 ms the task is interrupted, 1000 times. The model awaits every frame
+ * (a macrotask turn, abortable through `ctx.signal`), so it is usually in flight when an interruption comes.
+ *
+ * Measured per interruption, from just before `task.interrupt()`:
+ * - to the in-flight model's `ctx.signal` abort listener running;
+ * - to `startInterruption` reaching the reader of `task.frames()` (the sink).
+ * Reported as p50 / p99 in the `note`; `ms` is the wall time of the whole run, `frames` the text frames fed.
+ * Variants: with the buffered stage, and the same chain without it.
+ *
+ * Environment: `BENCH_INTERRUPTS` (default 1000). Run alone: `npx tsx bench/interruption.ts`.
+ */
+import { pathToFileURL } from 'node:url'
+import { Frames, PipelineTask, map, pipeline, type Frame, type Processor } from '../lib/index.js'
+import { buffered } from '../lib/processors/buffered.js'
+import { formatTable, now, type BenchRow } from './harness.js'
+
+const RATE = 10_000 // frames per second
+const EVERY_MS = 5 // one interruption every EVERY_MS
+
+function interruptCount(fallback = 1000): number {
+  const n = Number(process.env.BENCH_INTERRUPTS ?? fallback)
+  return Number.isInteger(n) && n > 0 ? n : fallback
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i] as number
+}
+
+const us = (ms: number): string => `${(ms * 1000).toFixed(0)} µs`
+
+interface Result {
+  readonly wallMs: number
+  readonly fed: number
+  readonly delivered: number
+  readonly abort: number[]
+  readonly sink: number[]
+  readonly interrupts: number
+}
+
+async function once(withBuffer: boolean, interrupts: number): Promise<Result> {
+  let lastInterruptAt = 0
+  const abort: number[] = []
+  const sleepTurn = (signal: AbortSignal): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        abort.push(now() - lastInterruptAt)
+        clearImmediate(timer)
+        reject(signal.reason)
+      }
+      const timer = setImmediate(() => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      })
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  const model: Processor = async function* model(source, ctx) {
+    for await (const f of source) {
+      if (f.kind === 'data') await sleepTurn(ctx.signal)
+      yield f
+    }
+  }
+  const pass = (f: Frame): Frame => f
+  const chain = withBuffer ? pipeline(map(pass), buffered(model, { capacity: 64 }), map(pass)) : pipeline(map(pass), model, map(pass))
+  const task = new PipelineTask(chain, { allowInterruptions: true, inputCapacity: 256 })
+
+  const pendingStarts: number[] = []
+  const sink: number[] = []
+  let delivered = 0
+  const output = task.frames()
+  const reading = (async () => {
+    for await (const f of output) {
+      if (f.kind === 'data') delivered++
+      else if (f.kind === 'system' && f.type === 'startInterruption') {
+        const t = pendingStarts.shift()
+        if (t !== undefined) sink.push(now() - t)
+      }
+    }
+  })()
+  const running = task.run()
+
+  const t0 = now()
+  let fed = 0
+  let done = 0
+  let nextInterrupt = t0 + EVERY_MS
+  const frame = Frames.text('x')
+  while (done < interrupts) {
+    const elapsed = now() - t0
+    const due = Math.floor((elapsed * RATE) / 1000)
+    while (fed < due) {
+      await task.queueFrame(fed % 1000 === 0 ? Frames.text('x') : frame)
+      fed++
+    }
+    if (now() >= nextInterrupt) {
+      lastInterruptAt = now()
+      pendingStarts.push(lastInterruptAt)
+      task.interrupt()
+      done++
+      nextInterrupt += EVERY_MS
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  task.stopWhenDone()
+  await running
+  await reading
+  return { wallMs: now() - t0, fed, delivered, abort, sink, interrupts: done }
+}
+
+/** Runs B5 and returns its rows. */
+export async function bench(): Promise<BenchRow[]> {
+  const n = interruptCount()
+  const rows: BenchRow[] = []
+  await once(true, Math.min(50, n)) // warm-up
+  for (const withBuffer of [true, false]) {
+    const r = await once(withBuffer, n)
+    const abort = [...r.abort].sort((a, b) => a - b)
+    const sink = [...r.sink].sort((a, b) => a - b)
+    const label = withBuffer ? 'buffered(model, 64)' : 'no buffer'
+    const flow = `${Math.round((r.fed * 1000) / r.wallMs)} frames/s fed, ${r.delivered} delivered (the rest dropped by interruptions)`
+    rows.push({
+      bench: 'B5',
+      variant: `interrupt→signal abort, ${label}`,
+      frames: r.fed,
+      ms: r.wallMs,
+      note: `p50 ${us(percentile(abort, 50))}, p99 ${us(percentile(abort, 99))} over ${abort.length}/${r.interrupts} interruptions with the model in flight; ${flow}`,
+    })
+    rows.push({
+      bench: 'B5',
+      variant: `interrupt→startInterruption at sink, ${label}`,
+      frames: r.fed,
+      ms: r.wallMs,
+      note: `p50 ${us(percentile(sink, 50))}, p99 ${us(percentile(sink, 99))}, max ${us(sink.at(-1) ?? Number.NaN)} over ${sink.length}/${r.interrupts} interruptions`,
+    })
+  }
+  return rows
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(formatTable(await bench()))
+}
