@@ -80,10 +80,10 @@ describe('fromCallback', () => {
           for (const t of ['1', '2', '3', '4']) sink.push(Frames.text(t))
           sink.end()
         },
-        { capacity: 2, overflow, onDrop: (f) => dropped.push(f.type === 'text' ? f.text : '?') },
+        { capacity: 2, overflow, onDrop: (f) => dropped.push(f.kind === 'data' && f.type === 'text' ? f.text : '?') },
       )
       const got: string[] = []
-      for await (const f of input) got.push(f.type === 'text' ? f.text : '?')
+      for await (const f of input) got.push(f.kind === 'data' && f.type === 'text' ? f.text : '?')
       return { got, dropped }
     }
     expect(await take('dropOldest')).toEqual({ got: ['3', '4'], dropped: ['1', '2'] })
@@ -149,7 +149,7 @@ describe('fromCallback', () => {
       return () => void (cleaned = true)
     })
     const handle = run(identity, input, { signal: controller.signal })
-    for await (const f of handle) if (f.type === 'text') controller.abort()
+    for await (const f of handle) if (f.kind === 'data' && f.type === 'text') controller.abort()
     expect((await handle.result).status).toBe('cancelled')
     await tick()
     expect(cleaned).toBe(true)
@@ -288,7 +288,7 @@ describe('fromNodeReadable', () => {
   it('byte stream with decode', async () => {
     const bytes = Readable.from([Buffer.from([1, 2, 3, 4]), Buffer.from([5, 6])], { objectMode: false })
     const { out } = await collect(identity, fromNodeReadable(bytes, { decode: (b: Buffer) => Frames.audioRaw({ audio: b }) }))
-    expect(out.filter((f) => f.type === 'audioRaw').map((f) => (f.type === 'audioRaw' ? f.numFrames : 0))).toEqual([2, 1])
+    expect(out.filter((f) => f.type === 'audioRaw').map((f) => (f.kind === 'data' && f.type === 'audioRaw' ? f.numFrames : 0))).toEqual([2, 1])
   })
 
   it('early teardown destroys the stream even with a read pending', async () => {

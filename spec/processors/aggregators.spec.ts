@@ -105,7 +105,7 @@ describe('sentenceAggregator', () => {
       T('x', 'y'),
     )
     expect(texts(r.out)).toEqual(['xy'])
-    expect(r.ups.some((f) => f.type === 'error' && f.error === 'rule broke')).toBe(true)
+    expect(r.ups.some((f) => f.kind === 'system' && f.type === 'error' && f.error === 'rule broke')).toBe(true)
   })
 
   it('rejects bad options', () => {
@@ -119,7 +119,7 @@ describe('gatedAggregator', () => {
   const img = (): Frame => Frames.imageRaw({ image: new Uint8Array(3), size: [1, 1], format: null, mode: null })
 
   it('Python semantics: closed holds; the opening frame goes first, then the held frames; the closing frame is held', async () => {
-    const g = gatedAggregator({ open: isImage, close: (f) => f.type === 'text' && f.text === 'close', startOpen: true })
+    const g = gatedAggregator({ open: isImage, close: (f) => f.kind === 'data' && f.type === 'text' && f.text === 'close', startOpen: true })
     const { out } = await collect(g, [Frames.text('a'), Frames.text('close'), Frames.text('b'), img(), Frames.text('c')])
     expect(show(out)).toEqual(['start', 'a', 'imageRaw', 'close', 'b', 'c', 'end'])
   })
@@ -146,7 +146,7 @@ describe('gatedAggregator', () => {
     const held = T('a', 'b')
     const { out, ups } = await collect(gatedAggregator({ open: isImage, close: () => false, atEnd: 'discard' }), held)
     expect(show(out)).toEqual(['start', 'end'])
-    const err = ups.find((f) => f.type === 'error')
+    const err = ups.find((f) => f.kind === 'system' && f.type === 'error')
     expect(err?.type === 'error' && err.error).toContain(`discarded 2 held frame(s) at end: ${held[0]?.name}, ${held[1]?.name}`)
   })
 
@@ -175,14 +175,14 @@ describe('gatedAggregator', () => {
   it('a throwing predicate is reported and leaves the gate as it was', async () => {
     const g = gatedAggregator({
       open: (f) => {
-        if (f.type === 'text' && f.text === 'boom') throw new Error('open broke')
+        if (f.kind === 'data' && f.type === 'text' && f.text === 'boom') throw new Error('open broke')
         return isImage(f)
       },
       close: () => false,
     })
     const { out, ups } = await collect(g, [Frames.text('boom'), img()])
     expect(show(out)).toEqual(['start', 'imageRaw', 'boom', 'end'])
-    expect(ups.some((f) => f.type === 'error' && f.error === 'open broke')).toBe(true)
+    expect(ups.some((f) => f.kind === 'system' && f.type === 'error' && f.error === 'open broke')).toBe(true)
   })
 
   it('rejects bad options', () => {
@@ -214,7 +214,7 @@ describe('holdFrames / holdLastFrame', () => {
     expect(show(flush.out)).toEqual(['start', 'x', 'y', 'end'])
     const discard = await collect(holdFrames(new EventNotifier(), { hold: ['text'], atEnd: 'discard' }), T('x'))
     expect(show(discard.out)).toEqual(['start', 'end'])
-    expect(discard.ups.some((f) => f.type === 'error' && /discarded 1 held frame/.test(f.error))).toBe(true)
+    expect(discard.ups.some((f) => f.kind === 'system' && f.type === 'error' && /discarded 1 held frame/.test(f.error))).toBe(true)
   })
 
   it('down: system and control frames are never held even when selected; app frames can be', async () => {
@@ -260,7 +260,7 @@ describe('holdFrames / holdLastFrame', () => {
       pipeline(holdFrames(n, { hold: ['text'] }), async function* (source) {
         for await (const f of source) {
           seen.push(show([f])[0] as string)
-          if (f.type === 'text') feed(null)
+          if (f.kind === 'data' && f.type === 'text') feed(null)
           yield f
         }
       }),

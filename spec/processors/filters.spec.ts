@@ -150,7 +150,7 @@ describe('nullFilter', () => {
 })
 
 describe('functionFilter', () => {
-  const isShort = (f: Frame): boolean => f.kind !== 'data' || f.type !== 'text' || f.text.length < 3
+  const isShort = (f: Frame): boolean => f.kind !== 'data' || f.kind !== 'data' || f.type !== 'text' || f.text.length < 3
 
   it('sync predicate: keeps what it accepts, in order', async () => {
     const { out } = await collect(functionFilter(isShort), ['a', 'long', 'bb', 'longer'].map((t) => Frames.text(t)))
@@ -164,7 +164,7 @@ describe('functionFilter', () => {
       if (frame.type !== 'text') return true
       const d = delays[i++] ?? 0
       await new Promise((r) => setTimeout(r, d))
-      return frame.text !== 'drop'
+      return frame.kind !== 'data' || frame.type !== 'text' || frame.text !== 'drop'
     })
     const { out } = await collect(f, ['a', 'drop', 'b', 'c'].map((t) => Frames.text(t)))
     expect(texts(out)).toEqual(['a', 'b', 'c'])
@@ -212,7 +212,7 @@ describe('functionFilter', () => {
 
   it('async upstream: frames keep their order while an earlier answer is pending', async () => {
     const f = functionFilter(async (frame) => {
-      if (frame.type === 'text' && frame.text === 'slow') await new Promise((r) => setTimeout(r, 20))
+      if (frame.kind === 'data' && frame.type === 'text' && frame.text === 'slow') await new Promise((r) => setTimeout(r, 20))
       return true
     })
     let release!: () => void
@@ -232,7 +232,7 @@ describe('functionFilter', () => {
         }
       }),
       [],
-      { onUpstream: (x) => ups.push(x.type === 'text' ? x.text : x.type) },
+      { onUpstream: (x) => ups.push(x.kind === 'data' && x.type === 'text' ? x.text : x.type) },
     )
     await done
     expect(ups).toEqual(['metrics', 'slow', 'fast'])
@@ -252,25 +252,25 @@ describe('functionFilter', () => {
 
   it('a throwing predicate drops that frame and reports an error naming the stage; the rest goes on', async () => {
     const f = functionFilter((frame) => {
-      if (frame.type === 'text' && frame.text === 'bad') throw new Error('nope')
+      if (frame.kind === 'data' && frame.type === 'text' && frame.text === 'bad') throw new Error('nope')
       return true
     })
     const { out, ups, result } = await collect(f, ['a', 'bad', 'b'].map((t) => Frames.text(t)))
     expect(texts(out)).toEqual(['a', 'b'])
     expect(result.status).toBe('ended')
-    const err = ups.find((x) => x.type === 'error')
-    expect(err && err.type === 'error' && err.error).toBe('nope')
-    expect(err && err.type === 'error' && err.processor).toMatch(/functionFilter/)
+    const err = ups.find((x) => x.kind === 'system' && x.type === 'error')
+    expect(err && err.kind === 'system' && err.type === 'error' && err.error).toBe('nope')
+    expect(err && err.kind === 'system' && err.type === 'error' && err.processor).toMatch(/functionFilter/)
   })
 
   it('an async predicate that rejects is reported the same way', async () => {
     const f = functionFilter(async (frame) => {
-      if (frame.type === 'text' && frame.text === 'bad') throw new Error('async nope')
+      if (frame.kind === 'data' && frame.type === 'text' && frame.text === 'bad') throw new Error('async nope')
       return true
     })
     const { out, ups } = await collect(f, ['a', 'bad', 'b'].map((t) => Frames.text(t)))
     expect(texts(out)).toEqual(['a', 'b'])
-    expect(ups.some((x) => x.type === 'error' && x.error === 'async nope')).toBe(true)
+    expect(ups.some((x) => x.kind === 'system' && x.type === 'error' && x.error === 'async nope')).toBe(true)
   })
 
   it('a FatalError ends the task errored', async () => {
@@ -281,17 +281,17 @@ describe('functionFilter', () => {
   })
 
   it('a sync predicate returning a promise or a non-boolean is a reported TypeError', async () => {
-    const f = functionFilter(((frame: Frame) => (frame.type === 'text' ? Promise.resolve(true) : true)) as never)
+    const f = functionFilter(((frame: Frame) => (frame.kind === 'data' && frame.type === 'text' ? Promise.resolve(true) : true)) as never)
     const { out, ups } = await collect(f, [Frames.text('a')])
     expect(texts(out)).toEqual([])
-    expect(ups.some((x) => x.type === 'error' && /declare it `async`/.test(x.error))).toBe(true)
-    const g = functionFilter(((frame: Frame) => (frame.type === 'text' ? 'yes' : true)) as never)
+    expect(ups.some((x) => x.kind === 'system' && x.type === 'error' && /declare it `async`/.test(x.error))).toBe(true)
+    const g = functionFilter(((frame: Frame) => (frame.kind === 'data' && frame.type === 'text' ? 'yes' : true)) as never)
     const r = await collect(g, [Frames.text('a')])
-    expect(r.ups.some((x) => x.type === 'error' && /must return a boolean/.test(x.error))).toBe(true)
+    expect(r.ups.some((x) => x.kind === 'system' && x.type === 'error' && /must return a boolean/.test(x.error))).toBe(true)
   })
 
   it('{ async: true } awaits a non-async function that returns promises', async () => {
-    const f = functionFilter((frame) => Promise.resolve(frame.type !== 'text' || frame.text === 'keep'), { async: true })
+    const f = functionFilter((frame) => Promise.resolve(frame.kind !== 'data' || frame.type !== 'text' || frame.text === 'keep'), { async: true })
     const { out } = await collect(f, ['keep', 'drop'].map((t) => Frames.text(t)))
     expect(texts(out)).toEqual(['keep'])
   })

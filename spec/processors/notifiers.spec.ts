@@ -83,13 +83,13 @@ describe('notifyOn', () => {
   it('a throwing predicate is reported and the frame still passes', async () => {
     const { out, ups } = await collect(
       notifyOn(new EventNotifier(), (f) => {
-        if (f.type === 'text') throw new Error('pred')
+        if (f.kind === 'data' && f.type === 'text') throw new Error('pred')
         return false
       }),
       [Frames.text('t')],
     )
     expect(types(out)).toContain('text')
-    expect(ups.some((f) => f.type === 'error' && f.error === 'pred')).toBe(true)
+    expect(ups.some((f) => f.kind === 'system' && f.type === 'error' && f.error === 'pred')).toBe(true)
   })
 
   it('rejects bad arguments', () => {

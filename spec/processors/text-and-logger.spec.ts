@@ -10,7 +10,7 @@ describe('textTransformer', () => {
   it('sync: transforms text frames downstream, keeps other frames and the order', async () => {
     const a = Frames.app('note', 1)
     const { out } = await collect(textTransformer((t) => t.toUpperCase()), [Frames.text('a'), a, Frames.text('b')])
-    expect(out.map((f) => (f.type === 'text' ? f.text : f.type))).toEqual(['start', 'A', 'note', 'B', 'end'])
+    expect(out.map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : f.type))).toEqual(['start', 'A', 'note', 'B', 'end'])
     expect(out.find((f) => f.type === 'note')?.id).toBe(a.id)
   })
 
@@ -18,7 +18,7 @@ describe('textTransformer', () => {
     const same = Frames.text('same')
     const other = Frames.text('x')
     const { out } = await collect(textTransformer((t) => (t === 'x' ? 'y' : t)), [same, other])
-    const outTexts = out.filter((f) => f.type === 'text')
+    const outTexts = out.filter((f) => f.kind === 'data' && f.type === 'text')
     expect(outTexts[0]?.id).toBe(same.id)
     expect(outTexts[1]?.id).not.toBe(other.id)
   })
@@ -41,7 +41,7 @@ describe('textTransformer', () => {
       const s = sampleFrames()
       const { out, ups } = await collect(pipeline(t, pushUpOnStart(() => [s.system, s.control, s.data, s.app])), [Frames.text('d')])
       expect(texts(out)).toEqual(['down:d'])
-      expect(ups.map((f) => (f.type === 'text' ? f.text : f.type))).toEqual(['metrics', 'syncNotify', 'up:payload', 'note'])
+      expect(ups.map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : f.type))).toEqual(['metrics', 'syncNotify', 'up:payload', 'note'])
     })
   }
 
@@ -59,7 +59,7 @@ describe('textTransformer', () => {
     })
     const { out, ups } = await collect(t, ['a', 'bad', 'num', 'b'].map((x) => Frames.text(x)))
     expect(texts(out)).toEqual(['a', 'b'])
-    expect(ups.filter((f) => f.type === 'error').map((f) => (f.type === 'error' ? f.error : ''))).toEqual([
+    expect(ups.filter((f) => f.kind === 'system' && f.type === 'error').map((f) => (f.kind === 'system' && f.type === 'error' ? f.error : ''))).toEqual([
       'cannot',
       'textTransformer: the function must return a string, got number',
     ])
@@ -134,7 +134,7 @@ describe('frameLogger', () => {
       [Frames.text('x')],
     )
     expect(texts(out)).toEqual(['x'])
-    expect(ups.some((f) => f.type === 'error' && f.error === 'log down')).toBe(true)
+    expect(ups.some((f) => f.kind === 'system' && f.type === 'error' && f.error === 'log down')).toBe(true)
   })
 
   it('rejects bad options', () => {
