@@ -14,7 +14,6 @@ interface BufferStatic {
 }
 
 const NodeBuffer = (globalThis as { Buffer?: BufferStatic }).Buffer
-const STRICT = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /**
  * Standard padded base64 of `bytes`.
@@ -29,9 +28,9 @@ export function toBase64(bytes: Uint8Array): string {
 }
 
 /**
- * The bytes of standard padded base64 `text`, or `undefined` when `text` is not strictly that (other alphabets,
- * missing padding, whitespace and stray characters are all refused). The result is a plain `Uint8Array`, possibly
- * a view into a larger pooled buffer.
+ * The bytes of canonical standard padded base64 `text`, or `undefined` when `text` is not exactly that (other
+ * alphabets, missing padding, whitespace, stray characters and non-zero padding bits are all refused: the bytes must
+ * encode back to `text`). The result is a plain `Uint8Array`, possibly a view into a larger pooled buffer.
  * @example
  * ```ts
  * fromBase64('AAECAwQFBgc=') // Uint8Array [0, 1, 2, 3, 4, 5, 6, 7]
@@ -39,10 +38,17 @@ export function toBase64(bytes: Uint8Array): string {
  * ```
  */
 export function fromBase64(text: string): Uint8Array | undefined {
-  if (!STRICT.test(text)) return undefined
+  if (text.length % 4 !== 0) return undefined
   if (NodeBuffer !== undefined) {
     const b = NodeBuffer.from(text, 'base64')
+    if (b.toString('base64') !== text) return undefined
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
   }
-  return base64Decode(text)
+  let bytes: Uint8Array
+  try {
+    bytes = base64Decode(text)
+  } catch {
+    return undefined
+  }
+  return base64Encode(bytes, 'std') === text ? bytes : undefined
 }

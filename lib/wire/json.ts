@@ -73,32 +73,36 @@ const isDimension = (v: unknown): v is number => typeof v === 'number' && Number
 
 // ---------------------------------------------------------------- encoding
 
+function badEncode(frame: Frame, key: string, expected: string, value: unknown): never {
+  throw new FrameEncodeError(FORMAT, String(frame.type), `${key} must be ${expected}, got ${describe(value)}`)
+}
+
+function isMetric(m: unknown): boolean {
+  return m !== null && typeof m === 'object' && typeof own(m, 'processor') === 'string' && Number.isFinite(own(m, 'value'))
+}
+
 function encodeField(frame: Frame, spec: FieldSpec, value: unknown): unknown {
-  const bad = (expected: string): never => {
-    throw new FrameEncodeError(FORMAT, String(frame.type), `${spec.key} must be ${expected}, got ${describe(value)}`)
-  }
   switch (spec.type) {
     case 'string':
-      return typeof value === 'string' ? value : bad('a string')
+      return typeof value === 'string' ? value : badEncode(frame, spec.key, 'a string', value)
     case 'boolean':
-      return typeof value === 'boolean' ? value : bad('a boolean')
+      return typeof value === 'boolean' ? value : badEncode(frame, spec.key, 'a boolean', value)
     case 'count':
-      return isCount(value) ? value : bad('a safe integer >= 1')
+      return isCount(value) ? value : badEncode(frame, spec.key, 'a safe integer >= 1', value)
     case 'bytes':
-      return value instanceof Uint8Array ? toBase64(value) : bad('a Uint8Array')
+      return value instanceof Uint8Array ? toBase64(value) : badEncode(frame, spec.key, 'a Uint8Array', value)
     case 'stringOrNull':
-      return value === null || typeof value === 'string' ? value : bad('a string or null')
+      return value === null || typeof value === 'string' ? value : badEncode(frame, spec.key, 'a string or null', value)
     case 'size':
       return Array.isArray(value) && value.length === 2 && isDimension(value[0]) && isDimension(value[1])
         ? [value[0], value[1]]
-        : bad('[width, height] with non-negative integers')
-    case 'metrics':
-      if (!Array.isArray(value)) return bad('an array')
-      return value.map((m: unknown) =>
-        m !== null && typeof m === 'object' && typeof own(m, 'processor') === 'string' && Number.isFinite(own(m, 'value'))
-          ? { processor: own(m, 'processor'), value: own(m, 'value') }
-          : bad('an array of { processor: string, value: finite number }'),
-      )
+        : badEncode(frame, spec.key, '[width, height] with non-negative integers', value)
+    case 'metrics': {
+      if (!Array.isArray(value) || !value.every(isMetric)) {
+        return badEncode(frame, spec.key, 'an array of { processor: string, value: finite number }', value)
+      }
+      return value.map((m: object) => ({ processor: own(m, 'processor'), value: own(m, 'value') }))
+    }
     case 'json': {
       const problem = jsonProblem(value)
       if (problem !== undefined) throw new FrameEncodeError(FORMAT, String(frame.type), problem)
@@ -144,39 +148,48 @@ function fail(message: string, cause?: unknown): never {
   throw new FrameDecodeError(FORMAT, message, cause === undefined ? undefined : { cause })
 }
 
+function badDecode(where: string, key: string, expected: string, value: unknown): never {
+  return fail(`${where}.${key} must be ${expected}, got ${describe(value)}`)
+}
+
+function decodeMetric(where: string, key: string, m: unknown): MetricValue {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return badDecode(where, key, 'an array of { processor, value } objects', m)
+  for (const k of Object.keys(m)) {
+    if (k !== 'processor' && k !== 'value') badDecode(where, key, `an array of { processor, value } objects (unknown key ${JSON.stringify(k)})`, m)
+  }
+  const processor = own(m, 'processor')
+  const value = own(m, 'value')
+  if (typeof processor !== 'string' || typeof value !== 'number' || !Number.isFinite(value)) {
+    return badDecode(where, key, 'an array of { processor: string, value: finite number }', m)
+  }
+  return { processor, value }
+}
+
 function decodeField(where: string, spec: FieldSpec, value: unknown): unknown {
-  const bad = (expected: string): never => fail(`${where}.${spec.key} must be ${expected}, got ${describe(value)}`)
+  const key = spec.key
   switch (spec.type) {
     case 'string':
-      return typeof value === 'string' ? value : bad('a string')
+      return typeof value === 'string' ? value : badDecode(where, key, 'a string', value)
     case 'boolean':
-      return typeof value === 'boolean' ? value : bad('a boolean')
+      return typeof value === 'boolean' ? value : badDecode(where, key, 'a boolean', value)
     case 'count':
-      return isCount(value) ? value : bad('a safe integer >= 1')
+      return isCount(value) ? value : badDecode(where, key, 'a safe integer >= 1', value)
     case 'bytes': {
-      if (typeof value !== 'string') return bad('a base64 string')
-      return fromBase64(value) ?? bad('standard padded base64')
+      if (typeof value !== 'string') return badDecode(where, key, 'a base64 string', value)
+      return fromBase64(value) ?? badDecode(where, key, 'standard padded base64', value)
     }
     case 'stringOrNull':
-      return value === null || typeof value === 'string' ? value : bad('a string or null')
+      return value === null || typeof value === 'string' ? value : badDecode(where, key, 'a string or null', value)
     case 'size':
       return Array.isArray(value) && value.length === 2 && isDimension(value[0]) && isDimension(value[1])
         ? [value[0], value[1]]
-        : bad('[width, height] with non-negative integers')
-    case 'metrics':
-      if (!Array.isArray(value)) return bad('an array')
-      return value.map((m: unknown): MetricValue => {
-        if (m === null || typeof m !== 'object' || Array.isArray(m)) return bad('an array of { processor, value } objects')
-        for (const key of Object.keys(m)) {
-          if (key !== 'processor' && key !== 'value') bad(`an array of { processor, value } objects (unknown key ${JSON.stringify(key)})`)
-        }
-        const processor = own(m, 'processor')
-        const v = own(m, 'value')
-        if (typeof processor !== 'string' || typeof v !== 'number' || !Number.isFinite(v)) {
-          return bad('an array of { processor: string, value: finite number }')
-        }
-        return { processor, value: v }
-      })
+        : badDecode(where, key, '[width, height] with non-negative integers', value)
+    case 'metrics': {
+      if (!Array.isArray(value)) return badDecode(where, key, 'an array', value)
+      const out: MetricValue[] = []
+      for (const m of value) out.push(decodeMetric(where, key, m))
+      return out
+    }
     case 'json': {
       const problem = jsonProblem(value)
       return problem === undefined ? value : fail(`${where}: ${problem}`)

@@ -14,6 +14,7 @@ import { wireInput, type FrameSerializer, type WireInput } from './serializer.js
 
 const FORMAT = 'protobuf'
 const SIZE_PATTERN = /^([0-9]{1,16})x([0-9]{1,16})$/
+const MAX_ID = BigInt(Number.MAX_SAFE_INTEGER)
 
 /** Options of {@link protobufSerializer}. */
 export interface ProtobufSerializerOptions {
@@ -63,7 +64,7 @@ function fail(message: string, cause?: unknown): never {
 }
 
 function restoreIdentity<F extends Frame>(frame: F, id: bigint, name: string): F {
-  if (id > BigInt(Number.MAX_SAFE_INTEGER)) fail(`frame id ${id} is above Number.MAX_SAFE_INTEGER`)
+  if (id > MAX_ID) fail(`frame id ${id} is above Number.MAX_SAFE_INTEGER`)
   if (id === 0n && name === '') return frame
   return withIdentity(frame, id === 0n ? frame.id : Number(id), name === '' ? frame.name : name)
 }
@@ -95,7 +96,6 @@ export function decodeProtobuf(data: WireInput, copyBytes: boolean): Frame {
       fail(err instanceof Error ? err.message : String(err), err)
     }
     const msg = fromBinary(FrameSchema, bytes, { readUnknownFields: false })
-    const bytesOf = (b: Uint8Array): Uint8Array => (copyBytes ? b.slice() : b)
     switch (msg.frame.case) {
       case 'text': {
         const m = msg.frame.value
@@ -104,7 +104,7 @@ export function decodeProtobuf(data: WireInput, copyBytes: boolean): Frame {
       case 'audio': {
         const m = msg.frame.value
         const frame = audioRaw({
-          audio: bytesOf(m.audio),
+          audio: copyBytes ? m.audio.slice() : m.audio,
           sampleRate: m.sampleRate === 0 ? 16000 : m.sampleRate,
           numChannels: m.numChannels === 0 ? 1 : m.numChannels,
           sampleWidth: m.sampleWidth === 0 ? 2 : m.sampleWidth,
@@ -115,7 +115,7 @@ export function decodeProtobuf(data: WireInput, copyBytes: boolean): Frame {
         const m = msg.frame.value
         if (m.size === '') fail('image frame without a size')
         const frame = imageRaw({
-          image: bytesOf(m.image),
+          image: copyBytes ? m.image.slice() : m.image,
           size: parseSize(m.size),
           format: m.format === '' ? null : m.format,
           mode: m.mode === '' ? null : m.mode,

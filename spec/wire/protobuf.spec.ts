@@ -247,7 +247,7 @@ describe('protobuf decoder choices', () => {
     padded.set(bytes, 5)
     for (const input of [
       Buffer.from(bytes),
-      bytes.buffer,
+      bytes.buffer as ArrayBuffer,
       new DataView(padded.buffer, 5),
       padded.subarray(5),
     ]) {
