@@ -1,0 +1,29 @@
+/**
+ * The seed's frame-logger example: log what passes a point of the pipeline, in both directions. Here a later stage
+ * reports a (non-fatal) error upstream; the logger sees it travel up (↑) while text travels down (↓).
+ *
+ * Run: npx tsx examples/frame-logger.ts
+ */
+import { Frames, pipeline, run, type Processor } from '../lib/index.js'
+import { frameLogger } from '../lib/processors/frame-logger.js'
+import { textTransformer } from '../lib/processors/text-transformer.js'
+
+const complainAboutEmpty: Processor = async function* complainAboutEmpty(source, ctx) {
+  for await (const frame of source) {
+    if (frame.kind === 'data' && frame.type === 'text' && frame.text === '') {
+      ctx.pushUpstream(Frames.error('empty text frame'))
+      continue
+    }
+    yield frame
+  }
+}
+
+const p = pipeline(
+  frameLogger({ prefix: 'in', exclude: ['audioRaw'] }),
+  textTransformer((text) => text.toUpperCase()),
+  complainAboutEmpty,
+  frameLogger({ prefix: 'out', direction: 'down', logger: (line) => console.log(`[out] ${line}`) }),
+)
+
+const input = [Frames.text('hello'), Frames.audioRaw({ audio: new Uint8Array(320) }), Frames.text(''), Frames.text('bye')]
+for await (const _ of run(p, input)) void _
