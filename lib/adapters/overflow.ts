@@ -29,14 +29,14 @@ export class BufferOverflowError extends Error {
   }
 }
 
-/** Checks an `overflow` option. */
+/** Checks an `overflow` option. @internal */
 export function parseOverflow(where: string, value: unknown, fallback: OverflowPolicy): OverflowPolicy {
   if (value === undefined) return fallback
   if (value === 'error' || value === 'wait' || value === 'dropOldest' || value === 'dropNewest') return value
   throw new TypeError(`${where}: overflow must be 'error', 'wait', 'dropOldest' or 'dropNewest'`)
 }
 
-/** Checks a `capacity` option (an integer >= 1). */
+/** Checks a `capacity` option (an integer >= 1). @internal */
 export function parseCapacity(where: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {

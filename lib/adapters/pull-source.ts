@@ -47,6 +47,7 @@ function decodeChunk(where: string, decode: ChunkDecoder | undefined, chunk: unk
 /**
  * An `AsyncIterator<Frame>` over a chunk source. `return()` cancels the source and settles a pending `next()` with
  * `done` at once; errors of the source after teardown are ignored.
+ * @internal
  */
 export class PullSource implements AsyncIterator<Frame> {
   private readonly buffered: Frame[] = []

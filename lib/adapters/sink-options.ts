@@ -17,10 +17,10 @@ export interface SinkOptions {
   readonly name?: string
 }
 
-/** The default selection: data frames. */
+/** The default selection: data frames. @internal */
 export const isDataFrame = (frame: Frame): boolean => frame.kind === 'data'
 
-/** Checks the shared options; returns the selector and the forward flag. */
+/** Checks the shared options; returns the selector and the forward flag. @internal */
 export function parseSinkOptions(where: string, options: unknown): { select: (frame: Frame) => boolean; forward: boolean } {
   if (options === null || typeof options !== 'object') throw new TypeError(`${where}(options) must be an object`)
   const o = options as SinkOptions

@@ -26,7 +26,7 @@ export interface Notifier {
   wait(signal?: AbortSignal): Promise<void>
 }
 
-/** Throws a `TypeError` unless `value` has `notify()` and `wait()` methods. */
+/** Throws a `TypeError` unless `value` has `notify()` and `wait()` methods. @internal */
 export function assertNotifier(where: string, value: unknown): asserts value is Notifier {
   const v = value as Partial<Notifier> | null | undefined
   if (v === null || typeof v !== 'object' || typeof v.notify !== 'function' || typeof v.wait !== 'function') {

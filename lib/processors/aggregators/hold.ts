@@ -34,7 +34,7 @@ export interface HoldOptions {
 
 type Step = { kind: 'frame'; result: IteratorResult<Frame> } | { kind: 'error'; error: unknown }
 
-/** Builds a hold aggregator; `last` keeps only the most recent held frame. */
+/** Builds a hold aggregator; `last` keeps only the most recent held frame. @internal (use holdFrames / holdLastFrame) */
 export function holdAggregator(notifier: Notifier, options: HoldOptions, last: boolean, defaultName: string): Processor {
   assertNotifier(`${defaultName}(notifier)`, notifier)
   if (options === null || typeof options !== 'object') throw new TypeError(`${defaultName}(notifier, options) needs { hold }`)

@@ -7,6 +7,10 @@ import type { BuiltinFrameType, Frame } from '../../frames/types.js'
 /**
  * The lifecycle frame types: `start`, `end`, `cancel`, `stopTask`, `error`, `metrics`, `sync`. Filters let them pass
  * unless told otherwise (`passLifecycle: false`), so a filter cannot break shutdown, error reporting or a barrier.
+ * @example
+ * ```ts
+ * LIFECYCLE_TYPES.includes('end') // true
+ * ```
  */
 export const LIFECYCLE_TYPES: readonly BuiltinFrameType[] = Object.freeze([
   'start',

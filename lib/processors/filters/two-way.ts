@@ -20,7 +20,7 @@ export type Direction = 'down' | 'up'
  */
 export type TwoWayStep = (frame: Frame, emit: (frame: Frame) => void, direction: Direction, ctx: ProcessorContext) => void
 
-/** Sends an `error` frame naming `ctx` upstream for `err` (fatal when `err` asks to be). */
+/** Sends an `error` frame naming `ctx` upstream for `err` (fatal when `err` asks to be). @internal */
 export function reportError(ctx: ProcessorContext, err: unknown): void {
   ctx.pushUpstream(errorFrame(errorMessage(err), { fatal: isFatal(err), processor: ctx.name, cause: err }))
 }
@@ -126,7 +126,7 @@ export function orderedUpstream(
   return { off, drained: () => chain }
 }
 
-/** True for functions declared `async` (their results are always promises). */
+/** True for functions declared `async` (their results are always promises). @internal */
 export function isAsyncFunction(fn: unknown): boolean {
   return typeof fn === 'function' && Object.prototype.toString.call(fn) === '[object AsyncFunction]'
 }
@@ -134,7 +134,7 @@ export function isAsyncFunction(fn: unknown): boolean {
 /** Which directions a direction-aware processor applies to. */
 export type Directions = Direction | 'both'
 
-/** Checks a `direction` option; returns whether the processor applies to `'down'` and to `'up'`. */
+/** Checks a `direction` option; returns whether the processor applies to `'down'` and to `'up'`. @internal */
 export function parseDirections(where: string, value: unknown): { down: boolean; up: boolean } {
   if (value === undefined || value === 'both') return { down: true, up: true }
   if (value === 'down') return { down: true, up: false }
