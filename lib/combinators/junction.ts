@@ -62,6 +62,22 @@ const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.res
 const ignore = (): void => {}
 const isDataFrame = (frame: Frame): boolean => frame.kind === 'data'
 
+/** The iterator of a source; a sync iterable (an array given to it-pipe) is accepted too. */
+function iteratorOf(source: AsyncIterable<Frame> | Iterable<Frame>): AsyncIterator<Frame> {
+  const asyncFn = (source as AsyncIterable<Frame>)[Symbol.asyncIterator]
+  if (typeof asyncFn === 'function') return asyncFn.call(source)
+  const syncFn = (source as Iterable<Frame>)[Symbol.iterator]
+  if (typeof syncFn !== 'function') throw new TypeError('parallel: the source must be an AsyncIterable or Iterable of frames')
+  const it = syncFn.call(source)
+  return {
+    next: () => Promise.resolve(it.next()),
+    return: () => Promise.resolve(it.return?.() ?? DONE),
+  }
+}
+
+/** Lets timers and I/O run: used between frames once the run is cancelled, so a branch that never stops cannot starve them. */
+const macrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
+
 function isStart(frame: Frame): boolean {
   return frame.kind === 'control' && frame.type === 'start'
 }
@@ -82,7 +98,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   private readonly lockstep: boolean
   private readonly cap: number
   private readonly base: Context
-  private readonly sourceIterable: AsyncIterable<Frame>
+  private readonly sourceIterable: AsyncIterable<Frame> | Iterable<Frame>
   private src: AsyncIterator<Frame> | undefined
 
   private inputs: BranchInput[] = []
@@ -135,6 +151,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   private cleanedUp = false
   private removeUpstream: (() => void) | undefined
   private removeInterrupt: (() => void) | undefined
+  private removeCancel: (() => void) | undefined
 
   constructor(
     private readonly config: JunctionConfig,
@@ -196,7 +213,13 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   private begin(): void {
     this.started = true
     const base = this.base
-    this.src = this.sourceIterable[Symbol.asyncIterator]()
+    this.src = iteratorOf(this.sourceIterable)
+    const cancelSignal = base.runtime.cancelSignal
+    if (!cancelSignal.aborted) {
+      const onCancel = (): void => this.onCancel()
+      cancelSignal.addEventListener('abort', onCancel, { once: true })
+      this.removeCancel = () => cancelSignal.removeEventListener('abort', onCancel)
+    }
     const up = (frame: Frame): void => this.upFromBranch(frame)
     for (let b = 0; b < this.n; b++) {
       const name = `${base.name}/branch${b}`
@@ -240,7 +263,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     const src = this.src as AsyncIterator<Frame>
     try {
       for (;;) {
-        while (!this.finished && this.anyFull()) {
+        while (!this.finished && !this.base.runtime.cancelled && this.anyFull()) {
           await new Promise<void>((resolve) => {
             this.spaceSignal = resolve
           })
@@ -307,6 +330,11 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
       this.inputStart = frame
     }
     if (this.inputTerminal === undefined && isTerminal(frame)) this.inputTerminal = frame
+    if (item.seq === 0 && this.startSeq < 0 && this.elem === 0) {
+      // The run has no start frame: nothing to wait for.
+      this.phase.fill(1)
+      this.advance()
+    }
     const front = frame.kind === 'system' && (frame.type === 'cancel' || frame.type === 'stopTask')
     for (const input of this.inputs) input.offer(item, front)
     if (closesInput(frame)) this.closeInputs()
@@ -352,6 +380,14 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
         const r = await it.next()
         if (this.finished) return
         if (r.done === true) break
+        if (this.base.runtime.cancelled) {
+          // Cancel drops queued frames: keep only system frames and the terminal ones, and yield to timers between
+          // frames so that a branch which ignores the cancel cannot starve the task's cancel timeout.
+          const keep = r.value.kind === 'system' || isTerminal(r.value)
+          await macrotask()
+          if (this.finished) return
+          if (!keep) continue
+        }
         if (!(this.mode === 'sync' && this.batchActive) && this.ready.length + this.admitted >= this.cap) {
           await new Promise<void>((resolve) => this.spaceWaiters.push(resolve))
           this.admitted--
@@ -454,7 +490,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
       }
       return
     }
-    const afterStart: 0 | 1 = this.phase[b] === 0 ? 0 : 1
+    const afterStart: 0 | 1 = this.phase[b] === 0 && !this.awaitingStart() ? 0 : 1
     if (this.mode === 'sequential') {
       const direct = (b < this.current || (b === this.current && (this.held[b] as Deque<Held>).length === 0)) && afterStart <= this.elem
       if (direct || (frame.kind === 'system' && afterStart <= this.elem)) this.out(b, frame)
@@ -463,6 +499,14 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     }
     if (afterStart > this.elem || (this.held[b] as Deque<Held>).length > 0) this.hold(b, frame, afterStart)
     else this.out(b, frame)
+  }
+
+  /**
+   * True while a start frame is expected and has not been joined: it was read from the input, or nothing has been read
+   * yet in a run that has one (a branch that yields before reading its input must not overtake the start).
+   */
+  private awaitingStart(): boolean {
+    return this.elem === 0 && (this.startSeq >= 0 || (this.seq === 0 && this.base.runtime.start !== undefined))
   }
 
   private hold(b: number, frame: Frame, afterStart: 0 | 1): void {
@@ -604,6 +648,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.cleanedUp = true
     this.removeUpstream?.()
     this.removeInterrupt?.()
+    this.removeCancel?.()
     this.wakeFeeder()
     const src = this.src
     if (src !== undefined && typeof src.return === 'function') {
@@ -663,6 +708,15 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
       })
     }
     for (const f of out) if (this.upRecent.add(f.id)) next(f)
+  }
+
+  /** Cancel: queued frames are dropped and the feeder stops waiting for room (the cancel frame jumps the queues). */
+  private onCancel(): void {
+    this.ready.removeWhere((f) => f.kind !== 'system' && !isTerminal(f))
+    for (const held of this.held) this.heldCount -= held.removeWhere((h) => h.frame.kind !== 'system').length
+    for (const input of this.inputs) input.removeWhere((f) => f.kind !== 'system')
+    this.wakeFeeder()
+    this.admit()
   }
 
   /** An interruption drops the data frames waiting in every buffer of the element. */
