@@ -119,7 +119,7 @@ export async function bench(): Promise<BenchRow[]> {
     const abort = [...r.abort].sort((a, b) => a - b)
     const sink = [...r.sink].sort((a, b) => a - b)
     const label = withBuffer ? 'buffered(model, 64)' : 'no buffer'
-    const flow = `${Math.round((r.fed * 1000) / r.wallMs)} frames/s fed, ${r.delivered} delivered (the rest dropped by interruptions)`
+    const flow = `${Math.round((r.fed * 1000) / r.wallMs)} frames/s fed, ${r.delivered} delivered (the others were in flight in the model or queued when an interruption came)`
     rows.push({
       bench: 'B5',
       variant: `interrupt→signal abort, ${label}`,

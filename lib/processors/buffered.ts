@@ -124,6 +124,13 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
     return this.sourceDone ? taken.then(this.afterSourceDone) : taken
   }
 
+  /** A queued frame without an async hop, or `undefined` when the caller must await `next()`. */
+  tryNext(): IteratorResult<Frame> | undefined {
+    if (!this.started) return undefined
+    const taken = this.channel.tryTake()
+    return taken === undefined ? undefined : { done: false, value: taken.value }
+  }
+
   /** Teardown from downstream: drops what is queued, stops the pump, closes the source. */
   return(): Promise<IteratorResult<Frame>> {
     if (this.stopped) return Promise.resolve(DONE)
