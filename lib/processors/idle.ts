@@ -51,7 +51,14 @@ function isThenable(value: unknown): value is PromiseLike<IdleResult> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
 }
 
-/** Validates the options shared by `idle` and `userIdle`; returns the activity predicate (undefined = default). */
+/**
+ * Validates the options shared by `idle` and `userIdle` (a `TypeError` for bad ones); returns them with the activity
+ * predicate (`undefined` = the processor's default).
+ * @example
+ * ```ts
+ * const { timeoutMs, matches } = checkIdleOptions('idle(options)', { timeoutMs: 500, onIdle: () => {}, types: ['text'] })
+ * ```
+ */
 export function checkIdleOptions(
   where: string,
   options: unknown,
@@ -288,7 +295,16 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
   }
 }
 
-/** An idle watcher processor: `classify` decides how each frame (other than lifecycle frames) affects the timer. */
+/**
+ * An idle watcher processor (the engine of `idle` and `userIdle`): `classify` decides how each frame other than
+ * `start`, `end`, `cancel` and `stopTask` affects the timer.
+ * @example
+ * ```ts
+ * // Fires after 2 s without text, never while an app frame 'busy' … 'idle' pair is open.
+ * const watch = idleWatcher('watch', 2000, () => Frames.text('hello?'), (f) =>
+ *   f.kind === 'app' ? (f.type === 'busy' ? 'pause' : 'resume') : f.kind === 'data' ? 'activity' : 'none')
+ * ```
+ */
 export function idleWatcher(name: string, timeoutMs: number, onIdle: IdleCallback, classify: (frame: Frame) => IdleEvent): Processor {
   const processor: Processor = (source, ctx) => new IdleIterator(source, asContext(ctx, name), timeoutMs, onIdle, classify)
   return withInfo(processor, { name })
