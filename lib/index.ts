@@ -26,3 +26,52 @@ export { mapConcurrent, type MapConcurrentOptions, type MapConcurrentResult } fr
 export { run, type RunHandle, type RunOptions } from './core/run.js'
 export { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } from './core/task.js'
 export { PipelineRunner, type PipelineRunnerOptions } from './core/runner.js'
+export { unfused } from './core/fuse.js'
+
+// Parallel branches
+export { parallel } from './combinators/parallel.js'
+export { syncParallel } from './combinators/sync-parallel.js'
+export { sequential } from './combinators/sequential.js'
+export type { Branch, FanOutOptions, SequentialOptions } from './combinators/options.js'
+
+// Buffered stages, idle watchers, metrics
+export { buffer, buffered, type BufferOptions, type DropReason } from './processors/buffered.js'
+export { idle, type IdleOptions, type IdleCallback, type IdleResult } from './processors/idle.js'
+export { userIdle, type UserIdleOptions } from './processors/user-idle.js'
+export { measured, type MeasuredOptions } from './metrics/measured.js'
+
+// Standard processors
+export { frameTypeFilter, type FrameTypeFilterOptions } from './processors/filters/frame-type-filter.js'
+export { functionFilter, type FunctionFilterOptions, type FramePredicate, type FilterInfo } from './processors/filters/function-filter.js'
+export { nullFilter, type NullFilterOptions } from './processors/filters/null-filter.js'
+export { LIFECYCLE_TYPES, isLifecycleFrame } from './processors/filters/lifecycle.js'
+export { twoWayStep, orderedUpstream, type Direction, type Directions, type TwoWayStep } from './processors/filters/two-way.js'
+export { sentenceAggregator, type SentenceAggregatorOptions } from './processors/aggregators/sentence.js'
+export { matchEndOfSentence } from './processors/aggregators/end-of-sentence.js'
+export { gatedAggregator, type GatedAggregatorOptions } from './processors/aggregators/gated.js'
+export { holdFrames } from './processors/aggregators/hold-frames.js'
+export { holdLastFrame } from './processors/aggregators/hold-last-frame.js'
+export type { HoldOptions } from './processors/aggregators/hold.js'
+export type { AtEndPolicy, InterruptionPolicy } from './processors/aggregators/held.js'
+export { EventNotifier } from './notifiers/event-notifier.js'
+export type { Notifier } from './notifiers/notifier.js'
+export { notifyOn, type NotifyOnOptions } from './notifiers/notify-on.js'
+export { textTransformer, type TextTransform, type TextTransformerOptions, type TransformInfo } from './processors/text-transformer.js'
+export { frameLogger, type FrameLoggerOptions, type FrameLogSink } from './processors/frame-logger.js'
+
+// Input and output adapters
+export { fromPushable, type PushableLike } from './adapters/from-pushable.js'
+export { fromCallback, type FrameSink, type FromCallbackOptions, type Unsubscribe } from './adapters/from-callback.js'
+export { fromEventEmitter, type EmitterLike, type FromEventEmitterOptions } from './adapters/from-event-emitter.js'
+export { fromReadableStream, type FromReadableStreamOptions } from './adapters/from-readable-stream.js'
+export { fromNodeReadable, type FromNodeReadableOptions, type NodeReadableLike } from './adapters/from-node-readable.js'
+export type { ChunkDecoder } from './adapters/pull-source.js'
+export { BufferOverflowError, type OverflowPolicy } from './adapters/overflow.js'
+export { toCallback, type FrameCallback, type DeliveryInfo } from './adapters/to-callback.js'
+export { toArray } from './adapters/to-array.js'
+export { toWritableStream, type ToWritableStreamOptions } from './adapters/to-writable-stream.js'
+export type { SinkOptions } from './adapters/sink-options.js'
+
+// Wire formats
+export { FrameDecodeError, FrameEncodeError, protobufSerializer, jsonSerializer, serializeFrames, deserializeFrames } from './wire/index.js'
+export type { FrameSerializer, WireInput, ProtobufSerializerOptions, SerializeFramesOptions, DeserializeFramesOptions, WireErrorPolicy } from './wire/index.js'

@@ -7,6 +7,7 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import type { Processor } from './processor.js'
 import { errorMessage } from './stage.js'
+import { Channel } from '../internal/channel.js'
 import { PipelineTask, type PipelineParams, type TaskResult } from './task.js'
 
 /** Options of {@link run}: the task parameters (start parameters, capacities, `signal`, `onUpstream`, …). */
@@ -17,6 +18,8 @@ export interface RunHandle<O extends Frame = Frame> extends AsyncIterable<O> {
   /** Resolves (never rejects) with how the run ended, once it has been iterated to the end. */
   readonly result: Promise<TaskResult>
 }
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 
 type AnyIterator = Iterator<Frame> | AsyncIterator<Frame>
 
@@ -50,8 +53,8 @@ async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
         task.stopWhenDone()
         return
       }
-      const wait = task.queueFrame(step.value)
-      await wait
+      const wait = task.pushFrame(step.value)
+      if (wait !== undefined) await wait
       if (step.value.kind === 'control' && step.value.type === 'end') return
     }
   } catch (err) {
@@ -104,21 +107,40 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
   })
   let iterated = false
 
-  async function* drive(): AsyncGenerator<Frame, void, undefined> {
+  function start(): AsyncIterator<Frame> {
     const task = new PipelineTask(processor as Processor<any, any>, options)
-    const output = task.frames()
+    const output = task.frames() as Channel<Frame>
     const done = task.run()
     done.then(resolveResult, () => {})
     void feed(task, iteratorOf(input as Iterable<Frame> | AsyncIterable<Frame>))
-    let completed = false
-    try {
-      for await (const frame of output) yield frame
-      completed = true
-    } finally {
-      if (!completed) void task.cancel()
+    let finished = false
+    const settle = (): Promise<IteratorResult<Frame>> =>
+      done.then((r) => {
+        if (r.status === 'errored' && r.error !== undefined) throw new PipelineError(r.error)
+        return DONE
+      })
+    const onRead = (r: IteratorResult<Frame, undefined>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
+      if (r.done !== true) return r
+      finished = true
+      return settle()
     }
-    const r = await done
-    if (r.status === 'errored' && r.error !== undefined) throw new PipelineError(r.error)
+    // A thin iterator over the task's output: frames already there are handed over without an extra hop.
+    return {
+      next(): Promise<IteratorResult<Frame>> {
+        if (finished) return Promise.resolve(DONE)
+        const ready = output.tryTake()
+        if (ready !== undefined) return Promise.resolve({ done: false, value: ready.value })
+        return output.next().then(onRead)
+      },
+      return(): Promise<IteratorResult<Frame>> {
+        // The consumer stopped early: cancel and resolve once every stage has been torn down (bounded by cancelTimeoutMs).
+        if (!finished) {
+          finished = true
+          void task.cancel()
+        }
+        return done.then(() => DONE)
+      },
+    }
   }
 
   return {
@@ -126,7 +148,7 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
     [Symbol.asyncIterator]() {
       if (iterated) throw new TypeError('run(): the returned iterable can be iterated once')
       iterated = true
-      return drive()
+      return start()
     },
   }
 }

@@ -144,6 +144,21 @@ export class PipelineTask {
   }
 
   /**
+   * Like {@link queueFrame} without the promise when there is room: returns `undefined` once `frame` is queued, or a
+   * promise to await while the queue is full. Throws a `TypeError` for a value that is not a frame.
+   * @example
+   * ```ts
+   * for (const frame of frames) {
+   *   const wait = task.pushFrame(frame)
+   *   if (wait) await wait
+   * }
+   * ```
+   */
+  pushFrame(frame: Frame): Promise<void> | undefined {
+    return this.offer(frame)
+  }
+
+  /**
    * Queues every frame of an iterable or async iterable, in order, waiting whenever the queue is full.
    * @example
    * ```ts

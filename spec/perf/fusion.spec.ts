@@ -59,7 +59,7 @@ function build(op: OpName): Processor {
     case 'pushUp':
       return tap((f, ctx) => {
         const t = textOf(f)
-        if (t !== undefined && t.startsWith('a')) ctx.pushUpstream(Frames.app('seen', t))
+        if (t !== undefined && t.startsWith('a')) ctx.pushUpstream(Frames.app('seen', { by: ctx.name, t }))
       }, 'pushUp')
     case 'generator':
       return Object.defineProperty(
@@ -85,7 +85,10 @@ function shape(f: Frame): string {
 
 interface Observed {
   readonly out: string[]
-  /** Upstream frames per processor (error frames by the processor they name, others under `other`). */
+  /**
+   * Upstream frames per processor (error frames by the processor they name, pushed frames by the stage that pushed
+   * them): stages run concurrently, so only the order of one stage's frames is defined.
+   */
   readonly up: Record<string, string[]>
   readonly status: string
 }
@@ -97,6 +100,9 @@ async function observe(processor: Processor, input: readonly Frame[], breakAfter
     onUpstream: (f) => {
       if (f.kind === 'system' && f.type === 'error') {
         ;(up[f.processor ?? 'unnamed'] ??= []).push(`error:${f.error}:${String(f.fatal)}`)
+      } else if (f.kind === 'app' && f.type === 'seen') {
+        const seen = f.data as { by: string; t: string }
+        ;(up[seen.by] ??= []).push(seen.t)
       } else (up['other'] ??= []).push(shape(f))
     },
   })
