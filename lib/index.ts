@@ -73,5 +73,5 @@ export { toWritableStream, type ToWritableStreamOptions } from './adapters/to-wr
 export type { SinkOptions } from './adapters/sink-options.js'
 
 // Wire formats
-export { FrameDecodeError, FrameEncodeError, protobufSerializer, jsonSerializer, serializeFrames, deserializeFrames } from './wire/index.js'
+export { FrameDecodeError, FrameEncodeError, protobufSerializer, jsonSerializer, serializeFrames, deserializeFrames, decodeEither, encodeEither } from './wire/index.js'
 export type { FrameSerializer, WireInput, ProtobufSerializerOptions, SerializeFramesOptions, DeserializeFramesOptions, WireErrorPolicy } from './wire/index.js'

@@ -24,3 +24,4 @@ export {
   type Source,
   type WireErrorPolicy,
 } from './processors.js'
+export { decodeEither, encodeEither } from './either.js'
