@@ -45,6 +45,15 @@ export interface PipelineParams extends Partial<StartParams> {
 }
 
 let taskCount = 0
+
+/** Resolves on a later turn of the event loop, after pending timers and I/O had a chance to run. */
+const macrotask: () => Promise<void> =
+  typeof globalThis.setImmediate === 'function'
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : () => new Promise((resolve) => setTimeout(resolve, 0))
+
+/** How many frames the driver takes in a row before it lets the event loop run timers and I/O. */
+const FRAMES_PER_TURN = 512
 const MAX_ERRORS = 100
 
 function positiveInt(where: string, value: unknown, fallback: number): number {
@@ -357,11 +366,19 @@ export class PipelineTask {
     // Fused stages hand over what is already available without a hop: take it all, await only when nothing is.
     const pull = typeof it.tryNext === 'function' ? it.tryNext : undefined
     let endSeen = false
+    let sinceTurn = 0
     try {
       for (;;) {
         const r = pull?.call(it) ?? (await it.next())
         if (this.state === 'done' || r.done === true) break
         const frame = r.value
+        // Frames that are always ready never leave the microtask queue: give timers and I/O a turn every so often
+        // (and between every frame while terminating, so a stage that ignores the cancel cannot hold off its deadline).
+        if (this.terminal !== undefined || ++sinceTurn >= FRAMES_PER_TURN) {
+          sinceTurn = 0
+          await macrotask()
+          if (this.hasFinished()) break
+        }
         if (endSeen) continue
         if (frame.kind === 'control' && frame.type === 'end') {
           endSeen = true

@@ -185,6 +185,22 @@ describe('cancel (rule 4)', () => {
     await vi.advanceTimersByTimeAsync(3_600_000)
   })
 
+  it('a processor that ignores the cancel and keeps producing is still cut off after the cancel timeout', async () => {
+    const runaway: Processor = async function* runaway(source) {
+      for await (const f of source) {
+        yield f
+        if (f.kind === 'data') for (;;) yield Frames.text('again')
+      }
+    }
+    const task = new PipelineTask(runaway, { cancelTimeoutMs: 20 })
+    await task.queueFrame(Frames.text('go'))
+    const done = task.run()
+    // the runaway stage never waits: timers still get their turn, so this cancel happens and its deadline fires
+    setTimeout(() => void task.cancel(), 5)
+    const result = await done
+    expect(result.status).toBe('cancelled')
+  })
+
   it('options.signal cancels a run; iteration ends quietly and the result says cancelled', async () => {
     const controller = new AbortController()
     const log = { seen: [] as Frame[], finallies: [] as string[] }
