@@ -173,6 +173,32 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.doneInBatch = new Array<boolean>(this.n).fill(false)
     this.dedupe = new BranchDedupe(this.n, config.dedupeWindow)
     this.sysRecent = config.mode === 'sequential' ? new RecentIds(256) : undefined
+    this.setUpBranches()
+  }
+
+  /**
+   * Creates the branch contexts and starts the branch processors' iterators (nothing runs until they are read).
+   * Done at construction, like the stages of a pipeline, so processors that measure metrics inside branches are
+   * registered before the task sends its initial metrics frame.
+   */
+  private setUpBranches(): void {
+    const base = this.base
+    const up = (frame: Frame): void => this.upFromBranch(frame)
+    for (let b = 0; b < this.n; b++) {
+      const name = `${base.name}/branch${b}`
+      const ctx = this.mode === 'sync' ? lockstepChild(base, name, up) : base.child(name, up)
+      this.ctxs.push(ctx)
+      this.inputs.push(new BranchInput(b, this.cap, this))
+    }
+    for (let b = 0; b < this.n; b++) {
+      const branch = this.config.branches[b] as Processor
+      try {
+        this.outs.push(branch(this.inputs[b] as BranchInput, this.ctxs[b] as Context)[Symbol.asyncIterator]())
+      } catch (err) {
+        const failure = err
+        this.outs.push({ next: () => Promise.reject(failure) })
+      }
+    }
   }
 
   [Symbol.asyncIterator](): this {
@@ -220,25 +246,8 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
       cancelSignal.addEventListener('abort', onCancel, { once: true })
       this.removeCancel = () => cancelSignal.removeEventListener('abort', onCancel)
     }
-    const up = (frame: Frame): void => this.upFromBranch(frame)
-    for (let b = 0; b < this.n; b++) {
-      const name = `${base.name}/branch${b}`
-      const ctx = this.mode === 'sync' ? lockstepChild(base, name, up) : base.child(name, up)
-      const input = new BranchInput(b, this.cap, this)
-      this.ctxs.push(ctx)
-      this.inputs.push(input)
-    }
     this.removeUpstream = base.onUpstream((frame, next) => this.fromDownstream(frame, next))
     this.removeInterrupt = base.runtime.onInterrupt(() => this.onInterrupt())
-    for (let b = 0; b < this.n; b++) {
-      const branch = this.config.branches[b] as Processor
-      try {
-        this.outs.push(branch(this.inputs[b] as BranchInput, this.ctxs[b] as Context)[Symbol.asyncIterator]())
-      } catch (err) {
-        const failure = err
-        this.outs.push({ next: () => Promise.reject(failure) })
-      }
-    }
     for (let b = 0; b < this.n; b++) void this.pump(b)
     if (!this.lockstep) void this.feedLoop()
   }
