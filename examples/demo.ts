@@ -4,7 +4,7 @@
  *
  * Run: npm run demo   (or: npx tsx examples/demo.ts)
  */
-import { Frames, PipelineRunner, PipelineTask, map, pipeline, type Frame, type Processor } from '../lib/index.js'
+import { Frames, map, pipeline, PipelineRunner, PipelineTask, type Frame, type Processor } from '../lib/index.js'
 
 const t0 = performance.now()
 const stamp = (): string => `${String(Math.round(performance.now() - t0)).padStart(5)} ms`

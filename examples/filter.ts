@@ -5,11 +5,7 @@
  *
  * Run: npx tsx examples/filter.ts
  */
-import { Frames, pipeline, run, type Frame } from '../lib/index.js'
-import { frameTypeFilter } from '../lib/processors/filters/frame-type-filter.js'
-import { functionFilter } from '../lib/processors/filters/function-filter.js'
-import { nullFilter } from '../lib/processors/filters/null-filter.js'
-import { toArray } from '../lib/adapters/to-array.js'
+import { Frames, frameTypeFilter, functionFilter, nullFilter, pipeline, run, toArray, type Frame } from '../lib/index.js'
 
 const input = (): Frame[] => [
   Frames.text('hello'),

@@ -4,9 +4,7 @@
  *
  * Run: npx tsx examples/frame-logger.ts
  */
-import { Frames, pipeline, run, type Processor } from '../lib/index.js'
-import { frameLogger } from '../lib/processors/frame-logger.js'
-import { textTransformer } from '../lib/processors/text-transformer.js'
+import { frameLogger, Frames, pipeline, run, textTransformer, type Processor } from '../lib/index.js'
 
 const complainAboutEmpty: Processor = async function* complainAboutEmpty(source, ctx) {
   for await (const frame of source) {

@@ -6,11 +6,7 @@
  *
  * Run: npx tsx examples/hold-aggregator.ts
  */
-import { Frames, pipeline, run } from '../lib/index.js'
-import { EventNotifier } from '../lib/notifiers/event-notifier.js'
-import { notifyOn } from '../lib/notifiers/notify-on.js'
-import { holdFrames } from '../lib/processors/aggregators/hold-frames.js'
-import { holdLastFrame } from '../lib/processors/aggregators/hold-last-frame.js'
+import { EventNotifier, Frames, holdFrames, holdLastFrame, notifyOn, pipeline, run } from '../lib/index.js'
 
 const input = () => [
   Frames.text('one'),

@@ -9,10 +9,7 @@
  *
  * Run: npx tsx examples/interruption.ts
  */
-import { Frames, PipelineTask, pipeline, type Frame, type Processor } from '../lib/index.js'
-import { measured } from '../lib/metrics/measured.js'
-import { buffered } from '../lib/processors/buffered.js'
-import { userIdle } from '../lib/processors/user-idle.js'
+import { buffered, Frames, measured, pipeline, PipelineTask, userIdle, type Frame, type Processor } from '../lib/index.js'
 
 const t0 = performance.now()
 const stamp = (): string => `${String(Math.round(performance.now() - t0)).padStart(5)} ms`

@@ -5,8 +5,7 @@
  *
  * Run: npx tsx examples/parallel.ts
  */
-import { parallel } from '../lib/combinators/parallel.js'
-import { Frames, filter, map, pipeline, run, type Processor } from '../lib/index.js'
+import { filter, Frames, map, parallel, pipeline, run, type Processor } from '../lib/index.js'
 
 const translate: Processor = async function* translate(source, ctx) {
   for await (const frame of source) {

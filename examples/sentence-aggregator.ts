@@ -5,9 +5,7 @@
  *
  * Run: npx tsx examples/sentence-aggregator.ts
  */
-import { Frames, pipeline, run } from '../lib/index.js'
-import { sentenceAggregator } from '../lib/processors/aggregators/sentence.js'
-import { toCallback } from '../lib/adapters/to-callback.js'
+import { Frames, pipeline, run, sentenceAggregator, toCallback } from '../lib/index.js'
 
 const chunks = ['Hello', ', ', 'world', '.', ' How are', ' you', ' today?', ' 你好，', '我很好。', ' See you']
 

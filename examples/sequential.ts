@@ -5,8 +5,7 @@
  *
  * Run: npx tsx examples/sequential.ts
  */
-import { sequential } from '../lib/combinators/sequential.js'
-import { Frames, map, run, type Processor } from '../lib/index.js'
+import { Frames, map, run, sequential, type Processor } from '../lib/index.js'
 
 const summary: Processor = async function* summary(source) {
   let words = 0

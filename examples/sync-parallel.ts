@@ -4,8 +4,7 @@
  *
  * Run: npx tsx examples/sync-parallel.ts
  */
-import { syncParallel } from '../lib/combinators/sync-parallel.js'
-import { Frames, map, run, type Processor } from '../lib/index.js'
+import { Frames, map, run, syncParallel, type Processor } from '../lib/index.js'
 
 const synthesize: Processor = async function* synthesize(source) {
   for await (const frame of source) {

@@ -4,8 +4,7 @@
  *
  * Run: npx tsx examples/wire.ts
  */
-import { Frames, map, pipeline, run, type Frame } from '../lib/index.js'
-import { deserializeFrames, FrameDecodeError, jsonSerializer, protobufSerializer, serializeFrames } from '../lib/wire/index.js'
+import { deserializeFrames, FrameDecodeError, Frames, jsonSerializer, map, pipeline, protobufSerializer, run, serializeFrames, type Frame } from '../lib/index.js'
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 
