@@ -29,6 +29,7 @@ import { Deque } from '../internal/channel.js'
 import { BranchInput, type BranchInputEvents, type InputItem } from './branch-input.js'
 import { BranchDedupe, RecentIds } from './dedupe.js'
 import { isLockstep, lockstepChild } from './lockstep.js'
+import { closeQuietly } from '../internal/close.js'
 
 /** How the join orders branch output. */
 export type JoinMode = 'parallel' | 'sync' | 'sequential'
@@ -59,7 +60,6 @@ interface Reader {
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
-const ignore = (): void => {}
 const isDataFrame = (frame: Frame): boolean => frame.kind === 'data'
 
 /** The iterator of a source; a sync iterable (an array given to it-pipe) is accepted too. */
@@ -659,12 +659,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.removeInterrupt?.()
     this.removeCancel?.()
     this.wakeFeeder()
-    const src = this.src
-    if (src !== undefined && typeof src.return === 'function') {
-      Promise.resolve()
-        .then(() => src.return?.())
-        .then(ignore, ignore)
-    }
+    void closeQuietly(this.src)
   }
 
   private fail(err: unknown): void {
@@ -687,15 +682,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.batchActive = false
     for (const input of this.inputs) void input.return()
     this.cleanup()
-    await Promise.all(
-      this.outs.map((it) =>
-        typeof it.return === 'function'
-          ? Promise.resolve()
-              .then(() => it.return?.())
-              .then(ignore, ignore)
-          : undefined,
-      ),
-    )
+    await Promise.all(this.outs.map((it) => closeQuietly(it)))
   }
 
   // ---- upstream and interruptions --------------------------------------------------------------------------------

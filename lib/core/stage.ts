@@ -17,6 +17,7 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import type { Context } from './context.js'
 import type { Processor } from './processor.js'
+import { closeQuietly } from '../internal/close.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
@@ -154,11 +155,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   }
 
   private closeUpstream(): Promise<void> {
-    const up = this.upstream
-    if (typeof up.return !== 'function') return Promise.resolve()
-    return Promise.resolve()
-      .then(() => up.return?.())
-      .then(ignore, ignore)
+    return closeQuietly(this.upstream)
   }
 
   private report(err: unknown, fatal: boolean): void {

@@ -13,6 +13,7 @@ import { Context } from './context.js'
 import { pipeline } from './pipeline.js'
 import { assertProcessor, type Processor } from './processor.js'
 import { Runtime } from './runtime.js'
+import { closeQuietly } from '../internal/close.js'
 
 /** How a task ended. */
 export type TaskStatus = 'ended' | 'stopped' | 'cancelled' | 'errored'
@@ -415,12 +416,8 @@ export class PipelineTask {
     this.input.abort()
     this.runtime.cancel()
     const it = this.iterator
-    if (it !== undefined && typeof it.return === 'function') {
-      // Tear down whatever has not finished yet (no-op when the pipeline completed); never wait for it.
-      Promise.resolve()
-        .then(() => it.return?.())
-        .catch(() => {})
-    }
+    // Tear down whatever has not finished yet (no-op when the pipeline completed); never wait for it.
+    void closeQuietly(it)
     this.output?.close()
     const status = this.terminal?.status ?? 'ended'
     const result: TaskResult =

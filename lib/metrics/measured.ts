@@ -21,6 +21,7 @@
 import { asContext, type ProcessorContext } from '../core/context.js'
 import { assertProcessor, processorName, withInfo, type Processor } from '../core/processor.js'
 import type { Frame, MetricsFrame } from '../frames/types.js'
+import { closeQuietly } from '../internal/close.js'
 
 /** Options of {@link measured}. */
 export interface MeasuredOptions {
@@ -187,12 +188,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
     this.finished = true
     this.outbox.length = 0
     this.notify()
-    const inner = this.inner
-    if (typeof inner.return === 'function') {
-      Promise.resolve()
-        .then(() => inner.return?.())
-        .catch(noop)
-    }
+    void closeQuietly(this.inner)
     return Promise.resolve(DONE)
   }
 

@@ -10,6 +10,7 @@ import { isAbortLike, isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
+import { closeQuietly } from '../internal/close.js'
 
 /** Options of {@link mapConcurrent}. */
 export interface MapConcurrentOptions {
@@ -186,9 +187,7 @@ export function mapConcurrent(
         offInterrupt()
         queue.clear()
         notifyPump()
-        Promise.resolve()
-          .then(() => input.return?.())
-          .catch(() => {})
+        void closeQuietly(input)
         // The pump ends once its source answers; it never rejects, so it is not awaited here (a source parked
         // forever must not hold up teardown).
         void pump

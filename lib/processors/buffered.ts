@@ -23,6 +23,7 @@ import { assertProcessor, withInfo, type Processor } from '../core/processor.js'
 import { error as errorFrame, startInterruption } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { Channel } from '../internal/channel.js'
+import { closeQuietly } from '../internal/close.js'
 
 /** Why queued frames were dropped. */
 export type DropReason = 'interruption' | 'cancel'
@@ -137,12 +138,7 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
     this.stopped = true
     this.cleanup()
     this.channel.abort()
-    const up = this.upstream
-    if (up !== undefined && typeof up.return === 'function') {
-      Promise.resolve()
-        .then(() => up.return?.())
-        .catch(noop)
-    }
+    void closeQuietly(this.upstream)
     return Promise.resolve(DONE)
   }
 

@@ -21,6 +21,7 @@ import { isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import { isFrame } from '../frames/guards.js'
 import type { Frame } from '../frames/types.js'
+import { closeQuietly } from '../internal/close.js'
 
 /** What an idle callback may return: nothing, a frame, or frames to emit downstream. */
 export type IdleResult = void | undefined | Frame | readonly Frame[]
@@ -188,12 +189,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
     if (!this.finished) {
       this.finish()
       this.notify()
-      const it = this.it
-      if (typeof it.return === 'function') {
-        Promise.resolve()
-          .then(() => it.return?.())
-          .catch(noop)
-      }
+      void closeQuietly(this.it)
     }
     return Promise.resolve(DONE)
   }
