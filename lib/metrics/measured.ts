@@ -22,6 +22,7 @@ import { asContext, type ProcessorContext } from '../core/context.js'
 import { assertProcessor, processorName, withInfo, type Processor } from '../core/processor.js'
 import type { Frame, MetricsFrame } from '../frames/types.js'
 import { closeQuietly } from '../internal/close.js'
+import { Wake, WAKE } from '../internal/wake.js'
 
 /** Options of {@link measured}. */
 export interface MeasuredOptions {
@@ -38,7 +39,6 @@ export interface MeasuredOptions {
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
-const WAKE: unique symbol = Symbol('wake')
 const noop = (): void => {}
 
 const isDataFrame = (frame: Frame): boolean => frame.kind === 'data'
@@ -94,8 +94,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
   private current: Frame | undefined
   private processing = false
   private finished = false
-  private wakePromise: Promise<typeof WAKE> | undefined
-  private wakeResolve: (() => void) | undefined
+  private readonly wake = new Wake()
 
   constructor(
     source: AsyncIterable<Frame>,
@@ -158,7 +157,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
       }
       let got: IteratorResult<Frame> | typeof WAKE
       try {
-        got = await Promise.race([this.pending, this.wakeup()])
+        got = await Promise.race([this.pending, this.wake.wait()])
       } catch (err) {
         this.pending = undefined
         this.failure = { error: err }
@@ -187,7 +186,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
   return(): Promise<IteratorResult<Frame>> {
     this.finished = true
     this.outbox.length = 0
-    this.notify()
+    this.wake.notify()
     void closeQuietly(this.inner)
     return Promise.resolve(DONE)
   }
@@ -199,22 +198,9 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
   private emit(frame: MetricsFrame | undefined): void {
     if (frame === undefined || this.finished) return
     this.outbox.push(frame)
-    this.notify()
+    this.wake.notify()
   }
 
-  private wakeup(): Promise<typeof WAKE> {
-    this.wakePromise ??= new Promise<typeof WAKE>((resolve) => {
-      this.wakeResolve = () => resolve(WAKE)
-    })
-    return this.wakePromise
-  }
-
-  private notify(): void {
-    const resolve = this.wakeResolve
-    this.wakePromise = undefined
-    this.wakeResolve = undefined
-    resolve?.()
-  }
 }
 
 /**

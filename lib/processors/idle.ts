@@ -22,6 +22,7 @@ import { error as errorFrame } from '../frames/constructors.js'
 import { isFrame } from '../frames/guards.js'
 import type { Frame } from '../frames/types.js'
 import { closeQuietly } from '../internal/close.js'
+import { Wake } from '../internal/wake.js'
 
 /** What an idle callback may return: nothing, a frame, or frames to emit downstream. */
 export type IdleResult = void | undefined | Frame | readonly Frame[]
@@ -45,7 +46,6 @@ export interface IdleOptions {
 export type IdleEvent = 'activity' | 'pause' | 'resume' | 'none'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
-const WAKE: unique symbol = Symbol('wake')
 const noop = (): void => {}
 
 function isThenable(value: unknown): value is PromiseLike<IdleResult> {
@@ -96,8 +96,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
   private finished = false
   private running: Promise<void> | undefined
   private readonly outbox: Frame[] = []
-  private wakePromise: Promise<typeof WAKE> | undefined
-  private wakeResolve: (() => void) | undefined
+  private readonly wake = new Wake()
   private offCancel: (() => void) | undefined
   private readonly fire = (): void => this.onTimer()
 
@@ -114,7 +113,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
     else {
       const onCancel = (): void => {
         this.halt()
-        this.notify()
+        this.wake.notify()
       }
       cancelSignal.addEventListener('abort', onCancel, { once: true })
       this.offCancel = () => cancelSignal.removeEventListener('abort', onCancel)
@@ -131,7 +130,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
         p.catch(noop)
         this.pending = p
       }
-      const got = await Promise.race([this.pending, this.wakeup()])
+      const got = await Promise.race([this.pending, this.wake.wait()])
       if (typeof got === 'symbol') continue
       this.pending = undefined
       if (this.finished) return DONE
@@ -188,7 +187,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
   return(): Promise<IteratorResult<Frame>> {
     if (!this.finished) {
       this.finish()
-      this.notify()
+      this.wake.notify()
       void closeQuietly(this.it)
     }
     return Promise.resolve(DONE)
@@ -198,19 +197,6 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
     return this
   }
 
-  private wakeup(): Promise<typeof WAKE> {
-    this.wakePromise ??= new Promise<typeof WAKE>((resolve) => {
-      this.wakeResolve = () => resolve(WAKE)
-    })
-    return this.wakePromise
-  }
-
-  private notify(): void {
-    const resolve = this.wakeResolve
-    this.wakePromise = undefined
-    this.wakeResolve = undefined
-    resolve?.()
-  }
 
   private disarm(): void {
     if (this.timer !== undefined) {
@@ -271,7 +257,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
     if (!isThenable(result)) {
       this.accept(result)
       this.arm()
-      this.notify()
+      this.wake.notify()
       return
     }
     this.running = Promise.resolve(result).then(
@@ -279,13 +265,13 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
         this.running = undefined
         this.accept(r)
         this.arm()
-        this.notify()
+        this.wake.notify()
       },
       (err: unknown) => {
         this.running = undefined
         if (!this.halted) this.report(err)
         this.arm()
-        this.notify()
+        this.wake.notify()
       },
     )
   }
