@@ -1,5 +1,5 @@
 /**
- * The golden vectors of the Python serializer (apipeline 0.2.12, inventory §6.2): the frame and the exact bytes.
+ * The golden vectors of the Python serializer (Python apipeline 0.2.12, `ProtobufFrameSerializer`): the frame and the exact bytes.
  */
 import * as Frames from '../../lib/frames/index.js'
 import type { Frame } from '../../lib/frames/types.js'
