@@ -52,7 +52,7 @@ async function main(): Promise<unknown> {
   return {
     out,
     status,
-    protobuf: back.type === 'audioRaw' ? Array.from(back.audio) : null,
+    protobuf: back.kind === 'data' && back.type === 'audioRaw' ? Array.from(back.audio) : null,
     json: app.kind === 'app' ? app.data : null,
     hasProcess: typeof (globalThis as { process?: unknown }).process !== 'undefined',
   }
