@@ -152,8 +152,15 @@ export class Context implements ProcessorContext {
   }
 
   get signal(): AbortSignal {
-    return this.runtime.signal
+    return this.pinnedSignal ?? this.runtime.signal
   }
+
+  /**
+   * Set by the processor's stage when an interruption catches the processor between producing an output and being
+   * asked for the next: the work it resumes belongs to before the interruption, so `signal` stays the aborted one
+   * until the processor reads its source again (or restarts). `undefined`: follow the run's current signal.
+   */
+  pinnedSignal: AbortSignal | undefined
 
   get cancelSignal(): AbortSignal {
     return this.runtime.cancelSignal

@@ -21,6 +21,8 @@ export class Runtime {
   private readonly metricsNames: string[] = []
   /** Counts interruptions; a stage compares it to know whether an abort came from one. */
   interruptEpoch = 0
+  /** The signal the last interruption aborted (what a processor caught mid-output keeps seeing). */
+  interruptedSignal: AbortSignal | undefined
   /** The `start` frame, once it entered the pipeline. */
   start: StartFrame | undefined
   /** Where frames leaving the top of the pipeline go (the task). */
@@ -61,6 +63,7 @@ export class Runtime {
     this.interruptController = new AbortController()
     this.interruptEpoch++
     previous.abort(new InterruptedError())
+    this.interruptedSignal = previous.signal
     for (const listener of [...this.interruptListeners]) listener()
   }
 

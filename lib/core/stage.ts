@@ -32,20 +32,25 @@ export interface SyncPull<T> {
   tryNext(): IteratorResult<T> | undefined
 }
 
-/** The processor's view of its source. */
+/** The processor's view of its source. Reading it ends the processor's previous unit of work (see `pinnedSignal`). */
 class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   closed = false
   pulls = 0
-  constructor(private readonly upstream: AsyncIterator<Frame>) {}
+  constructor(
+    private readonly upstream: AsyncIterator<Frame>,
+    private readonly ctx: Context,
+  ) {}
 
   next(): Promise<IteratorResult<Frame>> {
     if (this.closed) return DONE_PROMISE()
     this.pulls++
+    this.ctx.pinnedSignal = undefined
     return this.upstream.next()
   }
 
   tryNext(): IteratorResult<Frame> | undefined {
     if (this.closed) return DONE
+    this.ctx.pinnedSignal = undefined
     const up = this.upstream as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (up.tryNext === undefined) return undefined
     const r = up.tryNext()
@@ -79,8 +84,12 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private inner!: AsyncIterator<Frame>
   private epoch = 0
   private finished = false
+  /** True while the processor has handed over an output and is suspended until it is asked for the next. */
+  private atYield = false
+  private readonly offInterrupt: () => void
   private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> => {
     if (r.done === true) this.complete()
+    else this.atYield = true
     return r
   }
   private readonly onError = (err: unknown): Promise<IteratorResult<Frame>> | IteratorResult<Frame> =>
@@ -91,11 +100,18 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     private readonly upstream: AsyncIterator<Frame>,
     private readonly ctx: Context,
   ) {
+    const runtime = ctx.runtime
+    // A processor suspended at a `yield` when an interruption comes resumes work of before the interruption: it must
+    // see the aborted signal (and stop at its next abortable await) even if it reads `ctx.signal` only then.
+    this.offInterrupt = runtime.onInterrupt(() => {
+      if (this.atYield) ctx.pinnedSignal = runtime.interruptedSignal
+    })
     this.launch()
   }
 
   next(): Promise<IteratorResult<Frame>> {
     if (this.finished) return DONE_PROMISE()
+    this.atYield = false
     return this.inner.next().then(this.onResult, this.onError)
   }
 
@@ -107,8 +123,12 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     if (this.finished) return DONE
     const inner = this.inner as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (inner.tryNext === undefined) return undefined
+    this.atYield = false
     const r = inner.tryNext()
-    if (r !== undefined && r.done === true) this.complete()
+    if (r !== undefined) {
+      if (r.done === true) this.complete()
+      else this.atYield = true
+    }
     return r
   }
 
@@ -116,6 +136,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   return(): Promise<IteratorResult<Frame>> {
     if (this.finished) return DONE_PROMISE()
     this.finished = true
+    this.offInterrupt()
     const pending: Promise<unknown>[] = []
     const inner = this.inner
     if (typeof inner.return === 'function') {
@@ -134,8 +155,10 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   }
 
   private launch(): void {
-    this.view = new SourceView(this.upstream)
+    this.view = new SourceView(this.upstream, this.ctx)
     this.epoch = this.ctx.runtime.interruptEpoch
+    this.atYield = false
+    this.ctx.pinnedSignal = undefined
     try {
       const out = this.processor(this.view, this.ctx)
       if (out === null || typeof out !== 'object' || typeof out[Symbol.asyncIterator] !== 'function') {
@@ -151,6 +174,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private complete(): void {
     if (this.finished) return
     this.finished = true
+    this.offInterrupt()
     void this.closeUpstream()
   }
 
