@@ -26,7 +26,13 @@ export class FatalError extends Error {
   }
 }
 
-/** The reason `ctx.signal` aborts on cancel: the task was cancelled or stopped. */
+/**
+ * The reason `ctx.signal` aborts on cancel: the task was cancelled or stopped.
+ * @example
+ * ```ts
+ * try { await model(text, ctx.signal) } catch (err) { if (err instanceof CancelledError) return }
+ * ```
+ */
 export class CancelledError extends Error {
   override readonly name = 'CancelledError'
   constructor(message = 'the pipeline task was cancelled') {
@@ -34,7 +40,13 @@ export class CancelledError extends Error {
   }
 }
 
-/** The reason `ctx.signal` aborts on an interruption. A fresh signal is in place right after. */
+/**
+ * The reason `ctx.signal` aborts on an interruption. A fresh signal is in place right after.
+ * @example
+ * ```ts
+ * ctx.signal.addEventListener('abort', () => { if (ctx.signal.reason instanceof InterruptedError) stopSpeaking() })
+ * ```
+ */
 export class InterruptedError extends Error {
   override readonly name = 'InterruptedError'
   constructor(message = 'the pipeline was interrupted') {
@@ -45,6 +57,10 @@ export class InterruptedError extends Error {
 /**
  * Thrown by `run()`'s iteration when the task ended `'errored'` (a fatal error frame reached the task,
  * a processor threw a {@link FatalError}, or the input iterable threw). `frame` is the error frame.
+ * @example
+ * ```ts
+ * try { for await (const f of run(p, input)) use(f) } catch (err) { if (err instanceof PipelineError) log(err.frame.processor) }
+ * ```
  */
 export class PipelineError extends Error {
   override readonly name = 'PipelineError'
@@ -55,12 +71,24 @@ export class PipelineError extends Error {
   }
 }
 
-/** True when `err` asks to be fatal: a {@link FatalError} or any error object with `fatal === true`. */
+/**
+ * True when `err` asks to be fatal: a {@link FatalError} or any error object with `fatal === true`.
+ * @example
+ * ```ts
+ * isFatal(new FatalError('x')) // true
+ * ```
+ */
 export function isFatal(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { fatal?: unknown }).fatal === true
 }
 
-/** True when `err` looks like the result of an aborted signal (`AbortError`, or one of our abort reasons). */
+/**
+ * True when `err` looks like the result of an aborted signal (`AbortError`, or one of our abort reasons).
+ * @example
+ * ```ts
+ * try { await fetch(url, { signal: ctx.signal }) } catch (err) { if (!isAbortLike(err)) throw err }
+ * ```
+ */
 export function isAbortLike(err: unknown): boolean {
   if (err instanceof CancelledError || err instanceof InterruptedError) return true
   if (typeof err !== 'object' || err === null) return false

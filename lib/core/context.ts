@@ -210,6 +210,11 @@ export class Context implements ProcessorContext {
 /**
  * A context for a processor called outside a task (e.g. as a plain it-pipe transform): a run of its own that is
  * never cancelled unless `signal` aborts, whose upstream frames go to `onUpstream` (dropped by default).
+ * @example
+ * ```ts
+ * const ctx = detachedContext('test', { onUpstream: (f) => seen.push(f) })
+ * for await (const f of myProcessor(source, ctx)) out.push(f)
+ * ```
  */
 export function detachedContext(
   name = 'detached',

@@ -48,12 +48,24 @@ export interface ProcessorInfo {
 
 const INFO = Symbol.for('apipeline.processorInfo')
 
-/** The metadata of `processor`, if any. */
+/**
+ * The metadata of `processor`, if any.
+ * @example
+ * ```ts
+ * processorInfo(map((f) => f))?.step !== undefined // true: fusable
+ * ```
+ */
 export function processorInfo(processor: Processor<any, any>): ProcessorInfo | undefined {
   return (processor as unknown as { [INFO]?: ProcessorInfo })[INFO]
 }
 
-/** Attaches metadata to `processor` (merged with what it had) and returns it. */
+/**
+ * Attaches metadata to `processor` (merged with what it had) and returns it.
+ * @example
+ * ```ts
+ * const llm = withInfo(llmUsingCtxMetrics, { metrics: true }) // listed in the initial metrics frame
+ * ```
+ */
 export function withInfo<P extends Processor<any, any>>(processor: P, info: ProcessorInfo): P {
   const previous = processorInfo(processor)
   Object.defineProperty(processor, INFO, { value: { ...previous, ...info }, configurable: true, enumerable: false })

@@ -36,7 +36,13 @@ import {
   requireStringOrNull,
 } from './validate.js'
 
-/** Defaults of the `start` frame (the Python 0.2.12 defaults). */
+/**
+ * Defaults of the `start` frame (the Python 0.2.12 defaults).
+ * @example
+ * ```ts
+ * Frames.DEFAULT_START_PARAMS.audioOutSampleRate // 24000
+ * ```
+ */
 export const DEFAULT_START_PARAMS: StartParams = Object.freeze({
   allowInterruptions: false,
   enableMetrics: false,
@@ -70,22 +76,46 @@ export function start(params: Partial<StartParams> = {}): StartFrame {
   }
 }
 
-/** `end`: graceful end; drains every stage and is the last frame out. */
+/**
+ * `end`: graceful end; drains every stage and is the last frame out.
+ * @example
+ * ```ts
+ * task.queueFrame(Frames.end()) // the task ends once everything before it has drained
+ * ```
+ */
 export function end(): EndFrame {
   return { kind: 'control', type: 'end', id: nextFrameId(), name: nextFrameName(TYPE_NAMES.end) }
 }
 
-/** `sync`: a barrier marker. */
+/**
+ * `sync`: a barrier marker.
+ * @example
+ * ```ts
+ * Frames.sync().kind // 'control'
+ * ```
+ */
 export function sync(): SyncFrame {
   return { kind: 'control', type: 'sync', id: nextFrameId(), name: nextFrameName(TYPE_NAMES.sync) }
 }
 
-/** `syncNotify`: triggers notifiers. */
+/**
+ * `syncNotify`: triggers notifiers.
+ * @example
+ * ```ts
+ * const fire = notifyOn(notifier, Frames.is('syncNotify'))
+ * ```
+ */
 export function syncNotify(): SyncNotifyFrame {
   return { kind: 'control', type: 'syncNotify', id: nextFrameId(), name: nextFrameName(TYPE_NAMES.syncNotify) }
 }
 
-/** `cancel`: stop right away. */
+/**
+ * `cancel`: stop right away.
+ * @example
+ * ```ts
+ * ctx.pushUpstream(Frames.cancel()) // the task cancels
+ * ```
+ */
 export function cancel(): CancelFrame {
   return { kind: 'system', type: 'cancel', id: nextFrameId(), name: nextFrameName(TYPE_NAMES.cancel) }
 }
@@ -131,12 +161,24 @@ export function error(err: string | Error, options: ErrorOptions = {}): ErrorFra
   return frame
 }
 
-/** `stopTask`: the task stops without draining. */
+/**
+ * `stopTask`: the task stops without draining.
+ * @example
+ * ```ts
+ * ctx.pushUpstream(Frames.stopTask()) // the task stops without draining
+ * ```
+ */
 export function stopTask(): StopTaskFrame {
   return { kind: 'system', type: 'stopTask', id: nextFrameId(), name: nextFrameName(TYPE_NAMES.stopTask) }
 }
 
-/** `interruptionTask`: pushed upstream to ask the task for an interruption. */
+/**
+ * `interruptionTask`: pushed upstream to ask the task for an interruption.
+ * @example
+ * ```ts
+ * ctx.pushUpstream(Frames.interruptionTask()) // the task interrupts (with allowInterruptions)
+ * ```
+ */
 export function interruptionTask(): InterruptionTaskFrame {
   return {
     kind: 'system',
@@ -146,7 +188,13 @@ export function interruptionTask(): InterruptionTaskFrame {
   }
 }
 
-/** `startInterruption`: the user started speaking. */
+/**
+ * `startInterruption`: the user started speaking.
+ * @example
+ * ```ts
+ * if (Frames.is('startInterruption')(frame)) stopSpeaking()
+ * ```
+ */
 export function startInterruption(): StartInterruptionFrame {
   return {
     kind: 'system',
@@ -156,7 +204,13 @@ export function startInterruption(): StartInterruptionFrame {
   }
 }
 
-/** `stopInterruption`: the user stopped speaking. */
+/**
+ * `stopInterruption`: the user stopped speaking.
+ * @example
+ * ```ts
+ * await task.queueFrame(Frames.stopInterruption()) // the user stopped speaking
+ * ```
+ */
 export function stopInterruption(): StopInterruptionFrame {
   return {
     kind: 'system',
@@ -166,7 +220,13 @@ export function stopInterruption(): StopInterruptionFrame {
   }
 }
 
-/** `interruption`: the Python 0.2.12 generic interruption frame, treated like `startInterruption`. */
+/**
+ * `interruption`: the Python 0.2.12 generic interruption frame, treated like `startInterruption`.
+ * @example
+ * ```ts
+ * Frames.isInterruption(Frames.interruption()) // true
+ * ```
+ */
 export function interruption(): InterruptionFrame {
   return { kind: 'system', type: 'interruption', id: nextFrameId(), name: nextFrameName(TYPE_NAMES.interruption) }
 }

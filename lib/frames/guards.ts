@@ -5,22 +5,46 @@
 import { isBuiltinType, TYPE_KINDS } from './identity.js'
 import type { AppFrame, BuiltinFrameType, ControlFrame, DataFrame, Frame, FrameOfType, SystemFrame } from './types.js'
 
-/** True for system frames (out-of-band: may overtake queued frames). */
+/**
+ * True for system frames (out-of-band: may overtake queued frames).
+ * @example
+ * ```ts
+ * frames.filter(Frames.isSystem) // cancel, error, metrics, interruptions …
+ * ```
+ */
 export function isSystem(frame: Frame): frame is SystemFrame {
   return frame.kind === 'system'
 }
 
-/** True for control frames (ordered with data). */
+/**
+ * True for control frames (ordered with data).
+ * @example
+ * ```ts
+ * Frames.isControl(Frames.end()) // true
+ * ```
+ */
 export function isControl(frame: Frame): frame is ControlFrame {
   return frame.kind === 'control'
 }
 
-/** True for data frames. */
+/**
+ * True for data frames.
+ * @example
+ * ```ts
+ * if (Frames.isData(frame)) bytesIn += frame.type === 'audioRaw' ? frame.audio.length : 0
+ * ```
+ */
 export function isData(frame: Frame): frame is DataFrame {
   return frame.kind === 'data'
 }
 
-/** True for app frames. */
+/**
+ * True for app frames.
+ * @example
+ * ```ts
+ * if (Frames.isApp(frame)) console.log(frame.type, frame.data)
+ * ```
+ */
 export function isApp(frame: Frame): frame is AppFrame {
   return frame.kind === 'app'
 }
@@ -72,12 +96,24 @@ export function isFrame(value: unknown): value is Frame {
   return isBuiltinType(type) && TYPE_KINDS[type] === kind
 }
 
-/** True for `start`, `end` and `cancel`: the frames that open and close a run. */
+/**
+ * True for `start`, `end` and `cancel`: the frames that open and close a run.
+ * @example
+ * ```ts
+ * Frames.isLifecycle(Frames.start()) // true
+ * ```
+ */
 export function isLifecycle(frame: Frame): boolean {
   return frame.kind !== 'app' && (frame.type === 'start' || frame.type === 'end' || frame.type === 'cancel')
 }
 
-/** True for `startInterruption` and `interruption`. */
+/**
+ * True for `startInterruption` and `interruption`.
+ * @example
+ * ```ts
+ * if (Frames.isInterruption(frame)) player.stop()
+ * ```
+ */
 export function isInterruption(frame: Frame): boolean {
   return frame.kind === 'system' && (frame.type === 'startInterruption' || frame.type === 'interruption')
 }

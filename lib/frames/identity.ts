@@ -18,7 +18,13 @@ export function nextFrameName(typeName: string): string {
   return `${typeName}#${n}`
 }
 
-/** The name prefix used for each built-in `type`. App frames use their own `type`. */
+/**
+ * The name prefix used for each built-in `type`. App frames use their own `type`.
+ * @example
+ * ```ts
+ * Frames.TYPE_NAMES.audioRaw // 'AudioRawFrame'
+ * ```
+ */
 export const TYPE_NAMES = {
   cancel: 'CancelFrame',
   error: 'ErrorFrame',
@@ -37,7 +43,13 @@ export const TYPE_NAMES = {
   imageRaw: 'ImageRawFrame',
 } as const
 
-/** The `kind` of each built-in `type`. */
+/**
+ * The `kind` of each built-in `type`.
+ * @example
+ * ```ts
+ * Frames.TYPE_KINDS.end // 'control'
+ * ```
+ */
 export const TYPE_KINDS = {
   cancel: 'system',
   error: 'system',
