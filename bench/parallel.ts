@@ -92,11 +92,11 @@ export async function bench(n = envInt('BENCH_PARALLEL_FRAMES', 50_000), reps = 
         check('it-merge', await drain(merge(...channels.map((ch, b) => (branches[b] as (s: AsyncIterable<Frame>) => AsyncIterable<Frame>)(ch)))), want)
       },
       'apipeline parallel': async () => {
-        const element = parallel({ bufferSize: BUFFER }, ...ourBranches())
+        const element = parallel({ capacity: BUFFER }, ...ourBranches())
         check('parallel', await drain(element(input as unknown as AsyncIterable<Frame>, detachedContext('bench'))), want)
       },
       'apipeline syncParallel': async () => {
-        const element = syncParallel({ bufferSize: BUFFER }, ...ourBranches())
+        const element = syncParallel({ capacity: BUFFER }, ...ourBranches())
         check('syncParallel', await drain(element(input as unknown as AsyncIterable<Frame>, detachedContext('bench'))), want)
       },
     },

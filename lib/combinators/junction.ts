@@ -2,14 +2,14 @@
  * The engine behind `parallel`, `syncParallel` and `sequential`: a fan-out of the input to every branch, one pump
  * per branch, and a join that decides when and in which order branch output leaves the element.
  *
- * Fan-out. Each branch reads a {@link BranchInput} of `bufferSize` frames. In free mode (`parallel`, `sequential`)
- * one feeder reads the source while no branch input is full, so branches run decoupled by up to `bufferSize` frames
+ * Fan-out. Each branch reads a {@link BranchInput} of `capacity` frames. In free mode (`parallel`, `sequential`)
+ * one feeder reads the source while no branch input is full, so branches run decoupled by up to `capacity` frames
  * and the slowest one sets the pace. In lock-step mode (`syncParallel`, and a `parallel` nested in a `syncParallel`
  * branch) the source is read only when the consumer waits, nothing is queued for it, and every branch waits for its
  * next frame: a branch "has finished with" a frame when it asks for the next one.
  *
  * Merge. One pump per branch pulls the branch output and hands each frame to the join; what the join emits goes to
- * one bounded output queue (`bufferSize` frames). A pump that finds the queue full waits in a FIFO of waiting
+ * one bounded output queue (`capacity` frames). A pump that finds the queue full waits in a FIFO of waiting
  * pumps, so every branch gets its turn (a busy branch cannot starve another) and per-branch order is kept.
  *
  * Join. `start` is emitted once, when every branch has passed it (yielded it, finished with it, or ended); output a
@@ -40,7 +40,7 @@ export interface JunctionConfig {
   /** Guarded branch processors (each wrapped with `pipeline`). */
   readonly branches: readonly Processor[]
   /** Frames each branch input holds, and frames the output queue holds. */
-  readonly bufferSize: number
+  readonly capacity: number
   /** Ids the cross-branch de-duplication remembers at most. */
   readonly dedupeWindow: number
   /** `sequential`: frames held for later pipelines before the element fails. */
@@ -163,7 +163,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.base = ctx
     this.sourceIterable = source
     this.lockstep = config.mode === 'sync' || (config.mode === 'parallel' && isLockstep(ctx))
-    this.cap = config.bufferSize
+    this.cap = config.capacity
     this.running = new Array<boolean>(this.n).fill(true)
     this.runningCount = this.n
     this.phase = new Uint8Array(this.n)

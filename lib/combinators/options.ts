@@ -15,7 +15,7 @@ export interface FanOutOptions {
    * Frames each branch input buffers, and frames the merged output queue holds (default 16). A branch that falls
    * this far behind slows the input; memory stays bounded.
    */
-  readonly bufferSize?: number
+  readonly capacity?: number
   /**
    * How many frame ids the join remembers to emit a frame object leaving several branches once (default 1024).
    * A branch that holds a frame object back while more than this many other frames leave may let a second copy out.
@@ -37,7 +37,7 @@ export interface SequentialOptions extends FanOutOptions {
 /** The parsed arguments. */
 export interface ParsedFanOut {
   readonly branches: Processor[]
-  readonly bufferSize: number
+  readonly capacity: number
   readonly dedupeWindow: number
   readonly maxBuffered: number
   readonly name: string | undefined
@@ -78,7 +78,7 @@ export function parseFanOut(label: string, args: readonly unknown[]): ParsedFanO
   }
   return {
     branches,
-    bufferSize: positiveInteger(`${label}(options.bufferSize)`, options.bufferSize, 16),
+    capacity: positiveInteger(`${label}(options.capacity)`, options.capacity, 16),
     dedupeWindow: positiveInteger(`${label}(options.dedupeWindow)`, options.dedupeWindow, 1024),
     maxBuffered: positiveInteger(`${label}(options.maxBuffered)`, options.maxBuffered, 10_000),
     name,

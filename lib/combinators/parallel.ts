@@ -11,7 +11,7 @@ import { parseFanOut, type Branch, type FanOutOptions } from './options.js'
 /**
  * Runs every branch on the whole input and merges their outputs as they are produced (DESIGN rule 9).
  *
- * - **Fan-out**: every input frame reaches every branch. Each branch reads from its own buffer of `bufferSize`
+ * - **Fan-out**: every input frame reaches every branch. Each branch reads from its own buffer of `capacity`
  *   frames (default 16); when one is full the element stops reading its input, so a slow branch slows the input and
  *   memory stays bounded. `cancel` and `stopTask` go ahead of queued frames; after `end`, `cancel` or `stopTask` the
  *   branch inputs close.
@@ -53,7 +53,7 @@ export function parallel(...args: unknown[]): Processor {
   const parsed = parseFanOut('parallel', args)
   const processor: Processor = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
     new Junction(
-      { mode: 'parallel', branches: parsed.branches, bufferSize: parsed.bufferSize, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
+      { mode: 'parallel', branches: parsed.branches, capacity: parsed.capacity, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
       source,
       asContext(ctx, 'parallel'),
     )

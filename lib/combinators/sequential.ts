@@ -20,7 +20,7 @@ import { parseFanOut, type Branch, type SequentialOptions } from './options.js'
  * - Data, control and app frames are concatenated without de-duplication: a frame object that passes unchanged
  *   through two pipelines appears in both sections. System frames (errors, metrics, interruptions) are out of band:
  *   emitted as soon as they are yielded, once per id.
- * - **Memory**: input buffers are bounded (`bufferSize` per pipeline) but the held output of later pipelines grows
+ * - **Memory**: input buffers are bounded (`capacity` per pipeline) but the held output of later pipelines grows
  *   with the length of the input while the first pipeline runs; it is capped by `maxBuffered` (default 10000 frames),
  *   beyond which the element fails with a `FatalError` (the run ends `'errored'`) rather than grow without bound.
  *   Use it for finite inputs (a document, an utterance), not for unbounded live streams.
@@ -43,7 +43,7 @@ export function sequential(...args: unknown[]): Processor {
   const parsed = parseFanOut('sequential', args)
   const processor: Processor = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
     new Junction(
-      { mode: 'sequential', branches: parsed.branches, bufferSize: parsed.bufferSize, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
+      { mode: 'sequential', branches: parsed.branches, capacity: parsed.capacity, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
       source,
       asContext(ctx, 'sequential'),
     )

@@ -55,7 +55,7 @@ export function syncParallel(...args: unknown[]): Processor {
   const parsed = parseFanOut('syncParallel', args)
   const processor: Processor = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
     new Junction(
-      { mode: 'sync', branches: parsed.branches, bufferSize: parsed.bufferSize, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
+      { mode: 'sync', branches: parsed.branches, capacity: parsed.capacity, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
       source,
       asContext(ctx, 'syncParallel'),
     )

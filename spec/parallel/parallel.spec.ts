@@ -96,7 +96,7 @@ describe('parallel: fan-out and merge', () => {
 
   it('accepts an array of processors as a branch and an options object first', async () => {
     const { labels } = await collect(
-      parallel({ bufferSize: 2, name: 'fan' }, [mapText((t) => `${t}1`), mapText((t) => `${t}2`)], identity),
+      parallel({ capacity: 2, name: 'fan' }, [mapText((t) => `${t}1`), mapText((t) => `${t}2`)], identity),
       texts('x'),
     )
     expect(labels.filter((l) => l !== 'start' && l !== 'end').sort()).toEqual(['x', 'x12'])
@@ -105,7 +105,7 @@ describe('parallel: fan-out and merge', () => {
   it('rejects bad arguments with a TypeError', () => {
     expect(() => parallel()).toThrow(TypeError)
     expect(() => parallel(42 as never)).toThrow(TypeError)
-    expect(() => parallel({ bufferSize: 0 }, identity)).toThrow(TypeError)
+    expect(() => parallel({ capacity: 0 }, identity)).toThrow(TypeError)
     expect(() => parallel({ dedupeWindow: 1.5 }, identity)).toThrow(TypeError)
     expect(() => parallel([identity, 'x' as never])).toThrow(TypeError)
   })
@@ -127,7 +127,7 @@ describe('parallel: backpressure and fairness', () => {
         yield f
       }
     }
-    const pending = collect(parallel({ bufferSize: 4 }, blocked, mapText((t) => `f${t}`)), source())
+    const pending = collect(parallel({ capacity: 4 }, blocked, mapText((t) => `f${t}`)), source())
     await ticks(30)
     // The blocked branch holds 1 frame, its buffer 4; the task input and the outer stages add a bounded few.
     expect(pulled).toBeLessThan(4 + 1 + 64 + 8)
@@ -151,7 +151,7 @@ describe('parallel: backpressure and fairness', () => {
       }
     }
     const quiet = mapText((t) => `quiet-${t}`)
-    const { labels } = await collect(parallel({ bufferSize: 4 }, busy, quiet), texts('a'))
+    const { labels } = await collect(parallel({ capacity: 4 }, busy, quiet), texts('a'))
     expect(labels.indexOf('quiet-a')).toBeGreaterThan(0)
     expect(labels.indexOf('quiet-a')).toBeLessThan(labels.indexOf('busy499'))
     expect(labels.indexOf('quiet-a')).toBeLessThan(50)
@@ -294,7 +294,7 @@ describe('parallel: upstream, errors and teardown', () => {
         yield f
       }
     }
-    const task = new PipelineTask(parallel({ bufferSize: 8 }, blocked), { allowInterruptions: true })
+    const task = new PipelineTask(parallel({ capacity: 8 }, blocked), { allowInterruptions: true })
     const out = task.frames()
     const done = task.run()
     const seen: string[] = []

@@ -71,18 +71,18 @@ function outLabel(frame: Frame, inputs: readonly Frame[]): string {
 const arbCase = fc.record({
   count: fc.integer({ min: 0, max: 10 }),
   kinds: fc.array(fc.constantFrom(...behaviours), { minLength: 1, maxLength: 4 }),
-  bufferSize: fc.integer({ min: 1, max: 4 }),
+  capacity: fc.integer({ min: 1, max: 4 }),
 })
 
 async function runCase(
   mode: 'parallel' | 'sync',
   s: fc.Scheduler,
-  c: { count: number; kinds: Behaviour[]; bufferSize: number },
+  c: { count: number; kinds: Behaviour[]; capacity: number },
 ): Promise<void> {
   const inputs = Array.from({ length: c.count }, (_, k) => Frames.text(`i${k}`))
   const counter = { finals: 0 }
   const branches = c.kinds.map((kind, b) => tracked(counter, branchOf(kind, b, s)))
-  const element = mode === 'parallel' ? parallel({ bufferSize: c.bufferSize }, ...branches) : syncParallel({ bufferSize: c.bufferSize }, ...branches)
+  const element = mode === 'parallel' ? parallel({ capacity: c.capacity }, ...branches) : syncParallel({ capacity: c.capacity }, ...branches)
   const { frames, result } = await s.waitFor(collect(element, inputs))
   const labels = frames.map((f) => outLabel(f, inputs))
 
