@@ -2,7 +2,9 @@
  * Options shared by the output adapters (`toCallback`, `toArray`, `toWritableStream`).
  * @module
  */
+import type { ProcessorContext } from '../core/context.js'
 import type { Frame } from '../frames/types.js'
+import { reportError } from '../processors/filters/two-way.js'
 
 /** Options shared by the output adapters. */
 export interface SinkOptions {
@@ -27,4 +29,14 @@ export function parseSinkOptions(where: string, options: unknown): { select: (fr
   if (o.select !== undefined && typeof o.select !== 'function') throw new TypeError(`${where}: select must be a predicate (frame) => boolean`)
   if (o.forward !== undefined && typeof o.forward !== 'boolean') throw new TypeError(`${where}: forward must be a boolean`)
   return { select: o.select ?? isDataFrame, forward: o.forward ?? false }
+}
+
+/** Runs the selector; one that throws is reported upstream and the frame counts as not selected (it is forwarded). @internal */
+export function isSelected(select: (frame: Frame) => boolean, frame: Frame, ctx: ProcessorContext): boolean {
+  try {
+    return select(frame) === true
+  } catch (err) {
+    reportError(ctx, err)
+    return false
+  }
 }

@@ -7,7 +7,7 @@ import { withInfo, type Processor } from '../core/processor.js'
 import { isAbortLike, isFatal } from '../errors.js'
 import type { Frame } from '../frames/types.js'
 import { reportError } from '../processors/filters/two-way.js'
-import { parseSinkOptions, type SinkOptions } from './sink-options.js'
+import { isSelected, parseSinkOptions, type SinkOptions } from './sink-options.js'
 
 /** What the callback receives besides the frame. */
 export interface DeliveryInfo {
@@ -53,14 +53,7 @@ export function toCallback(cb: FrameCallback, options: SinkOptions = {}): Proces
     const ctx = asContext(context, name)
     return (async function* toCallbackGen() {
       for await (const frame of source) {
-        let picked: boolean
-        try {
-          picked = select(frame) === true
-        } catch (err) {
-          reportError(ctx, err)
-          picked = false
-        }
-        if (!picked) {
+        if (!isSelected(select, frame, ctx)) {
           yield frame
           continue
         }

@@ -8,7 +8,7 @@ import { errorMessage } from '../core/stage.js'
 import { FatalError } from '../errors.js'
 import type { Frame } from '../frames/types.js'
 import { reportError } from '../processors/filters/two-way.js'
-import { parseSinkOptions, type SinkOptions } from './sink-options.js'
+import { isSelected, parseSinkOptions, type SinkOptions } from './sink-options.js'
 
 /** Options of {@link toWritableStream}. */
 export interface ToWritableStreamOptions extends SinkOptions {
@@ -96,14 +96,7 @@ export function toWritableStream(stream: WritableStream<any>, options: ToWritabl
             yield frame
             continue
           }
-          let picked: boolean
-          try {
-            picked = select(frame) === true
-          } catch (err) {
-            reportError(ctx, err)
-            picked = false
-          }
-          if (!picked) {
+          if (!isSelected(select, frame, ctx)) {
             yield frame
             continue
           }
