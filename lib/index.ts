@@ -45,7 +45,7 @@ export { frameTypeFilter, type FrameTypeFilterOptions } from './processors/filte
 export { functionFilter, type FunctionFilterOptions, type FramePredicate, type FilterInfo } from './processors/filters/function-filter.js'
 export { nullFilter, type NullFilterOptions } from './processors/filters/null-filter.js'
 export { LIFECYCLE_TYPES, isLifecycleFrame } from './processors/filters/lifecycle.js'
-export { twoWayStep, orderedUpstream, type Direction, type Directions, type TwoWayStep } from './processors/filters/two-way.js'
+export { twoWayStep, orderedUpstream, type Direction, type Directions, type TwoWayStep } from './operators/two-way.js'
 export { sentenceAggregator, type SentenceAggregatorOptions } from './processors/aggregators/sentence.js'
 export { matchEndOfSentence } from './processors/aggregators/end-of-sentence.js'
 export { gatedAggregator, type GatedAggregatorOptions } from './processors/aggregators/gated.js'

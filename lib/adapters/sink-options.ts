@@ -4,7 +4,7 @@
  */
 import type { ProcessorContext } from '../core/context.js'
 import type { Frame } from '../frames/types.js'
-import { reportError } from '../processors/filters/two-way.js'
+import { reportError } from '../operators/two-way.js'
 
 /** Options shared by the output adapters. */
 export interface SinkOptions {

@@ -6,7 +6,7 @@ import { asContext, type ProcessorContext } from '../core/context.js'
 import { withInfo, type Processor } from '../core/processor.js'
 import { isAbortLike, isFatal } from '../errors.js'
 import type { Frame } from '../frames/types.js'
-import { reportError } from '../processors/filters/two-way.js'
+import { reportError } from '../operators/two-way.js'
 import { isSelected, parseSinkOptions, type SinkOptions } from './sink-options.js'
 
 /** What the callback receives besides the frame. */

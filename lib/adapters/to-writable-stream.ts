@@ -7,7 +7,7 @@ import { withInfo, type Processor } from '../core/processor.js'
 import { errorMessage } from '../core/stage.js'
 import { FatalError } from '../errors.js'
 import type { Frame } from '../frames/types.js'
-import { reportError } from '../processors/filters/two-way.js'
+import { reportError } from '../operators/two-way.js'
 import { isSelected, parseSinkOptions, type SinkOptions } from './sink-options.js'
 
 /** Options of {@link toWritableStream}. */

@@ -4,7 +4,7 @@
  */
 import type { Processor } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
-import { reportError, twoWayStep, type Direction } from '../processors/filters/two-way.js'
+import { reportError, twoWayStep, type Direction } from '../operators/two-way.js'
 import { assertNotifier, type Notifier } from './notifier.js'
 
 /** Options of {@link notifyOn}. */

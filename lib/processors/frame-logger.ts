@@ -5,7 +5,7 @@
 import type { Processor } from '../core/processor.js'
 import { format } from '../frames/format.js'
 import type { Frame } from '../frames/types.js'
-import { parseDirections, reportError, twoWayStep, type Direction, type Directions } from './filters/two-way.js'
+import { parseDirections, reportError, twoWayStep, type Direction, type Directions } from '../operators/two-way.js'
 
 /** Receives each log line, the frame it describes and its direction. */
 export type FrameLogSink = (line: string, frame: Frame, direction: Direction) => void

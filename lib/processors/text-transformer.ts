@@ -7,7 +7,7 @@ import { withInfo, type Processor } from '../core/processor.js'
 import { isAbortLike, isFatal } from '../errors.js'
 import { text as textFrame } from '../frames/constructors.js'
 import type { Frame, TextFrame } from '../frames/types.js'
-import { isAsyncFunction, orderedUpstream, reportError, twoWayStep, type Direction } from './filters/two-way.js'
+import { isAsyncFunction, orderedUpstream, reportError, twoWayStep, type Direction } from '../operators/two-way.js'
 
 /** What a {@link textTransformer} function receives besides the text. */
 export interface TransformInfo {

@@ -6,7 +6,7 @@ import { asContext, type ProcessorContext } from '../../core/context.js'
 import { withInfo, type Processor } from '../../core/processor.js'
 import { isInterruption } from '../../frames/guards.js'
 import type { Frame } from '../../frames/types.js'
-import { parseDirections, reportError, type Direction } from '../filters/two-way.js'
+import { parseDirections, reportError, type Direction } from '../../operators/two-way.js'
 import { parseAtEnd, parseInterruption, reportDiscarded, type AtEndPolicy, type InterruptionPolicy } from './held.js'
 
 /** Options of {@link gatedAggregator}. */

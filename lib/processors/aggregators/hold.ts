@@ -7,7 +7,7 @@ import { withInfo, type Processor } from '../../core/processor.js'
 import { isInterruption } from '../../frames/guards.js'
 import type { Frame } from '../../frames/types.js'
 import { assertNotifier, type Notifier } from '../../notifiers/notifier.js'
-import { reportError } from '../filters/two-way.js'
+import { reportError } from '../../operators/two-way.js'
 import {
   parseAtEnd,
   parseInterruption,

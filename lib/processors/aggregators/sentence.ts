@@ -7,7 +7,7 @@ import { withInfo, type Processor } from '../../core/processor.js'
 import { text as textFrame } from '../../frames/constructors.js'
 import { isInterruption } from '../../frames/guards.js'
 import type { Frame } from '../../frames/types.js'
-import { reportError } from '../filters/two-way.js'
+import { reportError } from '../../operators/two-way.js'
 import { matchEndOfSentence } from './end-of-sentence.js'
 
 /** Options of {@link sentenceAggregator}. */

@@ -5,7 +5,7 @@
 import type { Processor } from '../../core/processor.js'
 import type { Frame } from '../../frames/types.js'
 import { isLifecycleFrame } from './lifecycle.js'
-import { parseDirections, twoWayStep, type Directions } from './two-way.js'
+import { parseDirections, twoWayStep, type Directions } from '../../operators/two-way.js'
 
 /** Options of {@link frameTypeFilter}. */
 export interface FrameTypeFilterOptions {

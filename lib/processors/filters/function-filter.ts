@@ -7,7 +7,7 @@ import { withInfo, type Processor } from '../../core/processor.js'
 import { isAbortLike, isFatal } from '../../errors.js'
 import type { Frame } from '../../frames/types.js'
 import { isLifecycleFrame } from './lifecycle.js'
-import { isAsyncFunction, orderedUpstream, reportError, twoWayStep, type Direction } from './two-way.js'
+import { isAsyncFunction, orderedUpstream, reportError, twoWayStep, type Direction } from '../../operators/two-way.js'
 
 /** What a {@link functionFilter} predicate receives besides the frame. */
 export interface FilterInfo {

@@ -3,13 +3,13 @@
  * `ctx.onUpstream`. Shared by the filters, the frame logger, the text transformer and the sentence aggregator.
  * @module
  */
-import type { ProcessorContext } from '../../core/context.js'
-import type { Processor } from '../../core/processor.js'
-import { errorMessage } from '../../core/stage.js'
-import { isFatal } from '../../errors.js'
-import { error as errorFrame } from '../../frames/constructors.js'
-import type { Frame } from '../../frames/types.js'
-import { stepProcessor } from '../../operators/step-processor.js'
+import type { ProcessorContext } from '../core/context.js'
+import type { Processor } from '../core/processor.js'
+import { errorMessage } from '../core/stage.js'
+import { isFatal } from '../errors.js'
+import { error as errorFrame } from '../frames/constructors.js'
+import type { Frame } from '../frames/types.js'
+import { stepProcessor } from './step-processor.js'
 
 /** The direction a frame travels: `'down'` towards the sink, `'up'` towards the source. */
 export type Direction = 'down' | 'up'
