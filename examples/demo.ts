@@ -5,25 +5,7 @@
  * Run: npm run demo   (or: npx tsx examples/demo.ts)
  */
 import { Frames, map, pipeline, PipelineRunner, PipelineTask, type Frame, type Processor } from '../lib/index.js'
-
-const t0 = performance.now()
-const stamp = (): string => `${String(Math.round(performance.now() - t0)).padStart(5)} ms`
-
-/** Waits `ms`, or rejects when `signal` aborts (an interruption or a cancel). */
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
+import { stamp, wait } from './clock.js'
 
 /** A fake language model: answers a question word by word, slowly. Its awaits honour `ctx.signal`. */
 const model: Processor = async function* model(source, ctx) {
@@ -70,7 +52,7 @@ const result = runner.run(task)
 await task.queueFrame(Frames.text('hello'))
 await task.queueFrame(Frames.text('boom'))
 await task.queueFrame(Frames.text('what is a frame pipeline?'))
-await wait(300, new AbortController().signal)
+await wait(300)
 console.log(`${stamp()}  ✋ the user starts speaking: task.interrupt()`)
 task.interrupt()
 await task.queueFrame(Frames.stopInterruption())

@@ -10,25 +10,7 @@
  * Run: npx tsx examples/interruption.ts
  */
 import { buffered, Frames, measured, pipeline, PipelineTask, userIdle, type Frame, type Processor } from '../lib/index.js'
-
-const t0 = performance.now()
-const stamp = (): string => `${String(Math.round(performance.now() - t0)).padStart(5)} ms`
-
-/** Waits `ms`, or rejects with the signal's reason when it aborts (an interruption or a cancel). */
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
+import { stamp, wait } from './clock.js'
 
 const answers: Record<string, string> = {
   'tell me a story': 'Once upon a time a very patient robot waited for its turn to speak and it waited and waited',

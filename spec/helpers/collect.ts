@@ -1,5 +1,5 @@
 /** Small helpers shared by the core specs. */
-import { Frames, run, type Frame, type Processor, type RunOptions, type TaskResult } from '../../lib/index.js'
+import { Frames, PipelineTask, run, type Frame, type PipelineParams, type Processor, type RunOptions, type TaskResult } from '../../lib/index.js'
 
 /** Runs `processor` over `input` and collects the output frames, the upstream frames and the result. */
 export async function collect(
@@ -59,4 +59,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms)
     signal?.addEventListener('abort', onAbort, { once: true })
   })
+}
+
+/** Starts a task with a reader attached to its output; `finish()` waits for the result and the reader. */
+export function startTask(
+  processor: Processor<any, any>,
+  params: PipelineParams = {},
+): { task: PipelineTask; out: Frame[]; finish: () => Promise<TaskResult> } {
+  const task = new PipelineTask(processor, params)
+  const out: Frame[] = []
+  const output = task.frames()
+  const reading = (async () => {
+    for await (const f of output) out.push(f)
+  })()
+  const running = task.run()
+  return {
+    task,
+    out,
+    finish: async () => {
+      const result = await running
+      await reading
+      return result
+    },
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { Frames, InterruptedError, PipelineTask, pipeline, type Frame, type PipelineParams, type Processor } from '../../lib/index.js'
+import { Frames, InterruptedError, pipeline, type Frame, type Processor } from '../../lib/index.js'
 import { buffer, buffered } from '../../lib/processors/buffered.js'
-import { deferred, texts, tick, types } from '../helpers/collect.js'
+import { deferred, startTask, texts, tick, types } from '../helpers/collect.js'
 
 /** A promise that only settles when `signal` aborts (a model call that never answers by itself). */
 function hang(signal: AbortSignal): Promise<never> {
@@ -9,26 +9,6 @@ function hang(signal: AbortSignal): Promise<never> {
     if (signal.aborted) reject(signal.reason)
     else signal.addEventListener('abort', () => reject(signal.reason), { once: true })
   })
-}
-
-/** Starts a task with a reader attached; returns helpers to finish it. */
-function start(processor: Processor, params: PipelineParams = {}) {
-  const task = new PipelineTask(processor, params)
-  const out: Frame[] = []
-  const output = task.frames()
-  const reading = (async () => {
-    for await (const f of output) out.push(f)
-  })()
-  const running = task.run()
-  return {
-    task,
-    out,
-    finish: async () => {
-      const result = await running
-      await reading
-      return result
-    },
-  }
 }
 
 async function until(cond: () => boolean, turns = 200): Promise<void> {
@@ -56,7 +36,7 @@ describe('interruption', () => {
         yield f
       }
     }
-    const { task, out, finish } = start(pipeline(llm), { allowInterruptions: true })
+    const { task, out, finish } = startTask(pipeline(llm), { allowInterruptions: true })
     await task.queueFrame(Frames.text('wait'))
     await until(() => waiting.n === 1)
     expect(task.interrupt()).toBe(true)
@@ -83,7 +63,7 @@ describe('interruption', () => {
         yield f
       }
     }
-    const { task, out, finish } = start(pipeline(p, buffer()))
+    const { task, out, finish } = startTask(pipeline(p, buffer()))
     await task.queueFrames([Frames.text('a'), Frames.text('b')])
     expect(task.interrupt()).toBe(false)
     task.stopWhenDone()
@@ -109,7 +89,7 @@ describe('interruption', () => {
         })
         yield* source
       }
-      const { task, out, finish } = start(pipeline(llm, vad), { allowInterruptions })
+      const { task, out, finish } = startTask(pipeline(llm, vad), { allowInterruptions })
       await task.queueFrame(Frames.text('user speaks'))
       await until(() => out.length >= 2)
       await tick()
@@ -144,7 +124,7 @@ describe('interruption', () => {
       }
     }
     const dropped: Frame[] = []
-    const { task, out, finish } = start(pipeline(buffered(llm, { capacity: 3, onDrop: (fs) => dropped.push(...fs) }), tts), {
+    const { task, out, finish } = startTask(pipeline(buffered(llm, { capacity: 3, onDrop: (fs) => dropped.push(...fs) }), tts), {
       allowInterruptions: true,
     })
     await task.queueFrame(Frames.text('q1'))
@@ -174,7 +154,7 @@ describe('interruption', () => {
         yield f
       }
     }
-    const { task, out, finish } = start(pipeline(buffer({ capacity: 16 }), hold), { allowInterruptions: true })
+    const { task, out, finish } = startTask(pipeline(buffer({ capacity: 16 }), hold), { allowInterruptions: true })
     await task.queueFrames([Frames.text('a'), Frames.sync(), Frames.text('b'), Frames.syncNotify(), Frames.text('c')])
     await tick()
     await tick()
@@ -201,7 +181,7 @@ describe('interruption', () => {
         yield f
       }
     }
-    const { task, out, finish } = start(pipeline(buffer({ capacity: 2 }), buffer({ capacity: 2 }), buffer({ capacity: 2 }), hold), {
+    const { task, out, finish } = startTask(pipeline(buffer({ capacity: 2 }), buffer({ capacity: 2 }), buffer({ capacity: 2 }), hold), {
       allowInterruptions: true,
     })
     await task.queueFrames(Array.from({ length: 12 }, (_, i) => Frames.text(String(i))))
@@ -223,7 +203,7 @@ describe('interruption', () => {
         yield f
       }
     }
-    const { task, out, finish } = start(pipeline(buffer(), buffer(), hold), { allowInterruptions: true })
+    const { task, out, finish } = startTask(pipeline(buffer(), buffer(), hold), { allowInterruptions: true })
     await task.queueFrames([Frames.text('a'), Frames.text('b'), Frames.text('c'), Frames.end()])
     for (let i = 0; i < 10; i++) await tick()
     expect(task.interrupt()).toBe(true)
@@ -246,7 +226,7 @@ describe('interruption', () => {
         finalized = true
       }
     }
-    const { task, out, finish } = start(pipeline(buffered(llm)), { allowInterruptions: true, cancelTimeoutMs: 200 })
+    const { task, out, finish } = startTask(pipeline(buffered(llm)), { allowInterruptions: true, cancelTimeoutMs: 200 })
     await task.queueFrames([Frames.text('a'), Frames.text('b')])
     await tick()
     task.interrupt()

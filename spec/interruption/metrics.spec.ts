@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Frames, PipelineTask, pipeline, processorInfo, withInfo, type Frame, type MetricsFrame, type PipelineParams, type Processor } from '../../lib/index.js'
 import { measured } from '../../lib/metrics/measured.js'
-import { sleep, texts } from '../helpers/collect.js'
+import { sleep, startTask, texts } from '../helpers/collect.js'
 
 /** A fake model: for every text frame, waits `firstMs`, then streams `words` words `everyMs` apart. */
 function model(words: number, firstMs: number, everyMs: number): Processor {
@@ -20,18 +20,11 @@ function model(words: number, firstMs: number, everyMs: number): Processor {
 }
 
 async function drive(params: PipelineParams, processor: Processor, script: (task: PipelineTask) => Promise<void>): Promise<Frame[]> {
-  const task = new PipelineTask(processor, params)
-  const out: Frame[] = []
-  const output = task.frames()
-  const reading = (async () => {
-    for await (const f of output) out.push(f)
-  })()
-  const running = task.run()
+  const { task, out, finish } = startTask(processor, params)
   await script(task)
   task.stopWhenDone()
   await vi.advanceTimersByTimeAsync(0)
-  await running
-  await reading
+  await finish()
   return out
 }
 

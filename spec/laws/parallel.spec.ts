@@ -19,21 +19,8 @@ import {
   withoutLifecycle,
   type ArbProcessorKind,
 } from '../../lib/testing/index.js'
+import { arbStage, failsOn } from './stages.js'
 
-const PRINT = Symbol.for('fast-check/toStringMethod')
-
-/** A processor that throws (non-fatally) on text frames of length `n` mod 3: the stage reports it and restarts. */
-const failsOn = (n: number): Processor =>
-  Object.defineProperty(
-    async function* failsOn(source: AsyncIterable<Frame>) {
-      for await (const f of source) {
-        if (f.kind === 'data' && f.type === 'text' && f.text.length % 3 === n) throw new Error(`length ${f.text.length}`)
-        yield f
-      }
-    },
-    PRINT,
-    { value: () => `failsOn(${n})` },
-  )
 
 /** Re-emits every frame but lifecycle and system frames as a new app frame `b<i>` carrying the frame's key. */
 const tag = (i: number): Processor =>
@@ -43,7 +30,6 @@ const passthrough: Processor = async function* passthrough(source) {
   for await (const f of source) yield f
 }
 
-const arbStage = fc.oneof({ arbitrary: arbProcessor(), weight: 6 }, { arbitrary: fc.nat({ max: 2 }).map(failsOn), weight: 1 })
 /** Processors that finish with each input frame before reading the next (no read-ahead). */
 const perFrameKinds: ArbProcessorKind[] = ['identity', 'suffix', 'drop', 'duplicate', 'asyncSuffix', 'pushUpstream']
 const arbPerFrameStage = fc.oneof(

@@ -4,26 +4,11 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FatalError, Frames, map, named, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { FatalError, Frames, map, named, pipeline, type Processor } from '../../lib/index.js'
 import { arbFrames, arbProcessor, assertSameRun, checkEquivalent, checkLifecycleLaws } from '../../lib/testing/index.js'
+import { arbStage, failsOn } from './stages.js'
 
-const PRINT = Symbol.for('fast-check/toStringMethod')
 
-/** A processor that throws (non-fatally) on text frames of length `n` mod 3: the stage reports it and restarts. */
-const failsOn = (n: number): Processor =>
-  Object.defineProperty(
-    async function* failsOn(source: AsyncIterable<Frame>) {
-      for await (const f of source) {
-        if (f.kind === 'data' && f.type === 'text' && f.text.length % 3 === n) throw new Error(`length ${f.text.length}`)
-        yield f
-      }
-    },
-    PRINT,
-    { value: () => `failsOn(${n})` },
-  )
-
-/** Random processors, including one that fails now and then. */
-const arbStage = fc.oneof({ arbitrary: arbProcessor(), weight: 6 }, { arbitrary: fc.nat({ max: 2 }).map(failsOn), weight: 1 })
 const frames = arbFrames({ maxLength: 10 })
 
 const passthrough: Processor = async function* passthrough(source) {
