@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { Frames, pipeline, map, run } from 'apipeline'
+ * import { Frames, pipeline, map, run } from 'apipeline-ts'
  *
  * const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
  * for await (const frame of run(pipeline(upper), [Frames.text('hi')])) console.log(Frames.format(frame))

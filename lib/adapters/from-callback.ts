@@ -49,7 +49,7 @@ export type Unsubscribe = () => void
  *
  * @example
  * ```ts
- * import { fromCallback, run, Frames } from 'apipeline'
+ * import { fromCallback, run, Frames } from 'apipeline-ts'
  *
  * const input = fromCallback((sink) => {
  *   const onMessage = (text: string) => sink.push(Frames.text(text))

@@ -47,7 +47,7 @@ export interface FromEventEmitterOptions {
  * @example
  * ```ts
  * import { EventEmitter } from 'node:events'
- * import { fromEventEmitter, run, Frames } from 'apipeline'
+ * import { fromEventEmitter, run, Frames } from 'apipeline-ts'
  *
  * const mic = new EventEmitter()
  * const input = fromEventEmitter(mic, {

@@ -28,7 +28,7 @@ export interface FromNodeReadableOptions {
  * @example
  * ```ts
  * import { createReadStream } from 'node:fs'
- * import { fromNodeReadable, run, Frames } from 'apipeline'
+ * import { fromNodeReadable, run, Frames } from 'apipeline-ts'
  *
  * const pcm = createReadStream('speech.raw', { highWaterMark: 3200 })
  * const input = fromNodeReadable(pcm, { decode: (b: Buffer) => Frames.audioRaw({ audio: b, sampleRate: 16000 }) })

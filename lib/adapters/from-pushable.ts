@@ -22,7 +22,7 @@ export interface PushableLike extends AsyncIterable<unknown> {
  * @example
  * ```ts
  * import { pushable } from 'it-pushable'
- * import { fromPushable, run, Frames, type Frame } from 'apipeline'
+ * import { fromPushable, run, Frames, type Frame } from 'apipeline-ts'
  *
  * const p = pushable<Frame>({ objectMode: true })
  * const output = run(bot, fromPushable(p))

@@ -20,7 +20,7 @@ export interface FromReadableStreamOptions {
  *
  * @example
  * ```ts
- * import { fromReadableStream, run, Frames } from 'apipeline'
+ * import { fromReadableStream, run, Frames } from 'apipeline-ts'
  *
  * const response = await fetch(url)
  * const input = fromReadableStream(response.body!, { decode: (bytes: Uint8Array) => Frames.audioRaw({ audio: bytes }) })

@@ -37,7 +37,7 @@ export type FrameCallback = (frame: Frame, info: DeliveryInfo) => void | Promise
  *
  * @example
  * ```ts
- * import { toCallback, pipeline, run } from 'apipeline'
+ * import { toCallback, pipeline, run } from 'apipeline-ts'
  *
  * const speaker = toCallback(async (frame, { signal }) => {
  *   if (frame.type === 'audioRaw') await device.play(frame.audio, { signal }) // next frame waits for this

@@ -53,7 +53,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  *
  * @example
  * ```ts
- * import { toWritableStream, pipeline, run } from 'apipeline'
+ * import { toWritableStream, pipeline, run } from 'apipeline-ts'
  *
  * const { readable, writable } = new TransformStream()
  * const out = toWritableStream(writable, { encode: (f) => (f.type === 'text' ? f.text : '') })

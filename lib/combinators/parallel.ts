@@ -39,7 +39,7 @@ import { parseFanOut, type Branch, type FanOutOptions } from './options.js'
  *
  * @example
  * ```ts
- * import { parallel, map, run, Frames } from 'apipeline'
+ * import { parallel, map, run, Frames } from 'apipeline-ts'
  *
  * const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
  * const lower = map((f) => (f.type === 'text' ? Frames.text(f.text.toLowerCase()) : f))

@@ -28,7 +28,7 @@ import { parseFanOut, type Branch, type SequentialOptions } from './options.js'
  *
  * @example
  * ```ts
- * import { sequential, map, filter, run, Frames } from 'apipeline'
+ * import { sequential, map, filter, run, Frames } from 'apipeline-ts'
  *
  * const titles = map((f) => (f.type === 'text' ? Frames.text(`# ${f.text}`) : f))
  * const bodies = map((f) => (f.type === 'text' ? Frames.text(f.text.toLowerCase()) : f))

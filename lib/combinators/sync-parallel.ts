@@ -35,7 +35,7 @@ import { parseFanOut, type Branch, type FanOutOptions } from './options.js'
  *
  * @example
  * ```ts
- * import { syncParallel, map, run, Frames } from 'apipeline'
+ * import { syncParallel, map, run, Frames } from 'apipeline-ts'
  *
  * const slowUpper = async function* (source) {
  *   for await (const f of source) {

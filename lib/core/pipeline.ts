@@ -77,7 +77,7 @@ function runStages(stages: readonly Processor<any, any>[], source: AsyncIterable
  *
  * @example
  * ```ts
- * import { pipeline, map, run, Frames } from 'apipeline'
+ * import { pipeline, map, run, Frames } from 'apipeline-ts'
  *
  * const shout = pipeline(
  *   map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f)),

@@ -11,7 +11,7 @@ import type { ProcessorContext } from './context.js'
  *
  * @example
  * ```ts
- * import { Frames, type Processor } from 'apipeline'
+ * import { Frames, type Processor } from 'apipeline-ts'
  *
  * const upper: Processor = async function* upper(source) {
  *   for await (const frame of source) {

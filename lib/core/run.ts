@@ -84,7 +84,7 @@ async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
  *
  * @example
  * ```ts
- * import { run, map, Frames } from 'apipeline'
+ * import { run, map, Frames } from 'apipeline-ts'
  *
  * const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
  * for await (const frame of run(upper, [Frames.text('hello')])) {

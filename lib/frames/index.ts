@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { Frames } from 'apipeline'
+ * import { Frames } from 'apipeline-ts'
  *
  * const hi = Frames.text('hi')
  * Frames.isData(hi)          // true

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { Frames, type Frame } from 'apipeline'
+ * import { Frames, type Frame } from 'apipeline-ts'
  *
  * function describe(frame: Frame): string {
  *   if (frame.kind === 'app') return `app frame ${frame.type}`

@@ -210,7 +210,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
  *
  * @example
  * ```ts
- * import { measured, pipeline, PipelineTask } from 'apipeline'
+ * import { measured, pipeline, PipelineTask } from 'apipeline-ts'
  *
  * const task = new PipelineTask(pipeline(stt, measured(llm), tts), { enableMetrics: true })
  * // output: start, metrics (llm: ttfb 0, processing 0), …, metrics (llm ttfb 0.21 s), first token, …

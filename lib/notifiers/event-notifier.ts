@@ -27,7 +27,7 @@ function abortReason(signal: AbortSignal): unknown {
  *
  * @example
  * ```ts
- * import { EventNotifier, holdFrames, notifyOn, pipeline, Frames } from 'apipeline'
+ * import { EventNotifier, holdFrames, notifyOn, pipeline, Frames } from 'apipeline-ts'
  *
  * const notifier = new EventNotifier()
  * // Text frames are held until a `syncNotify` frame reaches the stage after the aggregator.

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { EventNotifier, type Notifier } from 'apipeline'
+ * import { EventNotifier, type Notifier } from 'apipeline-ts'
  *
  * const gate: Notifier = new EventNotifier()
  * setTimeout(() => gate.notify(), 10)

@@ -31,7 +31,7 @@ export interface NotifyOnOptions {
  *
  * @example
  * ```ts
- * import { EventNotifier, notifyOn, Frames } from 'apipeline'
+ * import { EventNotifier, notifyOn, Frames } from 'apipeline-ts'
  *
  * const notifier = new EventNotifier()
  * const onSyncNotify = notifyOn(notifier, Frames.is('syncNotify'))

@@ -274,7 +274,7 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
  *
  * @example
  * ```ts
- * import { pipeline, buffer, run, Frames } from 'apipeline'
+ * import { pipeline, buffer, run, Frames } from 'apipeline-ts'
  *
  * // The LLM runs ahead of the (slower) TTS by up to 32 frames; an interruption flushes them.
  * const bot = pipeline(llm, buffer({ capacity: 32 }), tts)
@@ -295,7 +295,7 @@ export function buffer(options: BufferOptions = {}): Processor {
  *
  * @example
  * ```ts
- * import { pipeline, buffered, PipelineTask } from 'apipeline'
+ * import { pipeline, buffered, PipelineTask } from 'apipeline-ts'
  *
  * const task = new PipelineTask(pipeline(buffered(llm, { capacity: 16 }), tts), { allowInterruptions: true })
  * // later, when the user starts speaking:

@@ -57,7 +57,7 @@ function optionalFunction(where: string, value: unknown): void {
  *
  * @example
  * ```ts
- * import { frameLogger, pipeline } from 'apipeline'
+ * import { frameLogger, pipeline } from 'apipeline-ts'
  *
  * const p = pipeline(
  *   frameLogger({ prefix: 'in', exclude: ['audioRaw'] }),

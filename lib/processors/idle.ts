@@ -299,7 +299,7 @@ export function idleWatcher(name: string, timeoutMs: number, onIdle: IdleCallbac
  *
  * @example
  * ```ts
- * import { idle, pipeline, Frames } from 'apipeline'
+ * import { idle, pipeline, Frames } from 'apipeline-ts'
  *
  * // Tell the user we are still here when no audio has come for 5 s.
  * const watch = idle({ timeoutMs: 5000, types: ['audioRaw'], onIdle: () => Frames.text('Still there?') })

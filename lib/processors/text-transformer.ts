@@ -66,7 +66,7 @@ function output(frame: TextFrame, result: string): TextFrame {
  *
  * @example
  * ```ts
- * import { textTransformer, run, Frames } from 'apipeline'
+ * import { textTransformer, run, Frames } from 'apipeline-ts'
  *
  * const shout = textTransformer((text) => text.toUpperCase())
  * const translate = textTransformer(async (text, { signal }) => await translateApi(text, { signal }))

@@ -40,7 +40,7 @@ export interface UserIdleOptions {
  *
  * @example
  * ```ts
- * import { userIdle, pipeline, Frames } from 'apipeline'
+ * import { userIdle, pipeline, Frames } from 'apipeline-ts'
  *
  * const nudge = userIdle({ timeoutMs: 8000, onIdle: () => Frames.text('Are you still there?') })
  * const bot = pipeline(vad, stt, nudge, llm, tts)

@@ -6,8 +6,8 @@
  * @example
  * ```ts
  * import fc from 'fast-check'
- * import { Frames } from 'apipeline'
- * import { arbFrames, checkLifecycleLaws, runProcessor, withoutLifecycle } from 'apipeline/testing'
+ * import { Frames } from 'apipeline-ts'
+ * import { arbFrames, checkLifecycleLaws, runProcessor, withoutLifecycle } from 'apipeline-ts/testing'
  *
  * await checkLifecycleLaws(myProcessor, { numRuns: 50 })
  * await fc.assert(fc.asyncProperty(arbFrames(), async (frames) => {

@@ -232,7 +232,7 @@ export async function checkLaw(law: LawName, processor: Processor<any, any>, opt
  *
  * @example
  * ```ts
- * import { checkLifecycleLaws } from 'apipeline/testing'
+ * import { checkLifecycleLaws } from 'apipeline-ts/testing'
  *
  * test('my processor obeys the lifecycle laws', async () => {
  *   await checkLifecycleLaws(myProcessor, { numRuns: 50 })

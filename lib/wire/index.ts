@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { Frames, protobufSerializer, jsonSerializer } from 'apipeline'
+ * import { Frames, protobufSerializer, jsonSerializer } from 'apipeline-ts'
  *
  * const pb = protobufSerializer()
  * pb.deserialize(pb.serialize(Frames.text('hi'))) // text frame, same id and name

@@ -14,10 +14,10 @@ describe('package', () => {
     expect(existsSync(`${root}dist/lib/index.js`)).toBe(true)
     expect(existsSync(`${root}dist/lib/index.d.ts`)).toBe(true)
     const script = `
-      const api = await import('apipeline')
+      const api = await import('apipeline-ts')
       const frames = []
       for await (const f of api.run(api.pipeline(api.map((f) => f)), [api.Frames.text('x')])) frames.push(f.type)
-      const testing = await import('apipeline/testing')
+      const testing = await import('apipeline-ts/testing')
       console.log(JSON.stringify({ frames, testing: Object.keys(testing).length > 0 }))
     `
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })

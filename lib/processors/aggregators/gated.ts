@@ -44,7 +44,7 @@ export interface GatedAggregatorOptions {
  *
  * @example
  * ```ts
- * import { gatedAggregator, Frames } from 'apipeline'
+ * import { gatedAggregator, Frames } from 'apipeline-ts'
  *
  * // Hold text until an image arrives, then emit the image followed by the held text.
  * const textAfterImage = gatedAggregator({

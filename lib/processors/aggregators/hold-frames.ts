@@ -23,7 +23,7 @@ import { holdAggregator, type HoldOptions } from './hold.js'
  *
  * @example
  * ```ts
- * import { EventNotifier, holdFrames, notifyOn, pipeline, Frames } from 'apipeline'
+ * import { EventNotifier, holdFrames, notifyOn, pipeline, Frames } from 'apipeline-ts'
  *
  * const notifier = new EventNotifier()
  * const p = pipeline(

@@ -21,7 +21,7 @@ import { holdAggregator, type HoldOptions } from './hold.js'
  *
  * @example
  * ```ts
- * import { EventNotifier, holdLastFrame } from 'apipeline'
+ * import { EventNotifier, holdLastFrame } from 'apipeline-ts'
  *
  * const tick = new EventNotifier()
  * setInterval(() => tick.notify(), 1000) // one image per second at most

@@ -40,7 +40,7 @@ export interface SentenceAggregatorOptions {
  *
  * @example
  * ```ts
- * import { sentenceAggregator, run, Frames } from 'apipeline'
+ * import { sentenceAggregator, run, Frames } from 'apipeline-ts'
  *
  * const input = ['Hello, ', 'world.', ' How are', ' you?', ' Bye'].map((t) => Frames.text(t))
  * for await (const f of run(sentenceAggregator(), input)) if (f.type === 'text') console.log(f.text)

@@ -50,7 +50,7 @@ function typeSet(where: string, value: unknown): ReadonlySet<string> | undefined
  *
  * @example
  * ```ts
- * import { frameTypeFilter, run, Frames } from 'apipeline'
+ * import { frameTypeFilter, run, Frames } from 'apipeline-ts'
  *
  * const textOnly = frameTypeFilter({ include: ['text'] })
  * const noImages = frameTypeFilter({ exclude: ['imageRaw'] })

@@ -63,7 +63,7 @@ function verdict(value: unknown): boolean {
  *
  * @example
  * ```ts
- * import { functionFilter, Frames } from 'apipeline'
+ * import { functionFilter, Frames } from 'apipeline-ts'
  *
  * const nonEmpty = functionFilter((f) => f.type !== 'text' || f.text.trim() !== '')
  * const moderated = functionFilter(async (f, { signal }) => f.type !== 'text' || (await isAllowed(f.text, signal)))

@@ -32,7 +32,7 @@ export interface NullFilterOptions {
  *
  * @example
  * ```ts
- * import { nullFilter, pipeline } from 'apipeline'
+ * import { nullFilter, pipeline } from 'apipeline-ts'
  *
  * // A branch kept only for its side effects; its frames are not merged back.
  * const sideEffects = pipeline(recordToDisk, nullFilter())
