@@ -4,7 +4,8 @@
  * @module
  */
 import { CancelledError, InterruptedError } from '../errors.js'
-import type { Frame, StartFrame } from '../frames/types.js'
+import { startInterruption } from '../frames/constructors.js'
+import type { Frame, StartFrame, StartInterruptionFrame } from '../frames/types.js'
 
 /** Settings of a runtime. */
 export interface RuntimeOptions {
@@ -18,11 +19,18 @@ export class Runtime {
   private readonly cancelController = new AbortController()
   private interruptController = new AbortController()
   private readonly interruptListeners = new Set<() => void>()
+  private readonly cancelListeners = new Set<() => void>()
   private readonly metricsNames: string[] = []
   /** Counts interruptions; a stage compares it to know whether an abort came from one. */
   interruptEpoch = 0
   /** The signal the last interruption aborted (what a processor caught mid-output keeps seeing). */
   interruptedSignal: AbortSignal | undefined
+  /**
+   * The `startInterruption` frame of the last interruption: the task sends it ahead of its queued input, and a queue
+   * that drops frames once its input has ended (nothing more can come from upstream) sends this same object ahead of
+   * what it keeps, so that it reaches the end once (copies are recognised by id).
+   */
+  interruption: StartInterruptionFrame | undefined
   /** The `start` frame, once it entered the pipeline. */
   start: StartFrame | undefined
   /** Where frames leaving the top of the pipeline go (the task). */
@@ -46,11 +54,29 @@ export class Runtime {
     return this.cancelController.signal.aborted
   }
 
-  /** Aborts both signals. Idempotent. */
+  /** Aborts both signals, then calls the cancel listeners. Idempotent. */
   cancel(reason: unknown = new CancelledError()): void {
     if (this.cancelled) return
     this.cancelController.abort(reason)
     this.interruptController.abort(reason)
+    this.interruptListeners.clear()
+    const listeners = [...this.cancelListeners]
+    this.cancelListeners.clear()
+    for (const listener of listeners) listener()
+  }
+
+  /**
+   * Calls `listener` once when the run is cancelled (at once if it already is); returns the unsubscribe function.
+   * The library's own stages listen here rather than on `cancelSignal`, so a run with many stages adds one listener
+   * per stage to a set, not to the signal (no `MaxListenersExceededWarning`, however many stages).
+   */
+  onCancel(listener: () => void): () => void {
+    if (this.cancelled) {
+      listener()
+      return () => {}
+    }
+    this.cancelListeners.add(listener)
+    return () => this.cancelListeners.delete(listener)
   }
 
   /**
@@ -64,6 +90,7 @@ export class Runtime {
     this.interruptEpoch++
     previous.abort(new InterruptedError())
     this.interruptedSignal = previous.signal
+    this.interruption = startInterruption()
     for (const listener of [...this.interruptListeners]) listener()
   }
 

@@ -17,7 +17,8 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import type { Context } from './context.js'
 import type { Processor } from './processor.js'
-import { closeQuietly } from '../internal/close.js'
+import { closeQuietly, settleWithin } from '../internal/close.js'
+import { onNextTurn } from '../internal/turn.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
@@ -78,6 +79,32 @@ export function errorMessage(err: unknown): string {
   }
 }
 
+/**
+ * True when `value` may travel on as a frame: an object whose `kind` is one of the four frame kinds. Cheap on purpose
+ * (it runs for every frame a stage hands on); `Frames.isFrame` is the full check.
+ */
+export function isFrameShaped(value: unknown): value is Frame {
+  if (typeof value !== 'object' || value === null) return false
+  const kind = (value as { kind?: unknown }).kind
+  return kind === 'data' || kind === 'system' || kind === 'control' || kind === 'app'
+}
+
+/** Describes a value that is not a frame for an error message (short, never throws). */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+    return typeof name === 'string' && name !== 'Object' ? `a ${name}` : 'an object that is not a frame'
+  }
+  if (typeof value === 'function') return 'a function'
+  try {
+    return String(value)
+  } catch {
+    return typeof value
+  }
+}
+
 /** A guarded running processor; see the module documentation. */
 export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private view!: SourceView
@@ -86,14 +113,43 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private finished = false
   /** True while the processor has handed over an output and is suspended until it is asked for the next. */
   private atYield = false
+  /**
+   * Settles the request waiting for the processor's next output. Set while a `next()` is pending; `return()` settles it
+   * with `done` at once, so a consumer parked on this stage (a processor reading it, a pump) is released even when the
+   * processor never answers.
+   */
+  private settle: ((r: IteratorResult<Frame> | PromiseLike<IteratorResult<Frame>>) => void) | undefined
+  private pending: Promise<IteratorResult<Frame>> | undefined
   private readonly offInterrupt: () => void
-  private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> => {
-    if (r.done === true) this.complete()
-    else this.atYield = true
-    return r
+  private readonly request = (resolve: (r: IteratorResult<Frame> | PromiseLike<IteratorResult<Frame>>) => void): void => {
+    this.settle = resolve
+    this.pull()
   }
-  private readonly onError = (err: unknown): Promise<IteratorResult<Frame>> | IteratorResult<Frame> =>
-    this.recover(err)
+  private readonly onResult = (r: IteratorResult<Frame>): void => {
+    const settle = this.settle
+    if (settle === undefined) return
+    if (r.done === true) {
+      this.complete()
+    } else if (!isFrameShaped(r.value)) {
+      // Bad output never travels on: report it and wait for the processor's next output instead (on a later turn of
+      // the event loop, so a processor that yields nothing but bad values cannot starve timers and the cancel deadline).
+      this.reportNonFrame(r.value)
+      onNextTurn(this.pullAgain)
+      return
+    } else this.atYield = true
+    this.settle = undefined
+    this.pending = undefined
+    settle(r)
+  }
+  private readonly onError = (err: unknown): void => {
+    if (this.settle === undefined) return
+    if (this.recover(err)) this.pull()
+    else this.done()
+  }
+  private readonly again = (): Promise<IteratorResult<Frame>> => this.next()
+  private readonly pullAgain = (): void => {
+    if (this.settle !== undefined) this.pull()
+  }
 
   constructor(
     private readonly processor: Processor<any, any>,
@@ -111,8 +167,11 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
 
   next(): Promise<IteratorResult<Frame>> {
     if (this.finished) return DONE_PROMISE()
-    this.atYield = false
-    return this.inner.next().then(this.onResult, this.onError)
+    // A second request while one is pending waits its turn, as it would on a generator.
+    if (this.pending !== undefined) return this.pending.then(this.again, this.again)
+    const p = new Promise<IteratorResult<Frame>>(this.request)
+    if (this.settle !== undefined) this.pending = p
+    return p
   }
 
   /**
@@ -121,37 +180,74 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
    */
   tryNext(): IteratorResult<Frame> | undefined {
     if (this.finished) return DONE
+    if (this.pending !== undefined) return undefined
     const inner = this.inner as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (inner.tryNext === undefined) return undefined
     this.atYield = false
-    const r = inner.tryNext()
-    if (r !== undefined) {
-      if (r.done === true) this.complete()
-      else this.atYield = true
+    for (;;) {
+      const r = inner.tryNext()
+      if (r === undefined) return undefined
+      if (r.done === true) {
+        this.complete()
+        return r
+      }
+      if (isFrameShaped(r.value)) {
+        this.atYield = true
+        return r
+      }
+      this.reportNonFrame(r.value)
     }
-    return r
   }
 
-  /** Teardown from downstream: returns the processor's iterator and closes the source. */
+  /**
+   * Teardown from downstream: a pending `next()` ends at once (`done`), the processor's iterator is returned (its
+   * `finally` runs) and the source is closed, both at the same time, so a stage next to one that never returns is
+   * still finalized. Resolves once both are closed, or after the run's `cancelTimeoutMs`, whichever comes first.
+   * Never pulls the processor.
+   */
   return(): Promise<IteratorResult<Frame>> {
-    if (this.finished) return DONE_PROMISE()
+    if (this.finished && this.settle === undefined) return DONE_PROMISE()
     this.finished = true
     this.offInterrupt()
-    const pending: Promise<unknown>[] = []
+    this.done()
+    const closing: Promise<unknown>[] = []
     const inner = this.inner
     if (typeof inner.return === 'function') {
-      pending.push(
+      closing.push(
         Promise.resolve()
           .then(() => inner.return?.())
           .then(ignore, (err: unknown) => this.report(err, false)),
       )
     }
-    pending.push(this.closeUpstream())
-    return Promise.all(pending).then(DONE_PROMISE)
+    closing.push(this.closeUpstream())
+    return settleWithin(Promise.all(closing), this.ctx.runtime.cancelTimeoutMs).then(DONE_PROMISE)
   }
 
   [Symbol.asyncIterator](): this {
     return this
+  }
+
+  /** Asks the processor for its next output; the result arrives in `onResult` / `onError`. */
+  private pull(): void {
+    this.atYield = false
+    let step: Promise<IteratorResult<Frame>>
+    try {
+      step = this.inner.next()
+    } catch (err) {
+      // An iterator whose next() throws instead of rejecting.
+      this.onError(err)
+      return
+    }
+    step.then(this.onResult, this.onError)
+  }
+
+  /** Settles the pending request (if any) with `done`. */
+  private done(): void {
+    const settle = this.settle
+    if (settle === undefined) return
+    this.settle = undefined
+    this.pending = undefined
+    settle(DONE)
   }
 
   private launch(): void {
@@ -187,12 +283,22 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     this.ctx.pushUpstream(errorFrame(errorMessage(err), { fatal, processor: this.ctx.name, cause: err }))
   }
 
-  private recover(err: unknown): Promise<IteratorResult<Frame>> | IteratorResult<Frame> {
-    if (this.finished) return DONE
+  private reportNonFrame(value: unknown): void {
+    this.ctx.pushUpstream(
+      errorFrame(`${this.ctx.name} yielded ${describeValue(value)}, which is not a frame; it was dropped`, {
+        processor: this.ctx.name,
+        cause: new TypeError(`${this.ctx.name} yielded a value that is not a frame`),
+      }),
+    )
+  }
+
+  /** Handles an exception of the processor; true when the processor was started again and must be pulled. */
+  private recover(err: unknown): boolean {
+    if (this.finished) return false
     const runtime = this.ctx.runtime
     if (runtime.cancelled) {
       this.complete()
-      return DONE
+      return false
     }
     const interrupted = isAbortLike(err) && runtime.interruptEpoch !== this.epoch
     if (!interrupted) {
@@ -200,16 +306,16 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
       this.report(err, fatal)
       if (fatal) {
         this.complete()
-        return DONE
+        return false
       }
     }
     if (isExhausted(this.upstream)) {
       // The input is over: starting the processor again would only meet the end of it (and may fail again).
       this.complete()
-      return DONE
+      return false
     }
     this.launch()
-    return this.next()
+    return true
   }
 
   /** True once this stage will produce nothing more. */

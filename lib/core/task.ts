@@ -14,6 +14,7 @@ import { pipeline } from './pipeline.js'
 import { assertProcessor, type Processor } from './processor.js'
 import { Runtime } from './runtime.js'
 import { closeQuietly } from '../internal/close.js'
+import { macrotask } from '../internal/turn.js'
 
 /** How a task ended. */
 export type TaskStatus = 'ended' | 'stopped' | 'cancelled' | 'errored'
@@ -46,12 +47,6 @@ export interface PipelineParams extends Partial<StartParams> {
 }
 
 let taskCount = 0
-
-/** Resolves on a later turn of the event loop, after pending timers and I/O had a chance to run. */
-const macrotask: () => Promise<void> =
-  typeof globalThis.setImmediate === 'function'
-    ? () => new Promise((resolve) => setImmediate(resolve))
-    : () => new Promise((resolve) => setTimeout(resolve, 0))
 
 /** How many frames the driver takes in a row before it lets the event loop run timers and I/O. */
 const FRAMES_PER_TURN = 512
@@ -99,6 +94,7 @@ export class PipelineTask {
   private terminal: { status: TaskStatus; error?: ErrorFrame } | undefined
   private readonly errors: ErrorFrame[] = []
   private deadline: ReturnType<typeof setTimeout> | undefined
+  private tearingDown = false
   private iterator: AsyncIterator<Frame> | undefined
   private resolveResult!: (r: TaskResult) => void
   private readonly resultPromise: Promise<TaskResult>
@@ -211,7 +207,7 @@ export class PipelineTask {
   interrupt(): boolean {
     if (!this.startFrame.allowInterruptions || this.terminal !== undefined || this.state === 'done') return false
     this.runtime.interrupt()
-    this.input.pushPriority(F.startInterruption())
+    this.input.pushPriority(this.runtime.interruption ?? F.startInterruption())
     return true
   }
 
@@ -340,18 +336,33 @@ export class PipelineTask {
   }
 
   private terminate(status: TaskStatus, error?: ErrorFrame): void {
-    if (this.terminal !== undefined || this.state === 'done') return
+    if (this.stopping()) return
     this.terminal = error === undefined ? { status } : { status, error }
     this.runtime.cancel(new CancelledError(`${this.name} ${status === 'errored' ? 'failed' : status}`))
+    // Queued input is dropped; a stage reading the input sees its end.
     this.inputClosed = true
-    this.input.removeWhere(() => true)
-    this.input.pushPriority(status === 'stopped' ? F.stopTask() : F.cancel())
-    this.input.close()
+    this.input.abort()
     if (this.state === 'idle') {
       this.finish()
       return
     }
+    this.teardown()
+  }
+
+  /**
+   * Closes the pipeline: every stage is returned (its `finally` runs), none is pulled again. The task finishes once
+   * every stage has closed, or after `cancelTimeoutMs` when one ignores the signal (only that one is cut off).
+   */
+  private teardown(): void {
+    if (this.tearingDown || this.state === 'done') return
+    this.tearingDown = true
     this.armDeadline()
+    const it = this.iterator
+    if (it === undefined || typeof it.return !== 'function') {
+      this.finish()
+      return
+    }
+    void closeQuietly(it).then(() => this.finish())
   }
 
   private armDeadline(): void {
@@ -360,6 +371,11 @@ export class PipelineTask {
       this.deadline = undefined
       this.finish()
     }, this.runtime.cancelTimeoutMs)
+  }
+
+  /** True once the task is cancelled, stopped, failed or finished: the driver must not pull any more. */
+  private stopping(): boolean {
+    return this.terminal !== undefined || this.state === 'done'
   }
 
   private async drive(): Promise<void> {
@@ -371,14 +387,15 @@ export class PipelineTask {
     try {
       for (;;) {
         const r = pull?.call(it) ?? (await it.next())
-        if (this.state === 'done' || r.done === true) break
+        // Once the task is cancelled or stopped, teardown owns the stages: nothing is pulled any more.
+        if (this.stopping()) return
+        if (r.done === true) break
         const frame = r.value
-        // Frames that are always ready never leave the microtask queue: give timers and I/O a turn every so often
-        // (and between every frame while terminating, so a stage that ignores the cancel cannot hold off its deadline).
-        if (this.terminal !== undefined || ++sinceTurn >= FRAMES_PER_TURN) {
+        // Frames that are always ready never leave the microtask queue: give timers and I/O a turn every so often.
+        if (++sinceTurn >= FRAMES_PER_TURN) {
           sinceTurn = 0
           await macrotask()
-          if (this.hasFinished()) break
+          if (this.stopping()) return
         }
         if (endSeen) continue
         if (frame.kind === 'control' && frame.type === 'end') {
@@ -388,17 +405,28 @@ export class PipelineTask {
         }
         const out = this.output
         if (out !== undefined) {
-          // Once the task is terminating, a full output drops frames instead of waiting for its reader.
-          if (this.terminal !== undefined && out.size >= out.capacity) continue
           const wait = out.push(frame)
-          if (wait !== undefined) await wait
+          if (wait !== undefined) {
+            await wait
+            if (this.stopping()) return
+          }
         }
       }
     } catch (err) {
       // Stages report their own errors; anything escaping them (a broken source) ends the task.
+      if (this.stopping()) return
       if (!this.runtime.cancelled) {
         this.fail(F.error(err instanceof Error ? err : String(err), { fatal: true, processor: this.name, cause: err }))
+        return
       }
+    }
+    if (!endSeen && this.terminal === undefined) {
+      // The pipeline finished without passing `end` to the task: a stage dropped it, or stopped reading early.
+      this.recordError(
+        F.error(`the pipeline finished without passing end: a stage dropped it or stopped reading its input early`, {
+          processor: this.name,
+        }),
+      )
     }
     this.finish()
   }
@@ -415,9 +443,8 @@ export class PipelineTask {
     this.inputClosed = true
     this.input.abort()
     this.runtime.cancel()
-    const it = this.iterator
-    // Tear down whatever has not finished yet (no-op when the pipeline completed); never wait for it.
-    void closeQuietly(it)
+    // Whatever has not closed yet (no-op when the pipeline completed) is closed; never waited for.
+    if (!this.tearingDown) void closeQuietly(this.iterator)
     this.output?.close()
     const status = this.terminal?.status ?? 'ended'
     const result: TaskResult =

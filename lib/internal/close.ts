@@ -16,3 +16,24 @@ export function closeQuietly(iterator: { return?: (() => unknown) | undefined } 
       () => undefined,
     )
 }
+
+/**
+ * Resolves once `work` has settled or `ms` milliseconds have passed, whichever comes first (never rejects); the timer
+ * is cleared as soon as `work` settles, so nothing is left behind. Teardown waits through it so that a processor that
+ * never returns (parked on a promise that never settles) cannot hold its closer forever.
+ */
+export function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    work.then(
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+    )
+  })
+}
