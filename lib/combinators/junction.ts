@@ -29,7 +29,8 @@ import { Deque } from '../internal/channel.js'
 import { BranchInput, type BranchInputEvents, type InputItem } from './branch-input.js'
 import { BranchDedupe, RecentIds } from './dedupe.js'
 import { isLockstep, lockstepChild } from './lockstep.js'
-import { closeQuietly } from '../internal/close.js'
+import { closeQuietly, settleWithin } from '../internal/close.js'
+import { onNextTurn } from '../internal/turn.js'
 
 /** How the join orders branch output. */
 export type JoinMode = 'parallel' | 'sync' | 'sequential'
@@ -75,9 +76,6 @@ function iteratorOf(source: AsyncIterable<Frame> | Iterable<Frame>): AsyncIterat
   }
 }
 
-/** Lets timers and I/O run: used between frames once the run is cancelled, so a branch that never stops cannot starve them. */
-const macrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
-
 function isStart(frame: Frame): boolean {
   return frame.kind === 'control' && frame.type === 'start'
 }
@@ -120,6 +118,8 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   private inputTerminal: Frame | undefined
   private seq = 0
   private readonly held: Deque<Held>[]
+  /** Branches that ended while they still held output: they leave the de-duplication once it is released. */
+  private readonly retiring: boolean[]
   private heldCount = 0
   private current = 0
   private advancing = false
@@ -127,6 +127,10 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   private readonly dedupe: BranchDedupe
   private readonly upRecent = new RecentIds(256)
   private readonly sysRecent: RecentIds | undefined
+  /** Id of the `startInterruption` frame this element sent itself (after its input ended). */
+  private sentInterruption = -1
+  /** The interruption this element sends itself while its `start` has not gone out yet: emitted right after it. */
+  private interruptionAfterStart: Frame | undefined
 
   // Sync batches.
   private batchActive = false
@@ -169,6 +173,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.phase = new Uint8Array(this.n)
     this.lastTaken = new Float64Array(this.n).fill(-1)
     this.held = Array.from({ length: this.n }, () => new Deque<Held>(4))
+    this.retiring = new Array<boolean>(this.n).fill(false)
     this.batch = Array.from({ length: this.n }, () => [] as Frame[])
     this.doneInBatch = new Array<boolean>(this.n).fill(false)
     this.dedupe = new BranchDedupe(this.n, config.dedupeWindow)
@@ -225,13 +230,17 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     })
   }
 
-  /** Tears every branch down (each branch's `finally` runs) and closes the source. */
+  /**
+   * Tears every branch down (each branch's `finally` runs) and closes the source, without pulling anything. Resolves
+   * once every branch has closed, or after the run's `cancelTimeoutMs` when one never returns (a branch parked on a
+   * promise that never settles cannot hold the consumer's `break`).
+   */
   return(): Promise<IteratorResult<Frame>> {
     if (this.closing === undefined) {
       this.finished = true
       this.closing = this.shutdown()
     }
-    return this.closing.then(DONE_PROMISE)
+    return settleWithin(this.closing, this.base.runtime.cancelTimeoutMs).then(DONE_PROMISE)
   }
 
   // ---- set-up ----------------------------------------------------------------------------------------------------
@@ -240,12 +249,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.started = true
     const base = this.base
     this.src = iteratorOf(this.sourceIterable)
-    const cancelSignal = base.runtime.cancelSignal
-    if (!cancelSignal.aborted) {
-      const onCancel = (): void => this.onCancel()
-      cancelSignal.addEventListener('abort', onCancel, { once: true })
-      this.removeCancel = () => cancelSignal.removeEventListener('abort', onCancel)
-    }
+    this.removeCancel = base.runtime.onCancel(() => this.onCancel())
     this.removeUpstream = base.onUpstream((frame, next) => this.fromDownstream(frame, next))
     this.removeInterrupt = base.runtime.onInterrupt(() => this.onInterrupt())
     for (let b = 0; b < this.n; b++) void this.pump(b)
@@ -277,9 +281,9 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
             this.spaceSignal = resolve
           })
         }
-        if (this.finished || this.inputClosed || this.runningCount === 0) return
+        if (this.finished || this.inputClosed || this.runningCount === 0 || this.base.runtime.cancelled) return
         const r = await src.next()
-        if (this.finished) return
+        if (this.finished || this.base.runtime.cancelled) return
         if (r.done === true) {
           this.closeInputs()
           return
@@ -293,7 +297,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
 
   /** Lock-step mode: reads one frame when the consumer waits and every branch has finished with the last one. */
   private tryFeed(): void {
-    if (!this.lockstep || this.feeding || this.inputClosed || this.finished || !this.started) return
+    if (!this.lockstep || this.feeding || this.inputClosed || this.finished || !this.started || this.base.runtime.cancelled) return
     if (this.reader === undefined || this.ready.length > 0 || this.admitted > 0 || this.spaceWaiters.length > 0) return
     if (this.batchActive || this.runningCount === 0) return
     for (let b = 0; b < this.n; b++) if (!this.idle(b)) return
@@ -385,18 +389,13 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   private async pump(b: number): Promise<void> {
     const it = this.outs[b] as AsyncIterator<Frame>
     try {
+      const runtime = this.base.runtime
       for (;;) {
+        // Once the run is cancelled the branches are closed (return()), never pulled again.
+        if (runtime.cancelled) return
         const r = await it.next()
-        if (this.finished) return
+        if (this.finished || runtime.cancelled) return
         if (r.done === true) break
-        if (this.base.runtime.cancelled) {
-          // Cancel drops queued frames: keep only system frames and the terminal ones, and yield to timers between
-          // frames so that a branch which ignores the cancel cannot starve the task's cancel timeout.
-          const keep = r.value.kind === 'system' || isTerminal(r.value)
-          await macrotask()
-          if (this.finished) return
-          if (!keep) continue
-        }
         if (!(this.mode === 'sync' && this.batchActive) && this.ready.length + this.admitted >= this.cap) {
           await new Promise<void>((resolve) => this.spaceWaiters.push(resolve))
           this.admitted--
@@ -444,9 +443,13 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.settle()
   }
 
-  /** The branch yields nothing more: it has passed every lifecycle frame. */
+  /**
+   * The branch yields nothing more: it has passed every lifecycle frame. The de-duplication forgets it only once its
+   * held output has gone out: a frame it still holds must be matched against the copies other branches yield later.
+   */
   private retire(b: number): void {
-    this.dedupe.branchDone(b)
+    this.retiring[b] = true
+    this.heldDrained(b)
     if (this.phase[b] !== 2) {
       this.phase[b] = 2
       this.advance()
@@ -531,6 +534,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   }
 
   private out(b: number, frame: Frame): void {
+    if (frame.id === this.sentInterruption) return
     if (frame.kind === 'system' && this.sysRecent !== undefined) {
       if (this.sysRecent.add(frame.id)) this.emit(frame)
       return
@@ -557,6 +561,11 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
             this.startEmitted = true
             this.emit(start)
           }
+          const interruption = this.interruptionAfterStart
+          if (interruption !== undefined) {
+            this.interruptionAfterStart = undefined
+            this.emit(interruption)
+          }
           if (this.mode !== 'sequential') this.releaseHeld()
         }
         if (this.mode === 'sequential') this.releaseSequential()
@@ -572,6 +581,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
           for (let b = 0; b < this.n; b++) {
             const held = this.held[b] as Deque<Held>
             while (held.length > 0) this.late(b, (held.shift() as Held).frame)
+            this.heldDrained(b)
           }
           this.heldCount = 0
         }
@@ -588,6 +598,15 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
         this.heldCount--
         this.out(b, (held.shift() as Held).frame)
       }
+      this.heldDrained(b)
+    }
+  }
+
+  /** A retired branch whose held output is gone leaves the de-duplication. */
+  private heldDrained(b: number): void {
+    if (this.retiring[b] === true && (this.held[b] as Deque<Held>).length === 0) {
+      this.retiring[b] = false
+      this.dedupe.branchDone(b)
     }
   }
 
@@ -600,6 +619,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
         this.heldCount--
         this.out(b, (held.shift() as Held).frame)
       }
+      this.heldDrained(b)
       if (this.phase[b] === 2 && held.length === 0) this.current++
       else break
     }
@@ -611,6 +631,23 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.upFromBranch(
       errorFrame(`${frame.name} from branch${b} came after the joined ${after} and was dropped`, { processor: this.base.name }),
     )
+  }
+
+  /** Puts `frame` ahead of everything waiting in the output queue. */
+  private emitFirst(frame: Frame): void {
+    const reader = this.reader
+    if (reader !== undefined && this.ready.length === 0) {
+      this.reader = undefined
+      reader.resolve({ done: false, value: frame })
+      return
+    }
+    const first = this.ready.peek()
+    if (first !== undefined && isStart(first)) {
+      // ... except a `start` that has not been taken yet.
+      this.ready.shift()
+      this.ready.unshift(frame)
+      this.ready.unshift(first)
+    } else this.ready.unshift(frame)
   }
 
   private emit(frame: Frame): void {
@@ -706,20 +743,41 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     for (const f of out) if (this.upRecent.add(f.id)) next(f)
   }
 
-  /** Cancel: queued frames are dropped and the feeder stops waiting for room (the cancel frame jumps the queues). */
+  /**
+   * Cancel: queued frames are dropped, nothing is pulled any more (neither the source nor a branch), and the element is
+   * closed: by whoever consumes it (a task returns every stage at once), or by itself on the next turn of the event
+   * loop when used on its own.
+   */
   private onCancel(): void {
     this.ready.removeWhere((f) => f.kind !== 'system' && !isTerminal(f))
     for (const held of this.held) this.heldCount -= held.removeWhere((h) => h.frame.kind !== 'system').length
+    for (let b = 0; b < this.n; b++) this.heldDrained(b)
     for (const input of this.inputs) input.removeWhere((f) => f.kind !== 'system')
     this.wakeFeeder()
-    this.admit()
+    onNextTurn(() => {
+      if (this.finished) return
+      this.finished = true
+      this.closing = this.shutdown()
+    })
   }
 
-  /** An interruption drops the data frames waiting in every buffer of the element. */
+  /**
+   * An interruption drops the data frames waiting in every buffer of the element. Once the element's input has ended,
+   * the task's `startInterruption` frame can no longer arrive through it: the element sends the run's frame ahead of
+   * what is left (copies of it that branches yield later are recognised by id and dropped).
+   */
   private onInterrupt(): void {
+    const frame = this.base.runtime.interruption
+    if (this.inputClosed && !this.terminalEmitted && !this.finished && frame !== undefined && frame.id !== this.sentInterruption) {
+      this.sentInterruption = frame.id
+      // `start` stays the first frame out: before it has gone out, the interruption follows it.
+      if (this.elem === 0 && this.startSeq >= 0) this.interruptionAfterStart = frame
+      else this.emitFirst(frame)
+    }
     for (const input of this.inputs) input.removeWhere(isDataFrame)
     this.ready.removeWhere(isDataFrame)
     for (const held of this.held) this.heldCount -= held.removeWhere((h) => isDataFrame(h.frame)).length
+    for (let b = 0; b < this.n; b++) this.heldDrained(b)
     for (let b = 0; b < this.n; b++) {
       const list = this.batch[b] as Frame[]
       if (list.some(isDataFrame)) this.batch[b] = list.filter((f) => !isDataFrame(f))

@@ -3,7 +3,8 @@
  * the upstream direction and a metrics helper.
  * @module
  */
-import { metrics as metricsFrame } from '../frames/constructors.js'
+import { error as errorFrame, metrics as metricsFrame } from '../frames/constructors.js'
+import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
 import type { Frame, MetricsFrame, StartFrame } from '../frames/types.js'
 import { Runtime } from './runtime.js'
 
@@ -176,7 +177,12 @@ export class Context implements ProcessorContext {
   }
 
   pushUpstream(frame: Frame): void {
-    this.up(frame)
+    if (isFrameShaped(frame)) this.up(frame)
+    else {
+      // A value that is not a frame never travels on: it is reported as an error naming this processor instead.
+      const message = `${this.name} pushed ${describeValue(frame)} upstream, which is not a frame; it was dropped`
+      this.up(errorFrame(message, { processor: this.name, cause: new TypeError(message) }))
+    }
   }
 
   onUpstream(handler: UpstreamHandler): () => void {

@@ -17,6 +17,7 @@ import type { Frame } from '../frames/types.js'
 import { asContext, type Context } from './context.js'
 import { processorInfo, processorName, withInfo, type FrameStep, type Processor } from './processor.js'
 import { errorMessage, type SyncPull } from './stage.js'
+import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
 
 /** One step of a fused stage with the context of the stage it came from. */
 export interface FusedStep {
@@ -37,14 +38,26 @@ interface Outbox {
   count: number
 }
 
-/** Builds the function that runs one frame through every step, collecting what the last step emits in `box`. */
+function reportNonFrame(ctx: Context, value: unknown): void {
+  const message = `${ctx.name} emitted ${describeValue(value)}, which is not a frame; it was dropped`
+  ctx.pushUpstream(errorFrame(message, { processor: ctx.name, cause: new TypeError(message) }))
+}
+
+/**
+ * Builds the function that runs one frame through every step, collecting what the last step emits in `box`. What a
+ * step emits is checked before it goes on: a value that is not a frame is dropped and reported naming that step.
+ */
 function chain(steps: readonly FusedStep[], box: Outbox): (frame: Frame) => void {
   let emit: (frame: Frame) => void = (frame) => {
     box.items[box.count++] = frame
   }
   for (let k = steps.length - 1; k >= 0; k--) {
     const { step, ctx } = steps[k] as FusedStep
-    const next = emit
+    const following = emit
+    const next = (frame: Frame): void => {
+      if (isFrameShaped(frame)) following(frame)
+      else reportNonFrame(ctx, frame)
+    }
     emit = (frame) => {
       try {
         step(frame, next, ctx)

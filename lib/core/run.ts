@@ -17,6 +17,15 @@ export type RunOptions = PipelineParams
 export interface RunHandle<O extends Frame = Frame> extends AsyncIterable<O> {
   /** Resolves (never rejects) with how the run ended, once it has been iterated to the end. */
   readonly result: Promise<TaskResult>
+  /**
+   * Interrupts the running pipeline, as `PipelineTask.interrupt()`: only with `allowInterruptions`, and only while the
+   * run is being iterated (before the first `next()` and after the run finished it does nothing). The current
+   * `ctx.signal` aborts at once and buffered stages drop their queued data and app frames; a `startInterruption` frame
+   * goes ahead of the input frames already read from `input` but not yet processed. Those queued input frames are
+   * kept (they come after the interruption), and output already waiting for the consumer is delivered. Returns true
+   * when the interruption was made.
+   */
+  interrupt(): boolean
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
@@ -29,17 +38,29 @@ function iteratorOf(input: Iterable<Frame> | AsyncIterable<Frame>): AnyIterator 
   return (input as Iterable<Frame>)[Symbol.iterator]()
 }
 
-/** Copies `input` into the task until it ends, the task closes its input, or the task finishes. Never rejects. */
+/** Closes an input iterator, ignoring whatever its cleanup does. */
+function closeInput(it: AnyIterator): void {
+  if (typeof it.return !== 'function') return
+  try {
+    const closing: unknown = it.return()
+    if (closing instanceof Promise) closing.catch(() => {})
+  } catch {
+    // The input's own cleanup failed; nothing more to do with it.
+  }
+}
+
+/**
+ * Copies `input` into the task until it ends, the task closes its input, or the task finishes. Never rejects. The
+ * input is closed (`return()`) when the copy stops early, never after it ended or after its `next()` threw (the
+ * iterator protocol: an iterator that threw is done).
+ */
 async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
-  let fed = false
+  let settled = false
   // A live input parked in next() (nothing more to read yet) is closed as soon as the task ends, not at its next frame.
   void task.run().then(() => {
-    if (fed || typeof it.return !== 'function') return
-    try {
-      const closing = it.return()
-      if (closing instanceof Promise) closing.catch(() => {})
-    } catch {
-      // The input's own cleanup failed; nothing more to do with it.
+    if (!settled) {
+      settled = true
+      closeInput(it)
     }
   })
   try {
@@ -50,28 +71,33 @@ async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
         typeof (next as PromiseLike<unknown> | undefined)?.then === 'function' ? await next : next
       ) as IteratorResult<Frame>
       if (step.done === true) {
+        settled = true
         task.stopWhenDone()
         return
       }
-      const wait = task.pushFrame(step.value)
+      let wait: Promise<void> | undefined
+      try {
+        wait = task.pushFrame(step.value)
+      } catch (err) {
+        throw new NotAFrame(errorMessage(err), { cause: err })
+      }
       if (wait !== undefined) await wait
-      if (step.value.kind === 'control' && step.value.type === 'end') return
+      if (step.value.kind === 'control' && step.value.type === 'end') break
     }
   } catch (err) {
-    // A failing input (or a value that is not a frame) ends the run as 'errored'.
+    // The input's next() threw (it is done: it is not closed), or produced a value that is not a frame (it is closed
+    // below). Either way the run ends as 'errored'.
+    if (!(err instanceof NotAFrame)) settled = true
     task.handleUpstream(errorFrame(errorMessage(err), { fatal: true, processor: 'input', cause: err }))
-  } finally {
-    fed = true
-    if (typeof it.return === 'function') {
-      try {
-        const closing = it.return()
-        if (closing instanceof Promise) closing.catch(() => {})
-      } catch {
-        // The input's own cleanup failed; nothing more to do with it.
-      }
-    }
+  }
+  if (!settled) {
+    settled = true
+    closeInput(it)
   }
 }
+
+/** A value of the input that is not a frame (the input itself did not fail: it is closed). */
+class NotAFrame extends TypeError {}
 
 /**
  * Runs `processor` over `input` and yields every frame that reaches the end. Sends `start` first (built from
@@ -106,13 +132,37 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
     resolveResult = resolve
   })
   let iterated = false
+  let currentTask: PipelineTask | undefined
 
   function start(): AsyncIterator<Frame> {
+    // The task starts only once the input iterator exists: an input that cannot be iterated (a locked stream) ends the
+    // run 'errored' before any stage was created.
+    let inputIterator: AnyIterator
+    try {
+      inputIterator = iteratorOf(input as Iterable<Frame> | AsyncIterable<Frame>)
+      if (inputIterator === null || typeof inputIterator !== 'object' || typeof inputIterator.next !== 'function') {
+        throw new TypeError('run(input): the input iterator has no next() method')
+      }
+    } catch (err) {
+      const frame = errorFrame(errorMessage(err), { fatal: true, processor: 'input', cause: err })
+      resolveResult({ status: 'errored', error: frame, errors: [] })
+      const failure = new PipelineError(frame)
+      let reported = false
+      return {
+        next: () => {
+          if (reported) return Promise.resolve(DONE)
+          reported = true
+          return Promise.reject(failure)
+        },
+        return: () => Promise.resolve(DONE),
+      }
+    }
     const task = new PipelineTask(processor as Processor<any, any>, options)
+    currentTask = task
     const output = task.frames() as Channel<Frame>
     const done = task.run()
     done.then(resolveResult, () => {})
-    void feed(task, iteratorOf(input as Iterable<Frame> | AsyncIterable<Frame>))
+    void feed(task, inputIterator)
     let finished = false
     const settle = (): Promise<IteratorResult<Frame>> =>
       done.then((r) => {
@@ -145,6 +195,7 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
 
   return {
     result,
+    interrupt: () => currentTask?.interrupt() ?? false,
     [Symbol.asyncIterator]() {
       if (iterated) throw new TypeError('run(): the returned iterable can be iterated once')
       iterated = true

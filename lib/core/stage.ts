@@ -18,7 +18,8 @@ import type { Frame } from '../frames/types.js'
 import type { Context } from './context.js'
 import type { Processor } from './processor.js'
 import { closeQuietly, settleWithin } from '../internal/close.js'
-import { onNextTurn } from '../internal/turn.js'
+import { macrotask } from '../internal/turn.js'
+import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
@@ -37,16 +38,21 @@ export interface SyncPull<T> {
 class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   closed = false
   pulls = 0
+  /** The upstream stage when there is one: read through `read()`, which teardown can end. */
+  private readonly stage: Stage | undefined
   constructor(
     private readonly upstream: AsyncIterator<Frame>,
     private readonly ctx: Context,
-  ) {}
+  ) {
+    this.stage = upstream instanceof Stage ? upstream : undefined
+  }
 
   next(): Promise<IteratorResult<Frame>> {
     if (this.closed) return DONE_PROMISE()
     this.pulls++
     this.ctx.pinnedSignal = undefined
-    return this.upstream.next()
+    const stage = this.stage
+    return stage === undefined ? this.upstream.next() : stage.read()
   }
 
   tryNext(): IteratorResult<Frame> | undefined {
@@ -79,32 +85,6 @@ export function errorMessage(err: unknown): string {
   }
 }
 
-/**
- * True when `value` may travel on as a frame: an object whose `kind` is one of the four frame kinds. Cheap on purpose
- * (it runs for every frame a stage hands on); `Frames.isFrame` is the full check.
- */
-export function isFrameShaped(value: unknown): value is Frame {
-  if (typeof value !== 'object' || value === null) return false
-  const kind = (value as { kind?: unknown }).kind
-  return kind === 'data' || kind === 'system' || kind === 'control' || kind === 'app'
-}
-
-/** Describes a value that is not a frame for an error message (short, never throws). */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'object') {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-    return typeof name === 'string' && name !== 'Object' ? `a ${name}` : 'an object that is not a frame'
-  }
-  if (typeof value === 'function') return 'a function'
-  try {
-    return String(value)
-  } catch {
-    return typeof value
-  }
-}
-
 /** A guarded running processor; see the module documentation. */
 export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private view!: SourceView
@@ -114,42 +94,47 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   /** True while the processor has handed over an output and is suspended until it is asked for the next. */
   private atYield = false
   /**
-   * Settles the request waiting for the processor's next output. Set while a `next()` is pending; `return()` settles it
-   * with `done` at once, so a consumer parked on this stage (a processor reading it, a pump) is released even when the
-   * processor never answers.
+   * Settles the `read()` waiting for the processor's next output. Set while a read is pending; `return()` settles it
+   * with `done` at once, so a processor parked on this stage is released even when this stage's processor never
+   * answers (and can run its own `finally`).
    */
   private settle: ((r: IteratorResult<Frame> | PromiseLike<IteratorResult<Frame>>) => void) | undefined
   private pending: Promise<IteratorResult<Frame>> | undefined
   private readonly offInterrupt: () => void
+  private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
+    if (r.done === true) this.complete()
+    else if (!isFrameShaped(r.value)) return this.skipNonFrame(r.value).then(this.again)
+    else this.atYield = true
+    return r
+  }
+  private readonly onError = (err: unknown): IteratorResult<Frame> | Promise<IteratorResult<Frame>> =>
+    this.recover(err) ? this.next() : DONE
+  private readonly again = (): Promise<IteratorResult<Frame>> => this.next()
   private readonly request = (resolve: (r: IteratorResult<Frame> | PromiseLike<IteratorResult<Frame>>) => void): void => {
     this.settle = resolve
     this.pull()
   }
-  private readonly onResult = (r: IteratorResult<Frame>): void => {
+  private readonly onReadResult = (r: IteratorResult<Frame>): void => {
     const settle = this.settle
     if (settle === undefined) return
-    if (r.done === true) {
-      this.complete()
-    } else if (!isFrameShaped(r.value)) {
-      // Bad output never travels on: report it and wait for the processor's next output instead (on a later turn of
-      // the event loop, so a processor that yields nothing but bad values cannot starve timers and the cancel deadline).
-      this.reportNonFrame(r.value)
-      onNextTurn(this.pullAgain)
+    if (r.done === true) this.complete()
+    else if (!isFrameShaped(r.value)) {
+      void this.skipNonFrame(r.value).then(this.pullAgain)
       return
     } else this.atYield = true
     this.settle = undefined
     this.pending = undefined
     settle(r)
   }
-  private readonly onError = (err: unknown): void => {
+  private readonly onReadError = (err: unknown): void => {
     if (this.settle === undefined) return
     if (this.recover(err)) this.pull()
     else this.done()
   }
-  private readonly again = (): Promise<IteratorResult<Frame>> => this.next()
   private readonly pullAgain = (): void => {
     if (this.settle !== undefined) this.pull()
   }
+  private readonly readAgain = (): Promise<IteratorResult<Frame>> => this.read()
 
   constructor(
     private readonly processor: Processor<any, any>,
@@ -167,8 +152,26 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
 
   next(): Promise<IteratorResult<Frame>> {
     if (this.finished) return DONE_PROMISE()
-    // A second request while one is pending waits its turn, as it would on a generator.
-    if (this.pending !== undefined) return this.pending.then(this.again, this.again)
+    this.atYield = false
+    let step: Promise<IteratorResult<Frame>>
+    try {
+      step = this.inner.next()
+    } catch (err) {
+      // An iterator whose next() throws instead of rejecting.
+      return Promise.resolve(this.onError(err))
+    }
+    return step.then(this.onResult, this.onError)
+  }
+
+  /**
+   * `next()` for a processor reading this stage (its `SourceView`): the same result, through a promise that `return()`
+   * can settle (`done`) while the processor of this stage has not answered. The library's own consumers (the task's
+   * driver, the pumps of `parallel`, fused stages, buffers) use `next()`: they stop on their own once torn down.
+   */
+  read(): Promise<IteratorResult<Frame>> {
+    if (this.finished) return DONE_PROMISE()
+    // A second read while one is pending waits its turn, as it would on a generator.
+    if (this.pending !== undefined) return this.pending.then(this.readAgain, this.readAgain)
     const p = new Promise<IteratorResult<Frame>>(this.request)
     if (this.settle !== undefined) this.pending = p
     return p
@@ -227,7 +230,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     return this
   }
 
-  /** Asks the processor for its next output; the result arrives in `onResult` / `onError`. */
+  /** Asks the processor for its next output for the pending `read()`; the result arrives in `onReadResult`. */
   private pull(): void {
     this.atYield = false
     let step: Promise<IteratorResult<Frame>>
@@ -235,10 +238,19 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
       step = this.inner.next()
     } catch (err) {
       // An iterator whose next() throws instead of rejecting.
-      this.onError(err)
+      this.onReadError(err)
       return
     }
-    step.then(this.onResult, this.onError)
+    step.then(this.onReadResult, this.onReadError)
+  }
+
+  /**
+   * Reports a value that is not a frame (it never travels on); resolves on a later turn of the event loop, when the
+   * processor is asked for its next output, so a processor yielding nothing but bad values cannot starve timers.
+   */
+  private skipNonFrame(value: unknown): Promise<void> {
+    this.reportNonFrame(value)
+    return macrotask()
   }
 
   /** Settles the pending request (if any) with `done`. */

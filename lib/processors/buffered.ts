@@ -47,6 +47,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 const ADMITTED: unique symbol = Symbol('admitted')
 const noop = (): void => {}
 
+const isStart = (frame: Frame): boolean => frame.kind === 'control' && frame.type === 'start'
 const dropDataAndApp = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
 
 interface Resolved {
@@ -95,6 +96,10 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
   private started = false
   private stopped = false
   private sourceDone = false
+  /** True once `end` was taken from the source (it is queued, or waiting for room). */
+  private endQueued = false
+  /** Id of the `startInterruption` frame this queue sent itself after its input ended. */
+  private sentInterruption = -1
   private failure: { error: unknown } | undefined
   private allowInterruptions: boolean | undefined
   private offInterrupt: (() => void) | undefined
@@ -150,14 +155,8 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
     this.started = true
     const runtime = this.ctx.runtime
     this.offInterrupt = runtime.onInterrupt(() => this.onInterrupt())
-    const cancelSignal = this.ctx.cancelSignal
-    if (cancelSignal.aborted) this.dropOrdered()
-    else {
-      const onCancel = (): void => this.dropOrdered()
-      cancelSignal.addEventListener('abort', onCancel, { once: true })
-      this.offCancel = () => cancelSignal.removeEventListener('abort', onCancel)
-    }
-    void this.pump()
+    this.offCancel = runtime.onCancel(() => this.onCancel())
+    if (!runtime.cancelled) void this.pump()
   }
 
   private cleanup(): void {
@@ -179,9 +178,26 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
 
   private onInterrupt(): void {
     this.drop(this.options.droppable, 'interruption')
-    // Nothing can arrive from upstream any more (the input has ended), so the startInterruption frame the task sends
-    // cannot reach this queue: put one ahead of what is left (at most one live queue is in this state).
-    if (this.sourceDone) this.channel.pushPriority(startInterruption())
+    // Once `end` has entered the queue nothing more can arrive from upstream, so the startInterruption frame the task
+    // sends cannot reach it: put the run's frame ahead of what is left. A copy arriving later is dropped (same id).
+    if (this.sourceDone || this.endQueued) {
+      const frame = this.ctx.runtime.interruption ?? startInterruption()
+      if (frame.id !== this.sentInterruption) {
+        this.sentInterruption = frame.id
+        // `start` stays the first frame out: a `start` still queued moves ahead of the interruption.
+        for (const start of this.channel.removeWhere(isStart)) this.channel.pushPriority(start)
+        this.channel.pushPriority(frame)
+      }
+    }
+  }
+
+  /**
+   * The run is cancelled: queued ordered frames are dropped (reported to `onDrop`), the pump stops reading, and the
+   * consumer sees the system frames still queued, then the end. A task closes the stage anyway (`return()`).
+   */
+  private onCancel(): void {
+    this.dropOrdered()
+    this.channel.close()
   }
 
   private dropOrdered(): void {
@@ -193,6 +209,7 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
   }
 
   private onSystem(frame: Frame): void {
+    if (frame.id === this.sentInterruption) return
     switch (frame.type) {
       case 'startInterruption':
       case 'interruption':
@@ -219,17 +236,23 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
         p.catch(noop)
         return p
       }
+      const runtime = this.ctx.runtime
       for (;;) {
+        // Once the run is cancelled nothing is read any more: teardown closes the source.
+        if (pending === undefined && runtime.cancelled) return
         const r = await (pending ?? it.next())
         pending = undefined
-        if (this.stopped) return
+        if (this.stopped || runtime.cancelled) return
         if (r.done === true) break
         const frame = r.value
         if (frame.kind === 'system') {
           this.onSystem(frame)
           continue
         }
-        if (frame.kind === 'control' && frame.type === 'start') this.allowInterruptions = frame.allowInterruptions
+        if (frame.kind === 'control') {
+          if (frame.type === 'start') this.allowInterruptions = frame.allowInterruptions
+          else if (frame.type === 'end') this.endQueued = true
+        }
         const wait = channel.push(frame)
         if (wait === undefined) continue
         // The queue is full: keep reading so that system frames jump in at once; the next ordered frame waits.
@@ -237,12 +260,14 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
         for (;;) {
           pending ??= read()
           const got = await Promise.race([admitted, pending])
-          if (typeof got === 'symbol' || this.stopped) break
+          if (typeof got === 'symbol' || this.stopped || runtime.cancelled) break
           if (got.done !== true && got.value.kind === 'system') {
             pending = undefined
             this.onSystem(got.value)
             continue
           }
+          // Nothing more can arrive from upstream after the end (read, waiting for room).
+          if (got.done === true || (got.value.kind === 'control' && got.value.type === 'end')) this.endQueued = true
           // An ordered frame (or the end of the source): keep it for the outer loop once the queue has room.
           await admitted
           break

@@ -108,16 +108,11 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
     private readonly classify: (frame: Frame) => IdleEvent,
   ) {
     this.it = source[Symbol.asyncIterator]()
-    const cancelSignal = ctx.cancelSignal
-    if (cancelSignal.aborted) this.halted = true
-    else {
-      const onCancel = (): void => {
-        this.halt()
-        this.wake.notify()
-      }
-      cancelSignal.addEventListener('abort', onCancel, { once: true })
-      this.offCancel = () => cancelSignal.removeEventListener('abort', onCancel)
-    }
+    // One entry in the run's cancel listeners (not one listener per stage on the signal).
+    this.offCancel = ctx.runtime.onCancel(() => {
+      this.halt()
+      this.wake.notify()
+    })
   }
 
   async next(): Promise<IteratorResult<Frame>> {
