@@ -11,6 +11,7 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
 import { closeQuietly } from '../internal/close.js'
+import { sourceIterator } from './source-iterator.js'
 
 /** Options of {@link mapConcurrent}. */
 export interface MapConcurrentOptions {
@@ -95,7 +96,7 @@ export function mapConcurrent(
       const queue = new PQueue({ concurrency })
       const ordered = new Deque<Slot>()
       const priority = new Deque<Frame>(4)
-      const input = source[Symbol.asyncIterator]()
+      const input = sourceIterator(source as AsyncIterable<Frame> | Iterable<Frame>)
       const runtime = c.runtime
       let pumpDone = false
       let pumpError: { readonly value: unknown } | undefined
