@@ -12,7 +12,8 @@ import type { BuiltinFrameType, Frame, MetricValue } from '../frames/types.js'
 import { describe } from '../frames/validate.js'
 import { fromBase64, toBase64 } from './base64.js'
 import { FrameDecodeError, FrameEncodeError } from './errors.js'
-import { jsonProblem } from './json-value.js'
+import { nestsDeeperThan } from './json-depth.js'
+import { jsonProblem, MAX_JSON_DEPTH } from './json-value.js'
 import { wireInput, type FrameSerializer, type WireInput } from './serializer.js'
 
 const FORMAT = 'json'
@@ -258,6 +259,11 @@ export function decodeJson(data: WireInput): Frame {
       } catch (err) {
         return fail('input bytes are not valid UTF-8', err)
       }
+    }
+    // The frame object is one level, its app data up to MAX_JSON_DEPTH more. Checked before parsing: JSON.parse
+    // would build any depth (a million nested arrays take it ~0.4 s) before the data check could refuse it.
+    if (nestsDeeperThan(textInput, MAX_JSON_DEPTH + 1)) {
+      return fail(`the frame nests deeper than ${MAX_JSON_DEPTH} levels of app data`)
     }
     let parsed: unknown
     try {
