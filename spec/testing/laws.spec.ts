@@ -107,7 +107,7 @@ describe('lifecycle laws', () => {
 
   it('noEmitAfterEnd catches frames after end and outputs that do not stay done', async () => {
     const message = await failure('noEmitAfterEnd', emitsAfterEnd)
-    expect(message).toMatch(/frames after end: \[TextFrame#\d+\(text: late\)\]/)
+    expect(message).toMatch(/frames after end: \[TextFrame#\d+\(text: "late"\)\]/)
     expect(message).toMatch(/Counterexample/)
     expect(await failure('noEmitAfterEnd', ignoresReturn)).toMatch(/did not stay done/)
   })
