@@ -65,6 +65,7 @@ export {
 export {
   checkLaw,
   checkLifecycleLaws,
+  describeProcessor,
   failureText,
   LAWS,
   lawProperty,

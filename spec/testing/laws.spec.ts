@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { Frames, map, pipeline, type Frame, type Processor } from '../../lib/index.js'
-import { checkLaw, checkLifecycleLaws, failureText, LAWS, lawProperty, type LawName } from '../../lib/testing/index.js'
+import { Frames, map, named, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { checkEquivalent, checkLaw, checkLifecycleLaws, describeProcessor, failureText, LAWS, lawProperty, type LawName } from '../../lib/testing/index.js'
 
 const upper = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
 const passthrough: Processor = async function* passthrough(source) {
@@ -206,6 +206,12 @@ describe('lifecycle laws', () => {
       })(),
     )
     expect(message).toMatch(/failed for processor anonymous \(async function\* ?\(source\) \{ for await/)
+    const differs = await checkEquivalent(upper, (source: AsyncIterable<Frame>) => source, { numRuns: 20 }).then(
+      () => 'same',
+      (err: Error) => err.message,
+    )
+    expect(differs).toMatch(/^the processors map and anonymous \(\(source\) => source\) behave differently: downstream frames differ/)
+    expect(describeProcessor(named('tts', passthrough))).toBe('tts')
   })
 
   it('a hanging processor fails with a timeout instead of hanging the check', async () => {
