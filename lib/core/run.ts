@@ -114,7 +114,7 @@ class NotAFrame extends TypeError {}
  *
  * const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
  * for await (const frame of run(upper, [Frames.text('hello')])) {
- *   console.log(Frames.format(frame)) // StartFrame#0(...), TextFrame#1(text: HELLO), EndFrame#0
+ *   console.log(Frames.format(frame)) // StartFrame#0(...), TextFrame#1(text: "HELLO"), EndFrame#0
  * }
  * ```
  */

@@ -1,6 +1,8 @@
 /**
  * Frame constructors. Each returns a new plain object with a fresh `id` and `name`; bad arguments
- * throw a `TypeError` that names the field.
+ * throw a `TypeError` that names the field. Integers must be safe integers (ids, image sizes) and sample rates,
+ * channel counts and sample widths fit the protobuf `uint32` fields (at most 2^32 - 1), so that every frame a
+ * constructor makes can be written by both wire formats.
  * @module
  */
 import { isBuiltinType, nextFrameId, nextFrameName, TYPE_NAMES } from './identity.js'
@@ -34,6 +36,7 @@ import {
   requireOptions,
   requireString,
   requireStringOrNull,
+  UINT32_MAX,
 } from './validate.js'
 
 /**
@@ -71,8 +74,8 @@ export function start(params: Partial<StartParams> = {}): StartFrame {
     enableMetrics: requireBoolean('start.enableMetrics', pick('enableMetrics')),
     enableUsageMetrics: requireBoolean('start.enableUsageMetrics', pick('enableUsageMetrics')),
     reportOnlyInitialTtfb: requireBoolean('start.reportOnlyInitialTtfb', pick('reportOnlyInitialTtfb')),
-    audioInSampleRate: requireInteger('start.audioInSampleRate', pick('audioInSampleRate'), 1),
-    audioOutSampleRate: requireInteger('start.audioOutSampleRate', pick('audioOutSampleRate'), 1),
+    audioInSampleRate: requireInteger('start.audioInSampleRate', pick('audioInSampleRate'), 1, UINT32_MAX),
+    audioOutSampleRate: requireInteger('start.audioOutSampleRate', pick('audioOutSampleRate'), 1, UINT32_MAX),
   }
 }
 
@@ -306,9 +309,9 @@ export interface AudioRawInit {
 export function audioRaw(init: AudioRawInit): AudioRawFrame {
   const o = requireOptions('Frames.audioRaw(init)', init)
   const audio = requireBytes('audioRaw.audio', o['audio'])
-  const sampleRate = o['sampleRate'] === undefined ? 16000 : requireInteger('audioRaw.sampleRate', o['sampleRate'], 1)
-  const numChannels = o['numChannels'] === undefined ? 1 : requireInteger('audioRaw.numChannels', o['numChannels'], 1)
-  const sampleWidth = o['sampleWidth'] === undefined ? 2 : requireInteger('audioRaw.sampleWidth', o['sampleWidth'], 1)
+  const sampleRate = o['sampleRate'] === undefined ? 16000 : requireInteger('audioRaw.sampleRate', o['sampleRate'], 1, UINT32_MAX)
+  const numChannels = o['numChannels'] === undefined ? 1 : requireInteger('audioRaw.numChannels', o['numChannels'], 1, UINT32_MAX)
+  const sampleWidth = o['sampleWidth'] === undefined ? 2 : requireInteger('audioRaw.sampleWidth', o['sampleWidth'], 1, UINT32_MAX)
   return {
     kind: 'data',
     type: 'audioRaw',
@@ -325,7 +328,7 @@ export function audioRaw(init: AudioRawInit): AudioRawFrame {
 /** Fields of {@link imageRaw}. */
 export interface ImageRawInit {
   readonly image: Uint8Array
-  /** `[width, height]`, two non-negative integers. */
+  /** `[width, height]`, two non-negative safe integers. */
   readonly size: readonly [number, number]
   /** e.g. `'jpeg'`; default null. */
   readonly format?: string | null

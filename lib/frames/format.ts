@@ -9,7 +9,8 @@ function metricList(values: readonly MetricValue[]): string {
 }
 
 /**
- * `"<name>(<fields>)"`, e.g. `TextFrame#0(text: hi)`; binary payloads are shown by size only.
+ * `"<name>(<fields>)"`, e.g. `TextFrame#0(text: "hi")`; text is quoted as a JSON string (so `" "`, `""` and line
+ * breaks stay visible), binary payloads are shown by size only.
  * @example
  * ```ts
  * Frames.format(Frames.error('boom')) // 'ErrorFrame#0(error: boom, fatal: false)'
@@ -28,7 +29,7 @@ export function format(frame: Frame): string {
   }
   switch (frame.type) {
     case 'text':
-      return `${frame.name}(text: ${frame.text})`
+      return `${frame.name}(text: ${JSON.stringify(frame.text)})`
     case 'audioRaw':
       return `${frame.name}(bytes: ${frame.audio.length}, frames: ${frame.numFrames}, sampleRate: ${frame.sampleRate}, channels: ${frame.numChannels}, sampleWidth: ${frame.sampleWidth})`
     case 'imageRaw':

@@ -8,7 +8,7 @@
  * const hi = Frames.text('hi')
  * Frames.isData(hi)          // true
  * Frames.is('text')(hi)      // true
- * Frames.format(hi)          // 'TextFrame#0(text: hi)'
+ * Frames.format(hi)          // 'TextFrame#0(text: "hi")'
  * ```
  * @module
  */

@@ -23,10 +23,17 @@ export function requireBoolean(where: string, value: unknown): boolean {
   return value
 }
 
-/** Throws a `TypeError` unless `value` is an integer >= `min`. */
-export function requireInteger(where: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new TypeError(`${where} must be an integer >= ${min}, got ${describe(value)}`)
+/** The largest value of a protobuf `uint32` field (sample rates, channel counts, sample widths). */
+export const UINT32_MAX = 0xffff_ffff
+
+/**
+ * Throws a `TypeError` unless `value` is a safe integer (exactly representable: no encoder could write a larger one
+ * faithfully) from `min` to `max` (default `Number.MAX_SAFE_INTEGER`).
+ */
+export function requireInteger(where: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `a safe integer >= ${min}` : `an integer from ${min} to ${max}`
+    throw new TypeError(`${where} must be ${range}, got ${describe(value)}`)
   }
   return value
 }

@@ -11,6 +11,7 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
 import { closeQuietly } from '../internal/close.js'
+import { sourceIterator } from './source-iterator.js'
 
 /** Options of {@link mapConcurrent}. */
 export interface MapConcurrentOptions {
@@ -33,6 +34,8 @@ interface Slot {
   /** The call of `fn` for a matching frame. */
   readonly task?: Promise<MapConcurrentResult>
   readonly epoch: number
+  /** The signal the call of `fn` received. */
+  readonly signal?: AbortSignal
   settled: boolean
   result?: MapConcurrentResult
   error?: { readonly value: unknown }
@@ -63,9 +66,11 @@ function toFrames(result: MapConcurrentResult): readonly Frame[] {
  * | data (default `match`) | `fn(frame, { signal, ctx })`, results in order | passes |
  * | app | passes in order (or `fn` if `match` says so) | passes |
  *
- * `fn` receives `ctx.signal`: on an interruption running calls abort, queued ones never start, and results not yet
- * emitted are dropped (control frames waiting among them are kept); `startInterruption` passes ahead. An exception
- * from `fn` drops that frame and sends an `error` frame upstream (fatal for a `FatalError`).
+ * `fn` receives the run's signal as it was when its frame entered the stage: on an interruption running calls abort,
+ * queued ones never start, and results not yet emitted are dropped (control frames waiting among them are kept);
+ * `startInterruption` passes ahead. A frame that enters after the interruption gets the fresh signal. A call that
+ * fails because its signal aborted (interruption or cancel) is dropped quietly; any other exception from `fn` drops
+ * that frame and sends an `error` frame upstream (fatal for a `FatalError`).
  *
  * @example
  * ```ts
@@ -91,7 +96,7 @@ export function mapConcurrent(
       const queue = new PQueue({ concurrency })
       const ordered = new Deque<Slot>()
       const priority = new Deque<Frame>(4)
-      const input = source[Symbol.asyncIterator]()
+      const input = sourceIterator(source as AsyncIterable<Frame> | Iterable<Frame>)
       const runtime = c.runtime
       let pumpDone = false
       let pumpError: { readonly value: unknown } | undefined
@@ -125,8 +130,10 @@ export function mapConcurrent(
             if (frame.kind === 'system') {
               priority.push(frame)
             } else if (match(frame)) {
-              const signal = c.signal
-              const slot: Slot = { epoch: runtime.interruptEpoch, settled: false, task: queue.add(async (): Promise<MapConcurrentResult> => fn(frame, { signal, ctx: c }), { signal }) }
+              // The call belongs to the interruption epoch in which its frame entered the stage: it gets that epoch's
+              // signal (not `ctx.signal`, which stays the aborted one while the stage waits for its reader).
+              const signal = runtime.signal
+              const slot: Slot = { epoch: runtime.interruptEpoch, signal, settled: false, task: queue.add(async (): Promise<MapConcurrentResult> => fn(frame, { signal, ctx: c }), { signal }) }
               slot.task?.then(
                 (result) => {
                   slot.settled = true
@@ -169,7 +176,8 @@ export function mapConcurrent(
             }
             if (head.error !== undefined) {
               const err = head.error.value
-              if (isAbortLike(err) && (runtime.interruptEpoch !== head.epoch || runtime.cancelled)) continue
+              // A call stopped by its own signal (an interruption or cancel) is dropped quietly, never reported.
+              if (isAbortLike(err) && head.signal?.aborted === true) continue
               c.pushUpstream(errorFrame(errorMessage(err), { fatal: isFatal(err), processor: c.name, cause: err }))
               continue
             }

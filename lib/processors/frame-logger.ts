@@ -44,7 +44,7 @@ function optionalFunction(where: string, value: unknown): void {
 
 /**
  * Logs every frame that passes, in both directions, and forwards it unchanged (in its own direction). Lines look like
- * `"pipeline/frameLogger ↓ Frame: TextFrame#0(text: hi)"` (`↑` for upstream). Choose what is logged with `include`,
+ * `"pipeline/frameLogger ↓ Frame: TextFrame#0(text: "hi")"` (`↑` for upstream). Choose what is logged with `include`,
  * `exclude` (frame types) and `when`; plug any logger in with `logger`. A logger (or `when`/`format`) that throws
  * does not stop the frame: it is forwarded and an `error` frame is reported. Fused with neighbouring per-frame stages.
  *

@@ -70,7 +70,7 @@ function output(frame: TextFrame, result: string): TextFrame {
  *
  * const shout = textTransformer((text) => text.toUpperCase())
  * const translate = textTransformer(async (text, { signal }) => await translateApi(text, { signal }))
- * for await (const f of run(shout, [Frames.text('hi')])) console.log(Frames.format(f)) // … TextFrame#1(text: HI) …
+ * for await (const f of run(shout, [Frames.text('hi')])) console.log(Frames.format(f)) // … TextFrame#1(text: "HI") …
  * ```
  */
 export function textTransformer(fn: TextTransform, options: TextTransformerOptions = {}): Processor {

@@ -7,7 +7,7 @@ import type { Arbitrary } from 'fast-check'
 import type { Processor } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
 import { arbFrames } from './arbitraries.js'
-import { failureText } from './laws.js'
+import { describeProcessor, failureText } from './laws.js'
 import { describeDifference, type NormalizeOptions } from './normalize.js'
 import { runProcessor, type RunProcessorOptions, type RunProcessorResult, type TestInput } from './run-processor.js'
 
@@ -46,13 +46,14 @@ export async function assertSameRun(
   const b = await runProcessor(q, input, options.run)
   const normalize: NormalizeOptions = { ignore: options.ignore ?? ['processor'] }
   const view = options.view ?? ((frames: Frame[]) => frames)
-  if (a.status !== b.status) throw new Error(`statuses differ: ${a.status} vs ${b.status}`)
-  if (a.timedOut || b.timedOut) throw new Error('a run timed out')
+  const which = (): string => `(${describeProcessor(p)} vs ${describeProcessor(q)})`
+  if (a.status !== b.status) throw new Error(`statuses differ: ${a.status} vs ${b.status} ${which()}`)
+  if (a.timedOut || b.timedOut) throw new Error(`a run timed out ${which()}`)
   const down = describeDifference(view(a.downstream), view(b.downstream), normalize)
-  if (down !== undefined) throw new Error(`downstream frames differ ${down}`)
+  if (down !== undefined) throw new Error(`downstream frames differ ${down} ${which()}`)
   if (options.upstream !== false) {
     const up = describeDifference(view(a.upstream), view(b.upstream), normalize)
-    if (up !== undefined) throw new Error(`upstream frames differ ${up}`)
+    if (up !== undefined) throw new Error(`upstream frames differ ${up} ${which()}`)
   }
   return [a, b]
 }
@@ -93,6 +94,6 @@ export async function checkEquivalent(
       params,
     )
   } catch (err) {
-    throw new Error(`the processors behave differently: ${failureText(err)}`, { cause: err })
+    throw new Error(`the processors ${describeProcessor(p)} and ${describeProcessor(q)} behave differently: ${failureText(err)}`, { cause: err })
   }
 }

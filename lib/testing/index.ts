@@ -44,10 +44,13 @@ export {
   type NormalizeOptions,
 } from './normalize.js'
 export {
+  interrupt,
+  isInterrupt,
   isSleep,
   runProcessor,
   sleep,
   type FakeClock,
+  type InterruptStep,
   type RunProcessorOptions,
   type RunProcessorResult,
   type SleepStep,
@@ -62,6 +65,8 @@ export {
 export {
   checkLaw,
   checkLifecycleLaws,
+  describeProcessor,
+  failureText,
   LAWS,
   lawProperty,
   type LawName,

@@ -10,7 +10,18 @@
  * - `teardownOnBreak`: when the consumer stops after `k` frames (`return()` on the output), `return()` settles, the
  *   source is closed (returned or read to its end), and it is never read again;
  * - `noUnhandledRejection`: no promise rejection goes unhandled during a full run or an early break (Node's
- *   `process` `'unhandledRejection'` event; where there is no `process`, this law only checks that the runs finish).
+ *   `process` `'unhandledRejection'` event; where there is no `process`, this law only checks that the runs finish);
+ * - `flushesAtEnd`: `end` drains — the last frame before `end` is not silently lost. If that frame changes the output
+ *   when more frames follow it, it must change the output when `end` follows it too (a processor that holds frames
+ *   and forgets them at `end` breaks this; a filter that always drops the frame does not);
+ * - `freshAfterInterruption`: no content from before an interruption leaks into the next turn. The run is
+ *   interrupted as a task does, once the processor has emitted what it could: `ctx.signal` aborts, then
+ *   `startInterruption` is read. What the processor emits in reaction to that frame (dropping or flushing the
+ *   interrupted turn) is its own business; once it has read the next frame, the data and app frames it emits (both
+ *   directions) must be those of a fresh run over the frames after the interruption. Control and system frames are
+ *   not compared (queued control frames are kept in order by design). A processor that keeps half a sentence across
+ *   the interruption breaks this. Leave this law out (`laws`) for processors that keep state across turns on
+ *   purpose (a conversation history).
  *
  * The processor is called once per generated case, so state it keeps outside its generator carries over between
  * cases. The laws use real timers (captured when the module loads), also while a test has fake timers installed.
@@ -26,7 +37,13 @@ import { frameKey } from './normalize.js'
 import { probeRun, settle, type ProbeReport } from './probe.js'
 
 /** The names of the lifecycle laws. */
-export type LawName = 'passesLifecycle' | 'noEmitAfterEnd' | 'teardownOnBreak' | 'noUnhandledRejection'
+export type LawName =
+  | 'passesLifecycle'
+  | 'noEmitAfterEnd'
+  | 'teardownOnBreak'
+  | 'noUnhandledRejection'
+  | 'flushesAtEnd'
+  | 'freshAfterInterruption'
 
 /**
  * Every lifecycle law, in the order {@link checkLifecycleLaws} checks them.
@@ -35,7 +52,24 @@ export type LawName = 'passesLifecycle' | 'noEmitAfterEnd' | 'teardownOnBreak' |
  * for (const law of LAWS) test(law, () => checkLaw(law, myProcessor))
  * ```
  */
-export const LAWS: readonly LawName[] = Object.freeze(['passesLifecycle', 'noEmitAfterEnd', 'teardownOnBreak', 'noUnhandledRejection'])
+export const LAWS: readonly LawName[] = Object.freeze([
+  'passesLifecycle',
+  'noEmitAfterEnd',
+  'teardownOnBreak',
+  'noUnhandledRejection',
+  'flushesAtEnd',
+  'freshAfterInterruption',
+])
+
+/** What the number `k` of a counterexample `[frames, k]` means for each law. */
+const BREAK_POINT: { readonly [L in LawName]: (k: number) => string } = {
+  passesLifecycle: () => 'k is not used by this law',
+  noEmitAfterEnd: () => 'k is not used by this law',
+  teardownOnBreak: (k) => `k = ${k}: the consumer takes ${k} output frames, then stops (return() on the output)`,
+  noUnhandledRejection: (k) => `k = ${k}: the second run stops after ${k} output frames (return() on the output)`,
+  flushesAtEnd: (k) => `k = ${k}: the first 1 + (${k} mod n) of the n frames are followed by end (or by the rest, then end)`,
+  freshAfterInterruption: (k) => `k = ${k}: the interruption comes after the first ${k} mod (n + 1) of the n frames`,
+}
 
 /** Options of the law checks. */
 export interface LawOptions {
@@ -113,6 +147,84 @@ function checkTeardown(report: ProbeReport, k: number): void {
   if (!report.doneAfterwards) throw new Error(`after return() at output frame ${k}, next() did not report done at once`)
 }
 
+/** The output and upstream frames of a finished run, as a sorted list of frame keys (order between them ignored). */
+function outcome(output: readonly Frame[], upstream: readonly Frame[]): string[] {
+  return [...output.map((f) => frameKey(f)), ...upstream.map((f) => `upstream ${frameKey(f)}`)].sort()
+}
+
+/** The keys in `a` that `b` lacks (as multisets). */
+function lacking(a: readonly string[], b: readonly string[]): string[] {
+  const left = new Map<string, number>()
+  for (const k of b) left.set(k, (left.get(k) ?? 0) + 1)
+  const out: string[] = []
+  for (const k of a) {
+    const n = left.get(k) ?? 0
+    if (n > 0) left.set(k, n - 1)
+    else out.push(k)
+  }
+  return out
+}
+
+const sameOutcome = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((k, i) => k === b[i])
+
+const shortList = (keys: readonly string[]): string => {
+  const shown = keys.slice(0, 6).join(', ')
+  return `[${shown}${keys.length > 6 ? `, … ${keys.length - 6} more` : ''}]`
+}
+
+interface ProbeSettings {
+  readonly start: Partial<StartParams>
+  readonly timeoutMs: number
+  readonly maxOutput: number
+}
+
+async function finishedOutcome(processor: Processor<any, any>, body: readonly Frame[], probe: ProbeSettings): Promise<string[]> {
+  const report = await probeRun(processor, body, probe)
+  requireFinished(report)
+  return outcome(report.output, report.upstream)
+}
+
+async function checkFlushesAtEnd(processor: Processor<any, any>, frames: readonly Frame[], k: number, probe: ProbeSettings): Promise<void> {
+  if (frames.length === 0) return
+  const split = 1 + (k % frames.length)
+  const body = frames.slice(0, split)
+  const rest = frames.slice(split)
+  const last = body[body.length - 1] as Frame
+  const withLast = await finishedOutcome(processor, body, probe)
+  const withoutLast = await finishedOutcome(processor, body.slice(0, -1), probe)
+  if (!sameOutcome(withLast, withoutLast) || rest.length === 0) return
+  const more = await finishedOutcome(processor, [...body, ...rest], probe)
+  const moreWithoutLast = await finishedOutcome(processor, [...body.slice(0, -1), ...rest], probe)
+  if (sameOutcome(more, moreWithoutLast)) return
+  throw new Error(
+    `${format(last)}, the last frame before end, was lost at end: followed by ${rest.length} more frame(s) it changes ` +
+      `the output (with it: ${shortList(lacking(more, moreWithoutLast))} more, ${shortList(lacking(moreWithoutLast, more))} fewer), ` +
+      'followed by end it changes nothing — it was held and never flushed',
+  )
+}
+
+/** Data and app frames: the content an interruption must not carry over (control frames are kept in order by design). */
+const isContent = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
+
+async function checkFreshAfterInterruption(processor: Processor<any, any>, frames: readonly Frame[], k: number, probe: ProbeSettings): Promise<void> {
+  const at = k % (frames.length + 1)
+  const settings = { ...probe, start: { ...probe.start, allowInterruptions: true } }
+  const interrupted = await probeRun(processor, frames, { ...settings, interruptAt: at })
+  requireFinished(interrupted)
+  const mark = interrupted.nextTurnAfter
+  // A processor that ended before it asked for the frames after the interruption has nothing to compare.
+  if (mark === undefined) return
+  const after = outcome(interrupted.output.slice(mark.output).filter(isContent), interrupted.upstream.slice(mark.upstream).filter(isContent))
+  const fresh = await probeRun(processor, frames.slice(at), settings)
+  requireFinished(fresh)
+  const expected = outcome(fresh.output.filter(isContent), fresh.upstream.filter(isContent))
+  if (sameOutcome(after, expected)) return
+  throw new Error(
+    `after an interruption following ${at} frame(s), the output is not that of a fresh run over the ${frames.length - at} frame(s) after it: ` +
+      `${shortList(lacking(after, expected))} extra, ${shortList(lacking(expected, after))} missing — state from before the interruption was kept`,
+  )
+}
+
 interface ProcessLike {
   on(event: 'unhandledRejection', listener: (reason: unknown) => void): unknown
   off(event: 'unhandledRejection', listener: (reason: unknown) => void): unknown
@@ -138,6 +250,12 @@ async function runLaw(law: LawName, processor: Processor<any, any>, frames: Fram
       checkTeardown(report, k)
       return
     }
+    case 'flushesAtEnd':
+      await checkFlushesAtEnd(processor, frames, k, probe)
+      return
+    case 'freshAfterInterruption':
+      await checkFreshAfterInterruption(processor, frames, k, probe)
+      return
     case 'noUnhandledRejection': {
       const proc = nodeProcess()
       const seen: unknown[] = []
@@ -219,11 +337,34 @@ export async function checkLaw(law: LawName, processor: Processor<any, any>, opt
   const property = lawProperty(law, processor, options)
   const params: fc.Parameters<[Frame[], number]> = { ...options.parameters, numRuns: options.numRuns ?? options.parameters?.numRuns ?? 100 }
   if (options.seed !== undefined) params.seed = options.seed
+  const details = await fc.check(property, params)
+  if (!details.failed) return
+  const report = new Error(fc.defaultReportMessage(details) ?? 'the property failed', { cause: details.errorInstance })
+  const k = details.counterexample?.[1]
+  const explained = k === undefined ? '' : `\nIn the counterexample [frames, k], ${BREAK_POINT[law](k)}.`
+  throw new Error(`law ${law} failed for processor ${describeProcessor(processor)}: ${failureText(report)}${explained}`, { cause: report })
+}
+
+/**
+ * How a processor is named in failures: its display name, else (for an anonymous function) the start of its source
+ * text, so that the failing one can be found.
+ * @example
+ * ```ts
+ * describeProcessor(named('tts', p)) // 'tts'
+ * describeProcessor(async function* (source) { yield* source }) // 'anonymous (async function* (source) { yield* source })'
+ * ```
+ */
+export function describeProcessor(processor: Processor<any, any>): string {
+  const name = processorName(processor, '')
+  if (name !== '') return name
+  let text: string
   try {
-    await fc.assert(property, params)
-  } catch (err) {
-    throw new Error(`law ${law} failed for processor ${processorName(processor, 'anonymous')}: ${failureText(err)}`, { cause: err })
+    text = Function.prototype.toString.call(processor).replace(/\s+/g, ' ').trim()
+  } catch {
+    text = ''
   }
+  if (text === '') return 'anonymous'
+  return `anonymous (${text.length > 80 ? `${text.slice(0, 80)}…` : text})`
 }
 
 /**

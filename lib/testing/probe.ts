@@ -62,10 +62,51 @@ export class ProbeSource implements AsyncIterableIterator<Frame> {
   /** Calls of `next()` after `return()` or after done was reported. */
   pullsAfterClose = 0
   private index = 0
+  private readonly gates: Set<number>
+  private gateOpen: (() => void) | undefined
+  private gateWaiter: (() => void) | undefined
+  /** The index of the frame a `next()` waits for at a gate (see the constructor), else undefined. */
+  waitingAt: number | undefined
 
-  constructor(private readonly frames: readonly Frame[]) {}
+  /**
+   * `gates`: indexes of frames held back until {@link ProbeSource.openGate} is called (a `next()` asking for one
+   * waits; {@link ProbeSource.atGate} tells when one does).
+   */
+  constructor(
+    private readonly frames: readonly Frame[],
+    gates: readonly number[] = [],
+  ) {
+    this.gates = new Set(gates)
+  }
+
+  /** Resolves once a `next()` waits at a gate (at once when one already does). */
+  atGate(): Promise<void> {
+    if (this.waitingAt !== undefined) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      this.gateWaiter = resolve
+    })
+  }
+
+  /** Lets the frame a `next()` waits for at a gate through (and every gate, once returned). */
+  openGate(): void {
+    if (this.waitingAt !== undefined) this.gates.delete(this.waitingAt)
+    if (this.returned) this.gates.clear()
+    this.waitingAt = undefined
+    const open = this.gateOpen
+    this.gateOpen = undefined
+    open?.()
+  }
 
   next(): Promise<IteratorResult<Frame>> {
+    if (this.gates.has(this.index) && !this.returned) {
+      this.waitingAt = this.index
+      const waiter = this.gateWaiter
+      this.gateWaiter = undefined
+      waiter?.()
+      return new Promise<void>((resolve) => {
+        this.gateOpen = resolve
+      }).then(() => this.next())
+    }
     this.pulls++
     if (this.returned || this.exhausted) {
       this.pullsAfterClose++
@@ -82,6 +123,7 @@ export class ProbeSource implements AsyncIterableIterator<Frame> {
 
   return(): Promise<IteratorResult<Frame>> {
     this.returned = true
+    this.openGate()
     return Promise.resolve({ done: true, value: undefined })
   }
 
@@ -105,6 +147,14 @@ export interface ProbeOptions {
   readonly timeoutMs?: number
   /** Most output frames taken before the run counts as endless. Default 10 000. */
   readonly maxOutput?: number
+  /**
+   * Interrupt the run before `body[interruptAt]` (`body.length`: after the whole body): once the processor asks for
+   * that frame and its output has gone quiet (everything it had to emit was taken), the run's interruption fires —
+   * `ctx.signal` aborts, as in a task — and a `startInterruption` frame is read before the rest of the body. The
+   * frame after it is held back too, until the output has gone quiet again (what the processor emits in reaction
+   * to the interruption frame itself comes out first).
+   */
+  readonly interruptAt?: number
 }
 
 /** What {@link probeRun} observed. */
@@ -127,6 +177,15 @@ export interface ProbeReport {
   readonly source: ProbeSource
   /** After the run: a `next()` on the output resolved done without pulling the source. */
   doneAfterwards: boolean
+  /** With `interruptAt`: the `startInterruption` frame read by the processor. */
+  readonly interruption: Frame | undefined
+  /** With `interruptAt`: how many output and upstream frames there were when the interruption fired (else undefined). */
+  interruptedAfter: { readonly output: number; readonly upstream: number } | undefined
+  /**
+   * With `interruptAt`: how many output and upstream frames there were when the frame after the interruption was let
+   * through (else undefined): what follows is the new turn.
+   */
+  nextTurnAfter: { readonly output: number; readonly upstream: number } | undefined
 }
 
 const TIMED_OUT = Symbol('timed out')
@@ -152,8 +211,15 @@ export async function probeRun(processor: Processor<any, any>, body: readonly Fr
   const timeoutMs = options.timeoutMs ?? 2000
   const maxOutput = options.maxOutput ?? 10_000
   const startFrame = F.start(options.start ?? {})
-  const input = [startFrame, ...body, F.end()]
-  const source = new ProbeSource(input)
+  const interruptAt = options.interruptAt
+  const interruption = interruptAt === undefined ? undefined : F.startInterruption()
+  const input =
+    interruptAt === undefined || interruption === undefined
+      ? [startFrame, ...body, F.end()]
+      : [startFrame, ...body.slice(0, interruptAt), interruption, ...body.slice(interruptAt), F.end()]
+  // The gates hold the interruption frame and the frame after it (index 0 is `start`).
+  const gate = interruptAt === undefined ? undefined : interruptAt + 1
+  const source = new ProbeSource(input, gate === undefined ? [] : [gate, gate + 1])
   const runtime = new Runtime({ cancelTimeoutMs: timeoutMs })
   const upstream: Frame[] = []
   runtime.upstreamSink = (frame) => upstream.push(frame)
@@ -169,6 +235,38 @@ export async function probeRun(processor: Processor<any, any>, body: readonly Fr
     stuck: undefined,
     source,
     doneAfterwards: false,
+    interruption,
+    interruptedAfter: undefined,
+    nextTurnAfter: undefined,
+  }
+
+  // The next output of `it`; at a gate, lets the held frame through once the output has gone quiet (firing the
+  // interruption before the interruption frame).
+  const pull = async (it: AsyncIterator<Frame>): Promise<IteratorResult<Frame>> => {
+    const step = it.next()
+    if (gate === undefined || report.nextTurnAfter !== undefined) return step
+    let settled = false
+    void step.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
+    for (;;) {
+      const first = await Promise.race([step.then(() => 'output' as const, () => 'output' as const), source.atGate().then(() => 'gate' as const)])
+      if (first === 'output' || settled) return step
+      // The processor waits for a held frame: let pending work finish, then let it through if nothing came out.
+      await settle()
+      if (settled) return step
+      const at = source.waitingAt
+      if (at === undefined) continue
+      const counts = { output: report.output.length, upstream: upstream.length }
+      if (at === gate) {
+        report.interruptedAfter = counts
+        runtime.interrupt()
+      } else {
+        report.nextTurnAfter = counts
+      }
+      source.openGate()
+    }
   }
 
   let it: AsyncIterator<Frame>
@@ -201,7 +299,7 @@ export async function probeRun(processor: Processor<any, any>, body: readonly Fr
         if (typeof it.return === 'function') void Promise.resolve(it.return()).catch(() => {})
         break
       }
-      const r = await withTimeout(it.next(), timeoutMs)
+      const r = await withTimeout(pull(it), timeoutMs)
       if (r === TIMED_OUT) {
         report.stuck = `next() after ${report.output.length} output frames did not settle within ${timeoutMs} ms`
         if (typeof it.return === 'function') void Promise.resolve(it.return()).catch(() => {})

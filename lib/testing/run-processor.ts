@@ -5,10 +5,13 @@
  */
 import { isFrame } from '../frames/guards.js'
 import type { Frame } from '../frames/types.js'
+import { pipeline } from '../core/pipeline.js'
 import { assertProcessor, type Processor } from '../core/processor.js'
 import { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } from '../core/task.js'
+import { tap } from '../operators/tap.js'
 
 const SLEEP = Symbol('apipeline.testing.sleep')
+const INTERRUPT = Symbol('apipeline.testing.interrupt')
 
 /** A pause in the input of {@link runProcessor}; see {@link sleep}. */
 export interface SleepStep {
@@ -45,8 +48,52 @@ export function isSleep(value: unknown): value is SleepStep {
   return typeof value === 'object' && value !== null && (value as { [SLEEP]?: unknown })[SLEEP] === true
 }
 
-/** One input item of {@link runProcessor}: a frame or a pause. */
-export type TestInput = Frame | SleepStep
+/** An interruption in the input of {@link runProcessor}; see {@link interrupt}. */
+export interface InterruptStep {
+  readonly [INTERRUPT]: true
+}
+
+/**
+ * An interruption between two input frames of {@link runProcessor} (the user starts speaking): it fires once the
+ * processor has read every frame before it, never earlier — so it cannot overtake queued input, and the test needs
+ * no sleeps to place it. Then `task.interrupt()` runs: `ctx.signal` aborts, buffered stages drop their queued data
+ * and `startInterruption` goes ahead of what is still queued. The run needs `allowInterruptions: true`.
+ *
+ * "Read" means taken from the input: a processor busy with the last frame before the step (streaming an answer to
+ * it, say) is interrupted in the middle of that work. Put a {@link sleep} before the step to let it work a while
+ * first — with fake timers (`fakeTimers: vi`, the recommended mode for interruption tests), the time is exact and
+ * the test is deterministic.
+ *
+ * @example
+ * ```ts
+ * vi.useFakeTimers()
+ * const { downstream } = await runProcessor(
+ *   slowLlm,
+ *   [Frames.text('tell me a story'), sleep(300), interrupt(), Frames.text('stop')],
+ *   { allowInterruptions: true, fakeTimers: vi },
+ * )
+ * ```
+ */
+export function interrupt(): InterruptStep {
+  return INTERRUPT_STEP
+}
+
+const INTERRUPT_STEP: InterruptStep = Object.freeze({ [INTERRUPT]: true as const })
+
+/**
+ * True for values made by {@link interrupt}.
+ * @example
+ * ```ts
+ * isInterrupt(interrupt()) // true
+ * isInterrupt(Frames.interruptionTask()) // false: a frame, which would overtake queued input
+ * ```
+ */
+export function isInterrupt(value: unknown): value is InterruptStep {
+  return typeof value === 'object' && value !== null && (value as { [INTERRUPT]?: unknown })[INTERRUPT] === true
+}
+
+/** One input item of {@link runProcessor}: a frame, a pause or an interruption. */
+export type TestInput = Frame | SleepStep | InterruptStep
 
 /**
  * Something that advances fake time: vitest's `vi` (uses `advanceTimersByTimeAsync`), a `@sinonjs/fake-timers` clock
@@ -117,22 +164,34 @@ function positive(where: string, value: unknown, fallback: number): number {
 
 function inputList(framesIn: unknown): TestInput[] {
   if (framesIn === null || typeof framesIn !== 'object' || !(Symbol.iterator in framesIn)) {
-    throw new TypeError('runProcessor(processor, framesIn): framesIn must be an iterable of frames and sleep() steps')
+    throw new TypeError('runProcessor(processor, framesIn): framesIn must be an iterable of frames, sleep() and interrupt() steps')
   }
   const items = [...(framesIn as Iterable<unknown>)]
   items.forEach((item, i) => {
-    if (!isFrame(item) && !isSleep(item)) {
-      throw new TypeError(`runProcessor(framesIn)[${i}] is neither a frame nor a sleep() step`)
+    if (!isFrame(item) && !isSleep(item) && !isInterrupt(item)) {
+      throw new TypeError(`runProcessor(framesIn)[${i}] is neither a frame nor a sleep() or interrupt() step`)
     }
   })
   return items as TestInput[]
 }
 
+/** True for an input frame that the task puts into its input queue (the others it drops or acts on at once). */
+function entersInput(frame: Frame): boolean {
+  if (frame.kind === 'control') return frame.type !== 'start'
+  if (frame.kind === 'system') return frame.type !== 'cancel' && frame.type !== 'stopTask' && frame.type !== 'interruptionTask'
+  return true
+}
+
 /**
  * Runs `processor` as a {@link PipelineTask} (the equivalent of pipecat's `run_test`): sends `start` (built from
- * `options`), then `framesIn` in order (waiting at each {@link sleep} step), then `end` unless `sendEnd` is false,
- * and collects the frames that reach the end (`downstream`) and the top (`upstream`) of the processor. Never rejects
- * for a failing processor: look at `status` (`'errored'` with `result.error` for a fatal error).
+ * `options`), then `framesIn` in order (waiting at each {@link sleep} step, interrupting at each {@link interrupt}
+ * step once the frames before it were read), then `end` unless `sendEnd` is false, and collects the frames that
+ * reach the end (`downstream`) and the top (`upstream`) of the processor. Never rejects for a failing processor:
+ * look at `status` (`'errored'` with `result.error` for a fatal error).
+ *
+ * Time: with `fakeTimers` (recommended for anything with timers, and the default choice for interruption tests),
+ * fake time advances in `tickMs` steps while the run is in progress, so sleeps, timeouts and interruptions land at
+ * exact fake times and the test neither waits nor flakes; without it, real time is used.
  *
  * Frames in `framesIn` follow the task's rules: a `start` is dropped (the task sends its own), frames after an
  * `end` are dropped, `cancel` and `stopTask` end the run, system frames overtake frames still queued.
@@ -165,10 +224,33 @@ export async function runProcessor(
   const advance = fakeTimers === undefined ? undefined : advancer(fakeTimers)
   const tick = positive('runProcessor({ tickMs })', tickMs, 10)
   const limit = positive('runProcessor({ timeoutMs })', timeoutMs, 5000)
+  const interrupts = items.some(isInterrupt)
+  if (interrupts && params.allowInterruptions !== true) {
+    throw new TypeError('runProcessor: an interrupt() step needs the option allowInterruptions: true')
+  }
+
+  // With interrupt() steps, a pass-through first stage notes which input frames the processor has read. It is a
+  // fused per-frame step, named so that it never takes the processor's name; without such steps, nothing is added.
+  const unread = new Map<Frame, number>()
+  let onRead: (() => void) | undefined
+  const observed = interrupts
+    ? pipeline(
+        tap((frame) => {
+          const n = unread.get(frame)
+          if (n === undefined) return
+          if (n > 1) unread.set(frame, n - 1)
+          else {
+            unread.delete(frame)
+            if (unread.size === 0) onRead?.()
+          }
+        }, 'runProcessor.input'),
+        processor,
+      )
+    : processor
 
   const downstream: Frame[] = []
   const upstream: Frame[] = []
-  const task = new PipelineTask(processor, {
+  const task = new PipelineTask(observed, {
     ...params,
     onUpstream: (frame) => {
       upstream.push(frame)
@@ -195,11 +277,28 @@ export async function runProcessor(
       })
     })
 
+  // Resolves once the processor has read every frame queued so far (or the task is over).
+  const allRead = (): Promise<void> =>
+    unread.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          onRead = resolve
+          void done.then(() => resolve())
+        }).finally(() => {
+          onRead = undefined
+        })
+
   const feed = async (): Promise<void> => {
     for (const item of items) {
       if (task.hasFinished()) return
       if (isSleep(item)) await pause(item.ms)
-      else await task.queueFrame(item)
+      else if (isInterrupt(item)) {
+        await allRead()
+        if (!task.hasFinished()) task.interrupt()
+      } else {
+        if (interrupts && entersInput(item)) unread.set(item, (unread.get(item) ?? 0) + 1)
+        await task.queueFrame(item)
+      }
     }
     if (sendEnd !== false && !task.hasFinished()) task.stopWhenDone()
   }

@@ -9,10 +9,11 @@
 import * as F from '../frames/constructors.js'
 import { isBuiltinType, TYPE_KINDS } from '../frames/identity.js'
 import type { BuiltinFrameType, Frame, MetricValue } from '../frames/types.js'
-import { describe } from '../frames/validate.js'
+import { describe, UINT32_MAX } from '../frames/validate.js'
 import { fromBase64, toBase64 } from './base64.js'
 import { FrameDecodeError, FrameEncodeError } from './errors.js'
-import { jsonProblem } from './json-value.js'
+import { nestsDeeperThan } from './json-depth.js'
+import { jsonProblem, MAX_JSON_DEPTH } from './json-value.js'
 import { wireInput, type FrameSerializer, type WireInput } from './serializer.js'
 
 const FORMAT = 'json'
@@ -68,7 +69,7 @@ const own = (obj: object, key: string): unknown =>
   Object.prototype.hasOwnProperty.call(obj, key) ? (obj as Record<string, unknown>)[key] : undefined
 const hasOwn = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key)
 
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= UINT32_MAX
 const isDimension = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 
 // ---------------------------------------------------------------- encoding
@@ -88,7 +89,7 @@ function encodeField(frame: Frame, spec: FieldSpec, value: unknown): unknown {
     case 'boolean':
       return typeof value === 'boolean' ? value : badEncode(frame, spec.key, 'a boolean', value)
     case 'count':
-      return isCount(value) ? value : badEncode(frame, spec.key, 'a safe integer >= 1', value)
+      return isCount(value) ? value : badEncode(frame, spec.key, `an integer from 1 to ${UINT32_MAX}`, value)
     case 'bytes':
       return value instanceof Uint8Array ? toBase64(value) : badEncode(frame, spec.key, 'a Uint8Array', value)
     case 'stringOrNull':
@@ -173,7 +174,7 @@ function decodeField(where: string, spec: FieldSpec, value: unknown): unknown {
     case 'boolean':
       return typeof value === 'boolean' ? value : badDecode(where, key, 'a boolean', value)
     case 'count':
-      return isCount(value) ? value : badDecode(where, key, 'a safe integer >= 1', value)
+      return isCount(value) ? value : badDecode(where, key, `an integer from 1 to ${UINT32_MAX}`, value)
     case 'bytes': {
       if (typeof value !== 'string') return badDecode(where, key, 'a base64 string', value)
       return fromBase64(value) ?? badDecode(where, key, 'standard padded base64', value)
@@ -258,6 +259,11 @@ export function decodeJson(data: WireInput): Frame {
       } catch (err) {
         return fail('input bytes are not valid UTF-8', err)
       }
+    }
+    // The frame object is one level, its app data up to MAX_JSON_DEPTH more. Checked before parsing: JSON.parse
+    // would build any depth (a million nested arrays take it ~0.4 s) before the data check could refuse it.
+    if (nestsDeeperThan(textInput, MAX_JSON_DEPTH + 1)) {
+      return fail(`the frame nests deeper than ${MAX_JSON_DEPTH} levels of app data`)
     }
     let parsed: unknown
     try {

@@ -3,7 +3,8 @@
  *
  * `fromBinary` trusts that a known field arrives with the wire type its declaration implies; this check makes
  * sure it does (a mismatch is an error here, where the C++ and Python runtimes would keep the field as unknown),
- * that every length prefix and varint stays inside its enclosing message, and that nesting stays bounded.
+ * that every length prefix and varint stays inside its enclosing message, that tags and length prefixes are at most
+ * 5 bytes long and other varints at most 10 (exactly what upb and protoc accept), and that nesting stays bounded.
  * Unknown field numbers with a valid wire type are allowed (they are skipped, as proto3 requires).
  * @module
  */
@@ -16,6 +17,14 @@ const START_GROUP = 3
 const END_GROUP = 4
 const BIT32 = 5
 const MAX_DEPTH = 32
+/** A varint holds at most 64 bits: 10 bytes. */
+const MAX_VARINT_BYTES = 10
+/** Tags and length prefixes are 32-bit varints: 5 bytes at most (longer ones are refused by upb and protoc). */
+const MAX_TAG_BYTES = 5
+const MAX_LENGTH_BYTES = 5
+const MAX_TAG = 0xffff_ffff
+/** upb refuses lengths of INT32_MAX and more. */
+const MAX_LENGTH = 0x7fff_ffff
 
 const WIRE_NAMES = ['varint', '64-bit', 'length-delimited', 'start-group', 'end-group', '32-bit', '6', '7']
 
@@ -48,19 +57,38 @@ class Cursor {
   pos = 0
   constructor(readonly buf: Uint8Array) {}
 
-  /** Reads a varint of at most 10 bytes that must end before `end`; returns its value (exact up to 2^53). */
-  varint(end: number, what: string): number {
+  /**
+   * Reads a varint of at most `maxBytes` bytes that must end before `end`; returns its value (exact up to 2^53,
+   * which covers every value this check compares).
+   */
+  varint(end: number, what: string, maxBytes = MAX_VARINT_BYTES): number {
     const start = this.pos
     let value = 0
     let scale = 1
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < maxBytes; i++) {
       if (this.pos >= end) throw new WireCheckError(`truncated ${what} at byte ${start}`)
       const b = this.buf[this.pos++] as number
       value += (b & 0x7f) * scale
       scale *= 0x80
       if (b < 0x80) return value
     }
-    throw new WireCheckError(`${what} at byte ${start} is longer than 10 bytes`)
+    throw new WireCheckError(`${what} at byte ${start} is longer than ${maxBytes} bytes`)
+  }
+
+  /** Reads a tag: at most 5 bytes and at most 2^32 - 1, as upb and protoc require. */
+  tag(end: number, what: string): number {
+    const at = this.pos
+    const tag = this.varint(end, what, MAX_TAG_BYTES)
+    if (tag > MAX_TAG) throw new WireCheckError(`${what} at byte ${at} is above 2^32 - 1`)
+    return tag
+  }
+
+  /** Reads a length prefix: at most 5 bytes and below 2^31 - 1, as upb and protoc require. */
+  length(end: number, what: string): number {
+    const at = this.pos
+    const len = this.varint(end, what, MAX_LENGTH_BYTES)
+    if (len >= MAX_LENGTH) throw new WireCheckError(`${what} at byte ${at} is 2^31 - 1 or more`)
+    return len
   }
 
   /** Moves past `n` bytes that must end before `end`. */
@@ -84,13 +112,13 @@ function skipValue(c: Cursor, wireType: number, fieldNo: number, end: number, de
       c.advance(4, end, `32-bit value of field ${fieldNo}`)
       return
     case LEN:
-      c.advance(c.varint(end, `length of field ${fieldNo}`), end, `field ${fieldNo}`)
+      c.advance(c.length(end, `length of field ${fieldNo}`), end, `field ${fieldNo}`)
       return
     case START_GROUP: {
       if (depth >= MAX_DEPTH) throw new WireCheckError(`groups nested deeper than ${MAX_DEPTH}`)
       for (;;) {
         const at = c.pos
-        const tag = c.varint(end, `tag in group ${fieldNo}`)
+        const tag = c.tag(end, `tag in group ${fieldNo}`)
         const no = Math.floor(tag / 8)
         const wt = tag % 8
         if (wt === END_GROUP) {
@@ -126,7 +154,7 @@ function checkMessage(c: Cursor, desc: DescMessage, end: number, depth: number, 
   if (depth > MAX_DEPTH) throw new WireCheckError(`messages nested deeper than ${MAX_DEPTH}`)
   while (c.pos < end) {
     const at = c.pos
-    const tag = c.varint(end, 'tag')
+    const tag = c.tag(end, 'tag')
     const fieldNo = Math.floor(tag / 8)
     const wireType = tag % 8
     checkTag(fieldNo, wireType, at)
@@ -144,7 +172,7 @@ function checkMessage(c: Cursor, desc: DescMessage, end: number, depth: number, 
       )
     }
     if (field.fieldKind === 'message') {
-      const len = c.varint(end, `length of ${field.name}`)
+      const len = c.length(end, `length of ${field.name}`)
       if (len > end - c.pos) {
         throw new WireCheckError(`length ${len} of ${field.name} at byte ${at} runs past the end (${end - c.pos} bytes left)`)
       }

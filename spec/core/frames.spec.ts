@@ -141,7 +141,7 @@ describe('frame guards', () => {
 describe('frame formatting', () => {
   it('formats frames readably for logs', () => {
     const t = Frames.text('hi')
-    expect(Frames.format(t)).toBe(`${t.name}(text: hi)`)
+    expect(Frames.format(t)).toBe(`${t.name}(text: "hi")`)
     const e = Frames.error('boom')
     expect(Frames.format(e)).toBe(`${e.name}(error: boom, fatal: false)`)
     const a = Frames.audioRaw({ audio: new Uint8Array(640) })

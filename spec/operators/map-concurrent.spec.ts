@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { FatalError, Frames, PipelineTask, mapConcurrent, pipeline, type Frame } from '../../lib/index.js'
-import { collect, deferred, sleep, textFrames, texts, tick, types } from '../helpers/collect.js'
+import { FatalError, Frames, PipelineTask, mapConcurrent, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { collect, deferred, sleep, startTask, textFrames, texts, tick, types } from '../helpers/collect.js'
 
 const textOf = (f: Frame): string => (f.kind === 'data' && f.type === 'text' ? f.text : '')
 
@@ -100,6 +100,61 @@ describe('mapConcurrent', () => {
     expect(types(got)).toEqual(['start', 'startInterruption', 'text', 'end'])
     expect(texts(got)).toEqual(['fast'])
     expect(aborted.sort()).toEqual(['slow1', 'slow2'])
+  })
+
+  it('a frame arriving together with an interruption while the stage waits for its reader is processed, never reported as an error', async () => {
+    // The stage is suspended at a `yield` (its reader is busy) when the interruption comes; the frame queued in the
+    // same turn reaches the stage's reader of its source just after. Its call belongs to the new epoch.
+    const gate = deferred()
+    const signals: boolean[] = []
+    const mc = mapConcurrent(async (f, { signal }) => {
+      signals.push(signal.aborted)
+      return f
+    })
+    const busyReader: Processor = async function* (source) {
+      for await (const f of source) {
+        yield f
+        if (f.kind === 'data') await gate.promise
+      }
+    }
+    const { task, out, finish } = startTask(pipeline(mc, busyReader), { allowInterruptions: true })
+    await task.queueFrames([Frames.text('a'), Frames.text('b')])
+    for (let i = 0; i < 5; i++) await tick()
+    const queued = task.queueFrame(Frames.text('c'))
+    task.interrupt()
+    await queued
+    for (let i = 0; i < 5; i++) await tick()
+    gate.resolve()
+    task.stopWhenDone()
+    const result = await finish()
+    expect(result.errors).toEqual([])
+    expect(result.status).toBe('ended')
+    expect(signals).toEqual([false, false, false])
+    // 'b' was finished before the interruption but not yet emitted: dropped. 'c' is input of after it.
+    expect(types(out)).toEqual(['start', 'text', 'startInterruption', 'text', 'end'])
+    expect(texts(out)).toEqual(['a', 'c'])
+  })
+
+  it('a call that fails because its signal aborted is dropped quietly, whatever the call throws', async () => {
+    const started = deferred()
+    const mc = mapConcurrent(
+      (f, { signal }) =>
+        new Promise<Frame>((resolve, reject) => {
+          if (textOf(f) === 'late') return resolve(f)
+          started.resolve()
+          // A DOMException-style abort of the caller's own making, raised only once the signal has aborted.
+          signal.addEventListener('abort', () => reject(new DOMException('stopped', 'AbortError')), { once: true })
+        }),
+    )
+    const { task, out, finish } = startTask(pipeline(mc), { allowInterruptions: true })
+    await task.queueFrame(Frames.text('slow'))
+    await started.promise
+    task.interrupt()
+    await task.queueFrame(Frames.text('late'))
+    task.stopWhenDone()
+    const result = await finish()
+    expect(result.errors).toEqual([])
+    expect(texts(out)).toEqual(['late'])
   })
 
   it('validates its options', () => {

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { detachedContext, type ProcessorContext } from '../../lib/core/context.js'
+import type { Processor } from '../../lib/core/processor.js'
+import { runProcessor, sleep } from '../../lib/testing/run-processor.js'
 import { pipeline } from '../../lib/core/pipeline.js'
 import * as Frames from '../../lib/frames/index.js'
 import type { Frame } from '../../lib/frames/types.js'
@@ -37,9 +40,41 @@ describe('matchEndOfSentence', () => {
     ['Ask Mrs.', false],
     ['Prof.', false],
     ['The U.S.', false],
-    ['Version 3.', false],
     ['At 5 p.', false],
     ['你好，hello. hi', false],
+    // numbers and capitals end sentences where they should
+    ['Your total is 20.', true],
+    ['Version 3.', true],
+    ['It costs $3.50.', true],
+    ['The time is 10:', true],
+    ['I live in the USA.', true],
+    ['NASA.', true],
+    ["I'm OK.", true],
+    ['So do I.', true],
+    ['Is it 20?', true],
+    ['Are you in the USA?', true],
+    ['USA!', true],
+    ['He said "Hi."', true],
+    ['(See above.)', true],
+    ['Well...', true],
+    ['The meeting is at 5 p.m.', true],
+    // and do not where they should not
+    ['Talk to Dr', false],
+    ['Meet Dr. Smith', false],
+    ['Call Mr.', false],
+    ['Use a tool, e.g.', false],
+    ['E.g.', false],
+    ['That is, i.e.', false],
+    ['Cats vs.', false],
+    ['It is 3.14', false],
+    ['Made in the U.S.A', false],
+    ['Made in the U.S.A.', false],
+    ['The U.', false],
+    ['John F.', false],
+    ['1.', false],
+    [' 2.', false],
+    ['', false],
+    ['  ', false],
   ])('%j → %s', (text, expected) => {
     expect(matchEndOfSentence(text)).toBe(expected)
   })
@@ -108,9 +143,133 @@ describe('sentenceAggregator', () => {
     expect(r.ups.some((f) => f.kind === 'system' && f.type === 'error' && f.error === 'rule broke')).toBe(true)
   })
 
+  it('a sentence ending with a number waits for the next text: a digit continues it, anything else releases it', async () => {
+    const { out } = await collect(sentenceAggregator(), T('Your total is 20', '.', ' Anything else', '?', ' Pi is 3', '.', '14', ' exactly.', ' Bye at 10', ':', '30', '.'))
+    expect(show(out)).toEqual(['start', 'Your total is 20.', ' Anything else?', ' Pi is 3.14 exactly.', ' Bye at 10:30.', 'end'])
+    // With no next text, end (or sync, or the timeout) releases it.
+    const last = await collect(sentenceAggregator(), T('Your total is 20', '.'))
+    expect(show(last.out)).toEqual(['start', 'Your total is 20.', 'end'])
+    // A custom rule is applied as it is: no waiting.
+    const custom = await collect(sentenceAggregator({ isEndOfSentence: (t) => t.endsWith('.') }), T('3.', '14.'))
+    expect(texts(custom.out)).toEqual(['3.', '14.'])
+  })
+
+  it('"I live in the USA." and "Your total is 20." come out before the next turn starts', async () => {
+    const { out } = await collect(sentenceAggregator(), T('I live in the USA', '.', ' Dr. Smith said e.g. this.', 'Made in the U.S.A', '. Yes', '!'))
+    expect(texts(out)).toEqual(['I live in the USA.', ' Dr. Smith said e.g. this.', 'Made in the U.S.A. Yes!'])
+  })
+
+  it('text pushed upstream in reaction to the sentence flushed at end is not lost', async () => {
+    // A later stage answers every sentence it sees with a text sent upstream (like a transcript echo).
+    const echo = async function* echo(source: AsyncIterable<Frame>, ctx?: ProcessorContext): AsyncGenerator<Frame> {
+      for await (const f of source) {
+        if (f.kind === 'data' && f.type === 'text') ctx?.pushUpstream(Frames.text(`heard: ${f.text}`))
+        yield f
+      }
+    }
+    const { out, ups, result } = await collect(pipeline(sentenceAggregator(), echo), T('Hello there.', ' Unfinished'))
+    expect(result.status).toBe('ended')
+    expect(show(out)).toEqual(['start', 'Hello there.', ' Unfinished', 'end'])
+    expect(texts(ups)).toEqual(['heard: Hello there.', 'heard:  Unfinished'])
+  })
+
+  it("flushes on sync (the response-end frame) in both directions; flushOn picks other frames", async () => {
+    const { out } = await collect(sentenceAggregator(), [Frames.text('The total is 20'), Frames.sync(), Frames.text('Next turn.')])
+    expect(show(out)).toEqual(['start', 'The total is 20', 'sync', 'Next turn.', 'end'])
+    const up = await collect(pipeline(sentenceAggregator(), pushUpOnStart(() => [Frames.text('user said'), Frames.sync(), Frames.text(' more')])), [])
+    expect(show(up.ups).slice(0, 3)).toEqual(['user said', 'sync', ' more'])
+    const responseEnd = (f: Frame): boolean => f.type === 'llmResponseEnd'
+    const custom = await collect(sentenceAggregator({ flushOn: responseEnd }), [Frames.text('a'), Frames.sync(), Frames.text('b'), Frames.app('llmResponseEnd', null), Frames.text('c')])
+    expect(show(custom.out)).toEqual(['start', 'sync', 'ab', 'llmResponseEnd', 'c', 'end'])
+  })
+
+  it('a throwing flushOn is reported and the frame passes without a flush', async () => {
+    const r = await collect(
+      sentenceAggregator({
+        flushOn: () => {
+          throw new Error('bad predicate')
+        },
+      }),
+      [Frames.text('a'), Frames.sync(), Frames.text('b')],
+    )
+    expect(show(r.out)).toEqual(['start', 'sync', 'ab', 'end'])
+    expect(r.ups.filter((f) => f.kind === 'system' && f.type === 'error').length).toBeGreaterThan(0)
+  })
+
   it('rejects bad options', () => {
     expect(() => sentenceAggregator({ interruption: 'x' as never })).toThrow(TypeError)
     expect(() => sentenceAggregator({ isEndOfSentence: 1 as never })).toThrow(TypeError)
+    expect(() => sentenceAggregator({ flushOn: 1 as never })).toThrow(TypeError)
+    for (const timeoutMs of [0, -1, Number.NaN, Infinity, '5' as never]) expect(() => sentenceAggregator({ timeoutMs })).toThrow(TypeError)
+  })
+})
+
+describe('sentenceAggregator timeoutMs (fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('emits unfinished text after timeoutMs without new text, not before; new text restarts the wait', async () => {
+    const at: Array<[number, string]> = []
+    const t0 = Date.now()
+    const stamp: Processor = async function* stamp(source) {
+      for await (const f of source) {
+        at.push([Date.now() - t0, f.kind === 'data' && f.type === 'text' ? f.text : f.type])
+        yield f
+      }
+    }
+    const { downstream, status } = await runProcessor(
+      pipeline(sentenceAggregator({ timeoutMs: 500 }), stamp),
+      [Frames.text('Your total'), sleep(300), Frames.text(' is 20'), sleep(300), Frames.text('.'), sleep(2000), Frames.text('Next')],
+      { fakeTimers: vi, tickMs: 50 },
+    )
+    expect(status).toBe('ended')
+    expect(show(downstream)).toEqual(['start', 'Your total is 20.', 'Next', 'end'])
+    const flushed = at.find(([, what]) => what === 'Your total is 20.')
+    // The last text came at 600 ms: the flush is due at 1100 ms (ticks of 50 ms), well before 'Next' at 2600 ms.
+    expect(flushed?.[0]).toBeGreaterThanOrEqual(1100)
+    expect(flushed?.[0]).toBeLessThan(1200)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('times out upstream text too; timers are cleared at end, on an interruption drop and on teardown', async () => {
+    const up = await runProcessor(
+      pipeline(sentenceAggregator({ timeoutMs: 200 }), pushUpOnStart(() => [Frames.text('held up')])),
+      [sleep(500), Frames.text('x')],
+      { fakeTimers: vi, tickMs: 50 },
+    )
+    expect(texts(up.upstream)).toEqual(['held up'])
+    expect(texts(up.downstream)).toEqual(['x'])
+    expect(vi.getTimerCount()).toBe(0)
+
+    const dropped = await runProcessor(pipeline(interruptAt(), sentenceAggregator({ timeoutMs: 200 })), [Frames.text('stale'), INT(), sleep(1000)], {
+      fakeTimers: vi,
+      tickMs: 50,
+    })
+    expect(show(dropped.downstream)).toEqual(['start', 'startInterruption', 'end'])
+    expect(vi.getTimerCount()).toBe(0)
+
+    // The consumer stops while text is held (the processor is suspended at a yield): the timer goes with it.
+    let closed = false
+    const parked = async function* parked(): AsyncGenerator<Frame> {
+      try {
+        yield* [Frames.start(), Frames.text('held'), Frames.metrics(), Frames.text(' more')]
+        await new Promise(() => {})
+      } finally {
+        closed = true
+      }
+    }
+    const it = sentenceAggregator({ timeoutMs: 200 })(parked(), detachedContext())[Symbol.asyncIterator]()
+    expect((await it.next()).value?.type).toBe('start')
+    expect((await it.next()).value?.type).toBe('metrics')
+    expect(vi.getTimerCount()).toBe(1)
+    await it.return?.(undefined)
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(closed).toBe(true)
   })
 })
 

@@ -1,8 +1,11 @@
-import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
-import { Frames } from '../../lib/index.js'
+import fc, { type Arbitrary } from 'fast-check'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { Frames, type AudioRawFrame, type ImageRawFrame, type TextFrame } from '../../lib/index.js'
 import {
   arbAppFrame,
+  arbAudioRawFrame,
+  arbImageRawFrame,
+  arbTextFrame,
   arbDataFrame,
   arbFrame,
   arbFrames,
@@ -85,9 +88,21 @@ describe('frame arbitraries', () => {
     fc.assert(fc.property(arbStartParams(), (params) => Frames.start(params).type === 'start'))
   })
 
-  it('counterexamples print frames readably', () => {
+  it('counterexamples print frames readably, text quoted', () => {
     const [frame] = fc.sample(arbFrame({ control: false }), { numRuns: 1, seed: 42 })
     expect(fc.stringify(frame)).toMatch(/^(Text|AudioRaw|ImageRaw)Frame#\d+\(/)
+    const [space] = fc.sample(arbTextFrame({ text: fc.constant(' ') }), 1)
+    expect(fc.stringify(space)).toMatch(/^TextFrame#\d+\(text: " "\)$/)
+    expect(Frames.format(Frames.text(''))).toMatch(/\(text: ""\)$/)
+    expect(Frames.format(Frames.text('a, b)\n'))).toMatch(/\(text: "a, b\)\\n"\)$/)
+  })
+
+  it('the typed arbitraries give the frame type itself', () => {
+    expectTypeOf(arbTextFrame()).toEqualTypeOf<Arbitrary<TextFrame>>()
+    expectTypeOf(arbAudioRawFrame()).toEqualTypeOf<Arbitrary<AudioRawFrame>>()
+    expectTypeOf(arbImageRawFrame()).toEqualTypeOf<Arbitrary<ImageRawFrame>>()
+    const lengths = fc.sample(arbTextFrame({ maxLength: 5 }), 20).map((f) => f.text.length)
+    expect(lengths.every((n) => n <= 5)).toBe(true)
   })
 
   it('rejects bad options with a TypeError', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { Frames, map, pipeline, type Frame, type Processor } from '../../lib/index.js'
-import { checkLaw, checkLifecycleLaws, LAWS, lawProperty, type LawName } from '../../lib/testing/index.js'
+import { Frames, map, named, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { checkEquivalent, checkLaw, checkLifecycleLaws, describeProcessor, failureText, LAWS, lawProperty, type LawName } from '../../lib/testing/index.js'
 
 const upper = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
 const passthrough: Processor = async function* passthrough(source) {
@@ -87,6 +87,47 @@ const throwsOnText: Processor = async function* throwsOnText(source) {
 const endless: Processor = async function* endless() {
   for (;;) yield Frames.text('again')
 }
+/** Sends text on in pairs; at end it forwards end and forgets an unpaired text (the tail). */
+const losesTail: Processor = async function* losesTail(source) {
+  let held: Frame | undefined
+  for await (const f of source) {
+    if (f.kind !== 'data' || f.type !== 'text') {
+      yield f
+      continue
+    }
+    if (held === undefined) held = f
+    else {
+      yield Frames.text(held.kind === 'data' && held.type === 'text' ? held.text + f.text : f.text)
+      held = undefined
+    }
+  }
+}
+/** Joins text until end, and ignores interruptions: half a sentence of the interrupted turn leaks into the next. */
+const keepsAcrossInterruption: Processor = async function* keepsAcrossInterruption(source) {
+  let text = ''
+  for await (const f of source) {
+    if (f.kind === 'data' && f.type === 'text') {
+      text += f.text
+      continue
+    }
+    if (f.type === 'end' && text !== '') yield Frames.text(text)
+    yield f
+  }
+}
+/** The same, but an interruption starts over. */
+const resetsOnInterruption: Processor = async function* resetsOnInterruption(source) {
+  let text = ''
+  for await (const f of source) {
+    if (f.kind === 'data' && f.type === 'text') {
+      text += f.text
+      continue
+    }
+    if (f.type === 'startInterruption') text = ''
+    if (f.type === 'end' && text !== '') yield Frames.text(text)
+    yield f
+  }
+}
+const texts = fc.array(fc.string({ minLength: 1, maxLength: 4 }).map((t) => Frames.text(t)), { minLength: 1, maxLength: 8 })
 
 describe('lifecycle laws', () => {
   it('hold for well-behaved processors: a fused step, a generator, a pipeline', async () => {
@@ -107,7 +148,7 @@ describe('lifecycle laws', () => {
 
   it('noEmitAfterEnd catches frames after end and outputs that do not stay done', async () => {
     const message = await failure('noEmitAfterEnd', emitsAfterEnd)
-    expect(message).toMatch(/frames after end: \[TextFrame#\d+\(text: late\)\]/)
+    expect(message).toMatch(/frames after end: \[TextFrame#\d+\(text: "late"\)\]/)
     expect(message).toMatch(/Counterexample/)
     expect(await failure('noEmitAfterEnd', ignoresReturn)).toMatch(/did not stay done/)
   })
@@ -115,6 +156,62 @@ describe('lifecycle laws', () => {
   it('teardownOnBreak catches a source left open and reads after close', async () => {
     expect(await failure('teardownOnBreak', ignoresReturn)).toMatch(/source was neither returned nor read to its end/)
     expect(await failure('teardownOnBreak', readsAfterClose)).toMatch(/read 1 time\(s\) after it was closed/)
+  })
+
+  it('flushesAtEnd catches a processor that silently loses its tail at end (the other laws do not)', async () => {
+    await checkLifecycleLaws(losesTail, { laws: ['passesLifecycle', 'noEmitAfterEnd', 'teardownOnBreak', 'noUnhandledRejection'], numRuns: 40 })
+    const message = await failure('flushesAtEnd', losesTail, 60)
+    expect(message).toMatch(/^law flushesAtEnd failed for processor losesTail: TextFrame#\d+\(text: ".*"\), the last frame before end, was lost at end/)
+    expect(message).toMatch(/In the counterexample \[frames, k\], k = \d+: the first 1 \+ \(\d+ mod n\) of the n frames are followed by end/)
+    // A filter that always drops the frame loses nothing: it does not depend on what follows.
+    await checkLaw('flushesAtEnd', pipeline(map((f) => f), async function* dropsText(source) {
+      for await (const f of source) if (f.kind !== 'data') yield f
+    }), { numRuns: 40 })
+  })
+
+  it('freshAfterInterruption catches a processor that keeps state across an interruption (the other laws do not)', async () => {
+    await checkLifecycleLaws(keepsAcrossInterruption, { laws: ['passesLifecycle', 'noEmitAfterEnd', 'teardownOnBreak', 'noUnhandledRejection', 'flushesAtEnd'], numRuns: 40 })
+    const message = await checkLaw('freshAfterInterruption', keepsAcrossInterruption, { numRuns: 60, frames: texts }).then(
+      () => 'held',
+      (err: Error) => err.message,
+    )
+    expect(message).toMatch(/^law freshAfterInterruption failed for processor keepsAcrossInterruption: after an interruption following \d+ frame\(s\)/)
+    expect(message).toMatch(/state from before the interruption was kept/)
+    expect(message).toMatch(/k = \d+: the interruption comes after the first \d+ mod \(n \+ 1\) of the n frames/)
+    await checkLaw('freshAfterInterruption', resetsOnInterruption, { numRuns: 60, frames: texts })
+  })
+
+  it('freshAfterInterruption interrupts as a task does: ctx.signal aborts and in-flight output has come out first', async () => {
+    const seen: Array<{ aborted: boolean; frames: number }> = []
+    let count = 0
+    const watcher: Processor = async function* watcher(source, ctx) {
+      const signal = ctx.signal
+      for await (const f of source) {
+        count++
+        if (f.type === 'startInterruption') seen.push({ aborted: signal.aborted, frames: count })
+        yield f
+      }
+      count = 0
+    }
+    await checkLaw('freshAfterInterruption', watcher, { numRuns: 5, frames: fc.constant([Frames.text('a'), Frames.text('b')]) })
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every((s) => s.aborted)).toBe(true)
+  })
+
+  it('names an anonymous processor by the start of its source', async () => {
+    const message = await failure(
+      'passesLifecycle',
+      (() => async function* (source: AsyncIterable<Frame>) {
+        for await (const f of source) if (f.type !== 'end') yield f
+      })(),
+    )
+    expect(message).toMatch(/failed for processor anonymous \(async function\* ?\(source\) \{ for await/)
+    const differs = await checkEquivalent(upper, (source: AsyncIterable<Frame>) => source, { numRuns: 20 }).then(
+      () => 'same',
+      (err: Error) => err.message,
+    )
+    expect(differs).toMatch(/^the processors map and anonymous \(\(source\) => source\) behave differently: downstream frames differ/)
+    expect(describeProcessor(named('tts', passthrough))).toBe('tts')
   })
 
   it('a hanging processor fails with a timeout instead of hanging the check', async () => {
@@ -167,7 +264,8 @@ describe('lifecycle laws', () => {
     }
     await checkLifecycleLaws(spy, { laws: ['passesLifecycle'], numRuns: 5, start: { allowInterruptions: true } })
     expect(startSeen).toEqual([true, true, true, true, true])
-    expect(LAWS).toEqual(['passesLifecycle', 'noEmitAfterEnd', 'teardownOnBreak', 'noUnhandledRejection'])
+    expect(failureText(new Error('outer', { cause: new Error('inner reason') }))).toBe('inner reason\nouter')
+    expect(LAWS).toEqual(['passesLifecycle', 'noEmitAfterEnd', 'teardownOnBreak', 'noUnhandledRejection', 'flushesAtEnd', 'freshAfterInterruption'])
   })
 
   it('rejects bad arguments with a TypeError', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { FatalError, Frames, map, type Frame, type Processor } from '../../lib/index.js'
-import { isSleep, runProcessor, sleep, withoutLifecycle } from '../../lib/testing/index.js'
+import { interrupt, isInterrupt, isSleep, runProcessor, sleep, withoutLifecycle } from '../../lib/testing/index.js'
 
 const upper = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
 const types = (frames: readonly Frame[]): string[] => frames.map((f) => f.type)
@@ -11,11 +11,12 @@ const slow = (ms: number): Processor =>
   async function* slow(source, ctx) {
     for await (const frame of source) {
       if (frame.kind === 'data' && frame.type === 'text') {
+        const signal = ctx.signal
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(resolve, ms)
-          ctx.signal.addEventListener('abort', () => {
+          signal.addEventListener('abort', () => {
             clearTimeout(timer)
-            reject(ctx.signal.reason)
+            reject(signal.reason)
           }, { once: true })
         })
       }
@@ -190,7 +191,74 @@ describe('runProcessor', () => {
     expect(r.status).toBe('cancelled')
   })
 
+  it('fires an interrupt() step only once the frames before it were read, so it never overtakes queued input', async () => {
+    vi.useFakeTimers()
+    const input = [Frames.text('a'), Frames.text('b'), Frames.text('c'), interrupt(), Frames.text('d')]
+    const r = await runProcessor(slow(100), input, { allowInterruptions: true, fakeTimers: vi })
+    expect(r.status).toBe('ended')
+    // 'a' and 'b' were handled, 'c' was being handled when the interruption came; 'd' is input of after it.
+    expect(withoutLifecycle(r.downstream).map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : f.type))).toEqual(['a', 'b', 'startInterruption', 'd'])
+    expect(r.upstream).toEqual([])
+    expect(vi.getTimerCount()).toBe(0)
+
+    // An interruptionTask frame in the input acts at once instead: it overtakes the queued input, and lands before
+    // the processor has even read 'a' (what tests used to work around with sleeps).
+    const early = await runProcessor(slow(100), [Frames.text('a'), Frames.text('b'), Frames.text('c'), Frames.interruptionTask(), Frames.text('d')], {
+      allowInterruptions: true,
+      fakeTimers: vi,
+    })
+    expect(withoutLifecycle(early.downstream).map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : f.type))).toEqual(['startInterruption', 'a', 'b', 'c', 'd'])
+  })
+
+  it('interrupt() after sleep() lands at an exact fake time in the middle of the work', async () => {
+    vi.useFakeTimers()
+    const words: Processor = async function* words(source, ctx) {
+      for await (const f of source) {
+        if (f.kind !== 'data' || f.type !== 'text') {
+          yield f
+          continue
+        }
+        for (const w of ['one', 'two', 'three', 'four']) {
+          const signal = ctx.signal
+          await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(resolve, 100)
+            signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true })
+          })
+          yield Frames.text(w)
+        }
+      }
+    }
+    const r = await runProcessor(words, [Frames.text('go'), sleep(250), interrupt(), Frames.text('again')], { allowInterruptions: true, fakeTimers: vi, tickMs: 10 })
+    expect(withoutLifecycle(r.downstream).map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : f.type))).toEqual(
+      ['one', 'two', 'startInterruption', 'one', 'two', 'three', 'four'],
+    )
+  })
+
+  it('an interrupt() step keeps stage names, and does not wait for frames the task drops', async () => {
+    const fragile: Processor = async function* fragile(source) {
+      for await (const f of source) {
+        if (f.kind === 'data') throw new Error('boom')
+        yield f
+      }
+    }
+    const r = await runProcessor(fragile, [Frames.sync(), interrupt(), Frames.text('x')], { allowInterruptions: true })
+    const plain = await runProcessor(fragile, [Frames.sync(), Frames.text('x')])
+    const names = (frames: readonly Frame[]): unknown[] => frames.map((f) => f.kind === 'system' && f.type === 'error' && f.processor?.replace(/#\d+/, '#N'))
+    expect(names(r.upstream)).toEqual(names(plain.upstream))
+    expect(names(r.upstream)).toEqual(['PipelineTask#N/fragile'])
+    // A start frame and frames after end never reach the processor: the step does not wait for them.
+    const dropped = await runProcessor(upper, [Frames.start(), interrupt(), Frames.text('a'), Frames.end(), Frames.text('late'), interrupt()], {
+      allowInterruptions: true,
+      timeoutMs: 2000,
+    })
+    expect(dropped.timedOut).toBe(false)
+    expect(types(dropped.downstream)).toEqual(['start', 'startInterruption', 'text', 'end'])
+  })
+
   it('rejects bad arguments with a TypeError', async () => {
+    await expect(runProcessor(upper, [interrupt()])).rejects.toThrow(/allowInterruptions/)
+    expect(isInterrupt(interrupt())).toBe(true)
+    expect(isInterrupt(Frames.interruptionTask())).toBe(false)
     await expect(runProcessor('x' as never, [])).rejects.toThrow(TypeError)
     await expect(runProcessor(upper, 5 as never)).rejects.toThrow(/iterable/)
     await expect(runProcessor(upper, [Frames.text('a'), { type: 'text' } as never])).rejects.toThrow(/\[1\]/)

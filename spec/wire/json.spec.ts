@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Frames from '../../lib/frames/index.js'
 import type { Frame } from '../../lib/frames/types.js'
 import { FrameDecodeError, FrameEncodeError } from '../../lib/wire/errors.js'
@@ -196,6 +196,28 @@ describe('JSON bad input: FrameDecodeError, never a crash or prototype pollution
     expect(decodeError(`{"kind":"app","type":"t","id":1,"name":"t#0","data":${deep}}`).message).toMatch(/deeper/)
     const veryDeep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`
     decodeError(`{"kind":"app","type":"t","id":1,"name":"t#0","data":${veryDeep}}`)
+  })
+
+  it('checks the nesting depth before JSON.parse: input nested a million deep never reaches the parser', () => {
+    const parse = vi.spyOn(JSON, 'parse')
+    try {
+      const million = `${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`
+      expect(decodeError(million).message).toMatch(/deeper than 256 levels/)
+      expect(decodeError(`{"kind":"app","type":"t","id":1,"name":"t#0","data":${million}}`).message).toMatch(/deeper than 256 levels/)
+      expect(decodeError(new TextEncoder().encode(`{"data":${'{"a":'.repeat(300)}1${'}'.repeat(300)}}`)).message).toMatch(/deeper/)
+      expect(parse).not.toHaveBeenCalled()
+    } finally {
+      parse.mockRestore()
+    }
+  })
+
+  it(`accepts exactly ${MAX_JSON_DEPTH} levels of app data, the most the encoder writes; brackets in strings do not count`, () => {
+    let data: unknown = 'x [[{{ \\" ]]'
+    for (let i = 1; i < MAX_JSON_DEPTH; i++) data = i % 2 === 0 ? [data] : { k: data, s: '"[{' }
+    const deepest = Frames.app('deep', [data])
+    expect(ser.deserialize(ser.serialize(deepest))).toEqual(deepest)
+    expect(() => ser.serialize(Frames.app('deep', [[data]]))).toThrow(FrameEncodeError)
+    expect(decodeError(ser.serialize(deepest).replace('"data":', '"data":[').replace(/}$/, ']}')).message).toMatch(/deeper/)
   })
 })
 

@@ -258,6 +258,15 @@ describe('protobuf decoder choices', () => {
     expect(() => ser.deserialize(null as unknown as string)).toThrow(FrameDecodeError)
   })
 
+  it('accepts the longest encodings upb and protoc accept: 5-byte tags and lengths, 10-byte values', () => {
+    // text { id: 7 } with the tag, the length and the id each padded to their longest form.
+    const frame = ser.deserialize(fromHex('8a80808000' + '8b80808000' + '08' + '87808080808080808000'))
+    expect(frame).toMatchObject({ type: 'text', id: 7, text: '' })
+    // A 5-byte tag and length, then a 10-byte sample_rate (a uint32 field: the high bits are dropped, as protoc does).
+    const audio = ser.deserialize(fromHex('12' + '8b80808000' + '20' + 'c0be80808080808080' + '01'))
+    expect(audio).toMatchObject({ type: 'audioRaw', sampleRate: 8000 })
+  })
+
   it('skips unknown fields inside a frame and next to it', () => {
     // TextFrame { id 1, text "x", field 9 varint 5, field 10 fixed32 } + top-level field 50 (bytes)
     const frame = ser.deserialize(fromHex('0a0c' + '0801' + '1a0178' + '4805' + '5501020304' + '920302abcd'))
@@ -297,6 +306,14 @@ describe('protobuf bad input: FrameDecodeError, never a crash', () => {
     ['text that is not UTF-8', '0a03' + '1a01ff', /utf-8/i],
     ['a name that is not UTF-8', '0a04' + '1202c328', /utf-8/i],
     ['an image without size', '1a02' + '0801', /size/],
+    // Tags and length prefixes are 32-bit varints: upb and protoc refuse them beyond 5 bytes, even with a small value.
+    ['a length prefix of 6 bytes (value 0)', '0a808080808000', /length of text at byte 1 is longer than 5 bytes/],
+    ['a length prefix of 10 bytes (value 0)', '0a' + '80'.repeat(9) + '00', /longer than 5 bytes/],
+    ['a length prefix of 6 bytes inside a frame', '0a07' + '1a808080808000', /length of field 3 at byte 3 is longer than 5 bytes/],
+    ['a tag of 6 bytes', '8a808080800000', /tag at byte 0 is longer than 5 bytes/],
+    ['a tag above 2^32 - 1 in 5 bytes', '8a8080801000', /tag at byte 0 is above 2\^32 - 1/],
+    ['a tag of 6 bytes inside a frame', '0a07' + '9a8080808000' + '00', /tag at byte 2 is longer than 5 bytes/],
+    ['a length prefix of 2^31 - 1', '0affffffff07', /2\^31 - 1 or more/],
   ]
   for (const [label, hex, pattern] of cases) {
     it(`refuses ${label}`, () => {

@@ -73,6 +73,63 @@ function expectedAfterProtobuf(frame: Frame): Frame {
   return frame
 }
 
+/** Runs `protoc --decode`; true when protoc parsed the bytes. */
+function protocAccepts(bytes: Uint8Array): boolean {
+  const r = spawnSync(PROTOC, [`--decode=${MESSAGE}`, `--proto_path=${PROTO_DIR}`, 'frames.proto'], { input: bytes })
+  if (r.error !== undefined) throw r.error
+  return r.status === 0
+}
+
+/** A varint written with `extra` more bytes than it needs (a valid, overlong encoding). */
+function paddedVarint(value: bigint, extra: number): number[] {
+  const out: number[] = []
+  let v = value
+  do {
+    out.push(Number(v & 0x7fn))
+    v >>= 7n
+  } while (v > 0n)
+  for (let i = 0; i < extra; i++) out.push(0)
+  return out.map((b, i) => (i < out.length - 1 ? b | 0x80 : b))
+}
+
+/**
+ * Re-encodes a message of the schema (a `Frame` holding one frame message) with every tag, length prefix and varint
+ * value padded by the next count of `pads` (cycled).
+ */
+function reencode(bytes: Uint8Array, pads: readonly number[]): Uint8Array {
+  let n = 0
+  const pad = (): number => pads[n++ % pads.length] as number
+  const readVarint = (buf: Uint8Array, at: { pos: number }): bigint => {
+    let value = 0n
+    let shift = 0n
+    for (;;) {
+      const b = buf[at.pos++] as number
+      value |= BigInt(b & 0x7f) << shift
+      shift += 7n
+      if (b < 0x80) return value
+    }
+  }
+  const fields = (buf: Uint8Array, nested: boolean): number[] => {
+    const out: number[] = []
+    const at = { pos: 0 }
+    while (at.pos < buf.length) {
+      const tag = readVarint(buf, at)
+      out.push(...paddedVarint(tag, pad()))
+      if ((tag & 7n) === 0n) {
+        out.push(...paddedVarint(readVarint(buf, at), pad()))
+        continue
+      }
+      const len = Number(readVarint(buf, at))
+      const body = buf.subarray(at.pos, at.pos + len)
+      at.pos += len
+      const inner = nested ? Array.from(body) : fields(body, true)
+      out.push(...paddedVarint(BigInt(inner.length), pad()), ...inner)
+    }
+    return out
+  }
+  return Uint8Array.from(fields(bytes, false))
+}
+
 const version = protocVersion()
 const inCI = process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false'
 
@@ -125,6 +182,44 @@ describe('protoc interoperability', () => {
       }),
       { numRuns: 40 },
     )
+  })
+
+  it('overlong varints: protoc accepts exactly the encodings we accept (tags and lengths up to 5 bytes, values up to 10)', () => {
+    let refused = 0
+    let accepted = 0
+    fc.assert(
+      fc.property(
+        arbProtobufFrame(),
+        fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 9 }) }), { minLength: 1, maxLength: 12 }),
+        (frame, pads) => {
+          const bytes = reencode(ser.serialize(frame), pads)
+          const theirs = protocAccepts(bytes)
+          let ours: Frame | undefined
+          try {
+            ours = ser.deserialize(bytes)
+          } catch (err) {
+            expect((err as Error).name).toBe('FrameDecodeError')
+          }
+          expect({ ours: ours !== undefined, protoc: theirs, hex: toHex(bytes) }).toEqual({ ours: theirs, protoc: theirs, hex: toHex(bytes) })
+          if (ours !== undefined) expect(ours).toEqual(expectedAfterProtobuf(frame))
+          if (theirs) accepted++
+          else refused++
+        },
+      ),
+      { numRuns: 30 },
+    )
+    // Both sides of the boundary were exercised.
+    expect(accepted).toBeGreaterThan(5)
+    expect(refused).toBeGreaterThan(5)
+  })
+
+  it('protoc refuses the overlong length prefix of the reliability report, and so do we', () => {
+    const bytes = fromHex('0a808080808000')
+    expect(protocAccepts(bytes)).toBe(false)
+    expect(() => ser.deserialize(bytes)).toThrow(/longer than 5 bytes/)
+    // One byte shorter is still accepted by both.
+    expect(protocAccepts(fromHex('0a8080808000'))).toBe(true)
+    expect(ser.deserialize(fromHex('0a8080808000'))).toMatchObject({ type: 'text', text: '' })
   })
 
   it('protoc --decode accepts our bytes for random frames and re-encodes them identically', () => {
