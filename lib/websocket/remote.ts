@@ -4,7 +4,7 @@
  */
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
-import { FatalError } from '../errors.js'
+import { FatalError, InterruptedError } from '../errors.js'
 import { named, type Processor } from '../core/processor.js'
 import type { ProcessorContext } from '../core/context.js'
 import { jsonSerializer } from '../wire/json.js'
@@ -54,6 +54,25 @@ export function remote(url: string | URL, options: RemoteOptions = {}): Processo
     let pumpError: unknown
     let localEnd: Frame | undefined
     let stopped = false
+    let watchTimer: ReturnType<typeof setTimeout> | undefined
+    let unwatch: (() => void) | undefined
+    // Cancel closes the connection at once, even while waiting for remote output; an interruption does not (the
+    // signal is replaced by a fresh one, which is watched next).
+    const watch = (): void => {
+      watchTimer = undefined
+      if (stopped) return
+      const signal = ctx.signal
+      const onAbort = (): void => {
+        if (signal.reason instanceof InterruptedError) watchTimer = setTimeout(watch, 10)
+        else void conn.close(1000, 'cancelled')
+      }
+      if (signal.aborted) onAbort()
+      else {
+        signal.addEventListener('abort', onAbort, { once: true })
+        unwatch = () => signal.removeEventListener('abort', onAbort)
+      }
+    }
+    watch()
     try {
       const first = await input.next()
       if (first.done === true) return
@@ -105,9 +124,16 @@ export function remote(url: string | URL, options: RemoteOptions = {}): Processo
       }
       if (pumpError !== undefined) throw pumpError
       const info = await conn.closed
+      // The remote task drained (its pipeline consumed `end` without passing it on).
+      if (localEnd !== undefined && info.code === 1000 && info.reason === 'ended') {
+        yield localEnd
+        return
+      }
       throw new FatalError(`${ctx.name}: the remote session closed before its end (code ${info.code}${info.reason === '' ? '' : `, ${info.reason}`})`)
     } finally {
       stopped = true
+      if (watchTimer !== undefined) clearTimeout(watchTimer)
+      unwatch?.()
       // Closing cancels the remote task; the close handshake is not awaited, so teardown never waits on the network.
       void conn.close(1000, 'done')
     }

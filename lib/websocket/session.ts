@@ -189,6 +189,7 @@ export class WebSocketSession {
 
   private onMessage(data: RawData): void {
     this.lastSeen = Date.now()
+    if (this.closing) return
     if (this.blocked || this.pending.length > 0) {
       this.pending.push(data)
       if (this.pending.length > this.stats.maxPending) this.stats.maxPending = this.pending.length
@@ -314,7 +315,10 @@ export class WebSocketSession {
   private close(code: number, reason: string): void {
     if (this.closing || this.closeInfo !== undefined) return
     this.closing = true
+    this.pending.length = 0
     this.ws.close(code, closeReason(reason))
+    // Read again, if paused: the client's close frame must get through.
+    this.ws.resume()
     this.closeTimer = setTimeout(() => this.ws.terminate(), 2000)
   }
 
