@@ -134,6 +134,11 @@ export class WebSocketSession {
     return this.info.id
   }
 
+  /** Bytes queued on the socket and not yet sent (the `ws` socket's `bufferedAmount`). */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount
+  }
+
   /** Builds the task from the factory and starts both directions. */
   async start(): Promise<void> {
     let task: PipelineTask
