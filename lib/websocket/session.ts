@@ -110,6 +110,11 @@ export class WebSocketSession {
   private dropping = false
   private goingAway = false
   private closeTimer: ReturnType<typeof setTimeout> | undefined
+  /** The code and reason this side closed with, if it started the closing handshake. */
+  private sentClose: { code: number; reason: string } | undefined
+  /** Resolves once the connection is closing or the task finished: a send waiting for the socket to drain stops. */
+  private readonly stopWaiting: Promise<void>
+  private resolveStopWaiting!: () => void
 
   constructor(
     readonly info: SessionInfo,
@@ -119,6 +124,9 @@ export class WebSocketSession {
   ) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve
+    })
+    this.stopWaiting = new Promise((resolve) => {
+      this.resolveStopWaiting = resolve
     })
     ws.on('message', (data) => this.onMessage(data))
     ws.on('pong', () => {
@@ -156,6 +164,7 @@ export class WebSocketSession {
     this.task = task
     const output = task.frames()
     const result = task.run()
+    void result.then(() => this.resolveStopWaiting())
     if (this.closeInfo !== undefined) void task.cancel()
     void this.pumpOutput(output, result)
     this.unblock()
@@ -301,8 +310,8 @@ export class WebSocketSession {
           }
           continue
         }
-        // Wait until this frame (and so everything before it) has left the socket's buffers.
-        await new Promise<void>((resolve) => ws.send(data, () => resolve()))
+        // Wait until this frame (and so everything before it) has left the socket's buffers, or the session ends.
+        await Promise.race([new Promise<void>((resolve) => ws.send(data, () => resolve())), this.stopWaiting])
         this.stats.sent++
         continue
       }
@@ -320,6 +329,8 @@ export class WebSocketSession {
   private close(code: number, reason: string): void {
     if (this.closing || this.closeInfo !== undefined) return
     this.closing = true
+    this.sentClose = { code, reason: closeReason(reason) }
+    this.resolveStopWaiting()
     this.pending.length = 0
     this.ws.close(code, closeReason(reason))
     // Read again, if paused: the client's close frame must get through.
@@ -328,7 +339,9 @@ export class WebSocketSession {
   }
 
   private onClose(code: number, reason: string): void {
-    this.closeInfo = { code, reason }
+    // A client cut off after this side started closing (no answer to the close frame) still ended with our code.
+    this.closeInfo = this.sentClose ?? { code, reason }
+    this.resolveStopWaiting()
     this.pending.length = 0
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer)
     this.ws.resume()
