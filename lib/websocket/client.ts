@@ -153,6 +153,9 @@ class Connection implements FrameConnection {
     )
     socket.addEventListener('message', (event: MessageEventLike) => this.onMessage(event.data))
     socket.addEventListener('close', (event: CloseEventLike) => this.onClose(event.code, event.reason))
+    // A socket error is always followed by a close event, which ends the connection; without a listener the `ws`
+    // package would throw it as an uncaught exception.
+    socket.addEventListener('error', () => {})
   }
 
   get source(): AsyncIterable<Frame> {

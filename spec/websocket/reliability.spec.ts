@@ -126,3 +126,45 @@ describe('volume', () => {
     })
   }
 })
+
+describe('client side', () => {
+  it('a server that drops the connection mid-stream ends the client source with a WebSocketClosedError, nothing unhandled', async () => {
+    const { server, sessions } = await startServer({ session: () => echo })
+    const conn = await connect(server.url)
+    await conn.send(Frames.text('a'))
+    await waitFor(() => sessions[0]?.stats.received === 1)
+    const reading = (async () => {
+      for await (const _ of conn.source) {
+        // until the connection drops
+      }
+    })()
+    // The server process's socket is destroyed under the connection (like a crash): no close frame.
+    for (const s of server.sessions) (s as unknown as { ws: { terminate(): void } }).ws.terminate()
+    await expect(reading).rejects.toMatchObject({ name: 'WebSocketClosedError', code: CloseCode.abnormal })
+    await expect(conn.send(Frames.text('b'))).rejects.toMatchObject({ name: 'WebSocketClosedError' })
+  })
+})
+
+describe('client side, protocol errors', () => {
+  it('a server that breaks the WebSocket protocol fails the source with a WebSocketClosedError, nothing uncaught', async () => {
+    const { WebSocketServer } = await import('ws')
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (p) => [...p][0] ?? false })
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()))
+    wss.on('connection', (ws) => {
+      // A frame with the reserved opcode 3.
+      ;(ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0x83, 0x00]))
+    })
+    try {
+      const { port } = wss.address() as { port: number }
+      const conn = await connect(`ws://127.0.0.1:${port}`)
+      await expect((async () => {
+        for await (const _ of conn.source) {
+          // until the protocol error
+        }
+      })()).rejects.toMatchObject({ name: 'WebSocketClosedError' })
+    } finally {
+      for (const c of wss.clients) c.terminate()
+      await new Promise((resolve) => wss.close(resolve))
+    }
+  })
+})
