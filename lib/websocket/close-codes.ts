@@ -40,12 +40,26 @@ export const CloseCode = Object.freeze({
   tryAgainLater: 1013,
 } as const)
 
-/** The close code a session sends when its task finished with `status`. */
+/**
+ * The close code a session sends when its task finished with `status`.
+ * @example
+ * ```ts
+ * closeCodeFor('ended') // 1000
+ * closeCodeFor('errored') // 1011
+ * ```
+ */
 export function closeCodeFor(status: TaskStatus): number {
   return status === 'errored' ? CloseCode.internalError : CloseCode.normal
 }
 
-/** A close reason fits in 123 bytes of UTF-8 (a close frame's payload is at most 125 bytes, 2 of them the code). */
+/**
+ * Cuts `reason` to fit a close frame: at most 123 bytes of UTF-8 (a close frame's payload is at most 125 bytes, 2 of
+ * them the code), without splitting a character.
+ * @example
+ * ```ts
+ * ws.close(1011, closeReason(`errored: ${error.message}`))
+ * ```
+ */
 export function closeReason(reason: string): string {
   const bytes = new TextEncoder().encode(reason)
   if (bytes.length <= 123) return reason

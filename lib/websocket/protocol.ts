@@ -26,18 +26,36 @@ export function subprotocolFor(serializer: FrameSerializer): string | undefined 
 /**
  * True for frames a client sends to interrupt the session: `interruptionTask`, `interruption` and
  * `startInterruption` (the last two are what a Python client can carry in protobuf).
+ * @example
+ * ```ts
+ * isInterruptionRequest(Frames.interruption()) // true
+ * isInterruptionRequest(Frames.text('hi')) // false
+ * ```
  */
 export function isInterruptionRequest(frame: Frame): boolean {
   return frame.kind === 'system' && (frame.type === 'interruptionTask' || frame.type === 'interruption' || frame.type === 'startInterruption')
 }
 
-/** The frame a client sends to ask for an interruption: `interruptionTask` when the format carries it, else `interruption`. */
+/**
+ * The frame a client sends to ask for an interruption: `interruptionTask` when the format carries it, else
+ * `interruption`.
+ * @example
+ * ```ts
+ * interruptionRequest(protobufSerializer()).type // 'interruption'
+ * ```
+ */
 export function interruptionRequest(serializer: FrameSerializer): Frame {
   const request = interruptionTask()
   return serializer.supports(request) ? request : interruption()
 }
 
-/** True when the format carries `end` (JSON does, protobuf does not). */
+/**
+ * True when the format carries `end` (JSON does, protobuf does not).
+ * @example
+ * ```ts
+ * carriesLifecycle(jsonSerializer()) // true
+ * ```
+ */
 export function carriesLifecycle(serializer: FrameSerializer): boolean {
   return serializer.supports({ kind: 'control', type: 'end', id: 0, name: 'EndFrame#probe' } as Frame)
 }

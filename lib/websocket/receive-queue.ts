@@ -12,7 +12,15 @@ interface Ending {
 
 const isStale = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
 
-/** A FIFO of received frames with one reader; see the module documentation. */
+/**
+ * A FIFO of received frames with one reader; see the module documentation.
+ * @example
+ * ```ts
+ * const queue = new ReceiveQueue(256, () => socket.pause(), () => socket.resume(), () => socket.close())
+ * queue.push(frame)
+ * for await (const f of queue) show(f)
+ * ```
+ */
 export class ReceiveQueue implements AsyncIterableIterator<Frame, undefined> {
   private items: Frame[] = []
   private head = 0

@@ -46,5 +46,11 @@ export interface WebSocketLike {
  */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
 
-/** `WebSocket.OPEN`. */
+/**
+ * `WebSocket.OPEN`: the `readyState` of an open socket.
+ * @example
+ * ```ts
+ * if (socket.readyState === OPEN) socket.send(bytes)
+ * ```
+ */
 export const OPEN = 1
