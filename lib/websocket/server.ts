@@ -50,7 +50,9 @@ export interface ServeOptions {
   readonly heartbeatIntervalMs?: number
   /**
    * A client from which nothing (no message, no pong) arrived for this long is cut off, and its task cancelled.
-   * Detected within `idleTimeoutMs + heartbeatIntervalMs`. Default 30000 ms.
+   * Detected within `idleTimeoutMs + heartbeatIntervalMs`. Pongs travel behind data, so a client that reads nothing
+   * for this long is cut off too; a client whose input the session is not reading (its queue is full) is not.
+   * Default 30000 ms.
    */
   readonly idleTimeoutMs?: number
   /** Messages that do not decode are reported to the session; one more than this closes the connection with 1007. Default 10. */
@@ -176,6 +178,7 @@ export async function serve(options: ServeOptions): Promise<WebSocketPipelineSer
   const ownServer = options.server === undefined
 
   const onConnection = (ws: WebSocket, request: IncomingMessage, auth: unknown): void => {
+    if (closing !== undefined || sessions.size >= maxSessions) ws.on('error', (err) => onError(err))
     if (closing !== undefined) {
       ws.close(CloseCode.goingAway, 'server closing')
       return

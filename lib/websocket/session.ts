@@ -15,6 +15,9 @@ import type { FrameSerializer } from '../wire/serializer.js'
 import { CloseCode, closeCodeFor, closeReason } from './close-codes.js'
 import { isInterruptionRequest } from './protocol.js'
 
+/** How long a closing connection may make no progress before it is cut off. */
+const CLOSE_TIMEOUT_MS = 2000
+
 /** What a session factory knows about the connection. */
 export interface SessionInfo {
   /** Server-wide session number, from 1. */
@@ -173,6 +176,12 @@ export class WebSocketSession {
   /** Pings the client, or terminates the connection when nothing was heard from it for `timeoutMs`. */
   heartbeat(now: number, timeoutMs: number): void {
     if (this.closeInfo !== undefined) return
+    // Not reading the socket (the task's input queue is full): the client's pongs wait unread behind its data, and
+    // the client is evidently alive.
+    if (this.blocked && this.task !== undefined) {
+      this.lastSeen = now
+      return
+    }
     if (now - this.lastSeen > timeoutMs) {
       this.ws.terminate()
       return
@@ -325,7 +334,10 @@ export class WebSocketSession {
     this.finish(taskResult)
   }
 
-  /** Starts the closing handshake (once); a client that does not answer within 2 s is cut off. */
+  /**
+   * Starts the closing handshake (once). The close frame goes out after the data already queued; a client that
+   * neither reads any of it nor answers for 2 s is cut off.
+   */
   private close(code: number, reason: string): void {
     if (this.closing || this.closeInfo !== undefined) return
     this.closing = true
@@ -335,7 +347,15 @@ export class WebSocketSession {
     this.ws.close(code, closeReason(reason))
     // Read again, if paused: the client's close frame must get through.
     this.ws.resume()
-    this.closeTimer = setTimeout(() => this.ws.terminate(), 2000)
+    let left = this.ws.bufferedAmount
+    const check = (): void => {
+      const now = this.ws.bufferedAmount
+      if (now > 0 && now < left) {
+        left = now
+        this.closeTimer = setTimeout(check, CLOSE_TIMEOUT_MS)
+      } else this.ws.terminate()
+    }
+    this.closeTimer = setTimeout(check, CLOSE_TIMEOUT_MS)
   }
 
   private onClose(code: number, reason: string): void {

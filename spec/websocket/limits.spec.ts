@@ -3,7 +3,7 @@
  * heartbeat that cuts off a silent client.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Frames, pipeline, type Frame } from '../../lib/index.js'
+import { Frames, pipeline, type Frame, type Processor } from '../../lib/index.js'
 import { FrameDecodeError } from '../../lib/wire/errors.js'
 import { jsonSerializer } from '../../lib/wire/json.js'
 import { CloseCode, connect, WebSocketClosedError } from '../../lib/websocket/index.js'
@@ -169,5 +169,35 @@ describe('heartbeat', () => {
     await new Promise((resolve) => setTimeout(resolve, 400))
     expect(sessions[0]?.task?.hasFinished()).toBe(false)
     ws.close()
+  })
+})
+
+describe('heartbeat and backpressure', () => {
+  it('a client throttled by a full input queue is not cut off as idle', async () => {
+    let open = false
+    const gate: Processor = async function* (source) {
+      for await (const f of source) {
+        while (!open) await new Promise((resolve) => setTimeout(resolve, 5))
+        yield f
+      }
+    }
+    const { server, sessions } = await startServer({
+      session: () => ({ processor: gate, params: { inputCapacity: 4 } }),
+      heartbeatIntervalMs: 100,
+      idleTimeoutMs: 500,
+    })
+    const ws = await rawClient(server.url, 'apipeline.json')
+    let got = 0
+    ws.on('message', () => got++)
+    // The server stops reading after a few messages; the client's pongs wait unread behind the rest.
+    const big = 'y'.repeat(32 * 1024)
+    for (let i = 0; i < 40; i++) ws.send(json.serialize(Frames.text(big)))
+    await waitFor(() => (sessions[0]?.stats.received ?? 0) >= 5)
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(sessions[0]?.task?.hasFinished()).toBe(false)
+    open = true
+    ws.send(json.serialize(Frames.end()))
+    expect((await closedWith(ws)).code).toBe(1000)
+    expect(got).toBe(42) // start, 40 texts, end
   })
 })
