@@ -1,6 +1,7 @@
 /**
- * W1–W4: the WebSocket transport on loopback (`apipeline-ts/websocket`), side by side with a bare `ws` echo server
- * doing the same serialization work (decode each message into a frame, encode it back) without sessions or tasks.
+ * W1–W3: the WebSocket transport on loopback (`apipeline-ts/websocket`), side by side with bare `ws` doing the same
+ * serialization work without sessions, tasks or async iteration: its client encodes every frame it sends and decodes
+ * every message it receives, its server decodes each message into a frame and encodes it back.
  *
  * - W1: round trip client → server pipeline (pass-through) → client, one frame at a time: p50/p99 at 1 and at 200
  *   concurrent sessions.
@@ -54,20 +55,23 @@ async function transport(): Promise<WebSocketPipelineServer> {
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 
-/** A raw client doing round trips: send one message, wait for the answer. */
-async function rawRoundTrips(url: string, n: number, payload: Uint8Array, times: number[]): Promise<void> {
+/** A raw client doing round trips: send one encoded frame, wait for the answer and decode it. */
+async function rawRoundTrips(url: string, n: number, frame: Frame, times: number[]): Promise<void> {
   const ws = new WebSocket(url, { perMessageDeflate: false })
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
     ws.once('error', reject)
   })
   let wake: (() => void) | undefined
-  ws.on('message', () => wake?.())
+  ws.on('message', (data) => {
+    pb.deserialize(data as Buffer)
+    wake?.()
+  })
   for (let i = 0; i < n; i++) {
     const t0 = performance.now()
     await new Promise<void>((resolve) => {
       wake = resolve
-      ws.send(payload)
+      ws.send(pb.serialize(frame))
     })
     times.push(performance.now() - t0)
   }
@@ -89,7 +93,6 @@ async function transportRoundTrips(url: string, n: number, frame: Frame, times: 
 
 async function roundTrips(sessions: number, perSession: number): Promise<{ transport: number[]; bare: number[]; transportMs: number; bareMs: number }> {
   const frame = Frames.text('ping')
-  const payload = pb.serialize(frame)
   const server = await transport()
   const bare = await bareEcho()
   const t: number[] = []
@@ -97,9 +100,9 @@ async function roundTrips(sessions: number, perSession: number): Promise<{ trans
   try {
     // Warm-up
     await transportRoundTrips(server.url, 200, frame, [])
-    await rawRoundTrips(bare.url, 200, payload, [])
+    await rawRoundTrips(bare.url, 200, frame, [])
     let t0 = performance.now()
-    await Promise.all(Array.from({ length: sessions }, () => rawRoundTrips(bare.url, perSession, payload, b)))
+    await Promise.all(Array.from({ length: sessions }, () => rawRoundTrips(bare.url, perSession, frame, b)))
     const bareMs = performance.now() - t0
     t0 = performance.now()
     await Promise.all(Array.from({ length: sessions }, () => transportRoundTrips(server.url, perSession, frame, t)))
@@ -138,7 +141,6 @@ async function benchRoundTrips(): Promise<BenchRow[]> {
 /** Streams `FRAMES` audio frames through one connection and reads them all back. */
 async function benchThroughput(): Promise<BenchRow[]> {
   const audio = Frames.audioRaw({ audio: new Uint8Array(640).fill(3) })
-  const payload = pb.serialize(audio)
   const server = await transport()
   const bare = await bareEcho()
   const conn = await connect(server.url, { serializer: pb })
@@ -147,7 +149,8 @@ async function benchThroughput(): Promise<BenchRow[]> {
   await new Promise<void>((resolve) => raw.once('open', () => resolve()))
   let rawGot = 0
   let rawDone: (() => void) | undefined
-  raw.on('message', () => {
+  raw.on('message', (data) => {
+    pb.deserialize(data as Buffer)
     if (++rawGot === FRAMES) rawDone?.()
   })
   try {
@@ -159,7 +162,7 @@ async function benchThroughput(): Promise<BenchRow[]> {
             rawDone = resolve
           })
           for (let i = 0; i < FRAMES; i++) {
-            raw.send(payload)
+            raw.send(pb.serialize(audio))
             // The same send-side backpressure the client applies.
             if (raw.bufferedAmount > 1024 * 1024) await new Promise((resolve) => setTimeout(resolve, 1))
           }
