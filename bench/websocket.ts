@@ -55,8 +55,13 @@ async function transport(): Promise<WebSocketPipelineServer> {
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 
-/** A raw client doing round trips: send one encoded frame, wait for the answer and decode it. */
-async function rawRoundTrips(url: string, n: number, frame: Frame, times: number[]): Promise<void> {
+/** A raw client: sends one encoded frame, waits for the answer and decodes it. */
+interface RawClient {
+  roundTrips(n: number, frame: Frame, times: number[]): Promise<void>
+  close(): void
+}
+
+async function rawClient(url: string): Promise<RawClient> {
   const ws = new WebSocket(url, { perMessageDeflate: false })
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
@@ -67,28 +72,36 @@ async function rawRoundTrips(url: string, n: number, frame: Frame, times: number
     pb.deserialize(data as Buffer)
     wake?.()
   })
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now()
-    await new Promise<void>((resolve) => {
-      wake = resolve
-      ws.send(pb.serialize(frame))
-    })
-    times.push(performance.now() - t0)
+  return {
+    async roundTrips(n, frame, times) {
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now()
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          ws.send(pb.serialize(frame))
+        })
+        times.push(performance.now() - t0)
+      }
+    },
+    close: () => ws.close(),
   }
-  ws.close()
 }
 
-/** A transport client doing round trips through the session's task. */
-async function transportRoundTrips(url: string, n: number, frame: Frame, times: number[]): Promise<void> {
+/** A transport client: round trips through the session's task. */
+async function transportClient(url: string): Promise<RawClient> {
   const conn: FrameConnection = await connect(url, { serializer: pb })
   const source = conn.source[Symbol.asyncIterator]()
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now()
-    await conn.send(frame)
-    await source.next()
-    times.push(performance.now() - t0)
+  return {
+    async roundTrips(n, frame, times) {
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now()
+        await conn.send(frame)
+        await source.next()
+        times.push(performance.now() - t0)
+      }
+    },
+    close: () => void conn.close(),
   }
-  await conn.close()
 }
 
 async function roundTrips(sessions: number, perSession: number): Promise<{ transport: number[]; bare: number[]; transportMs: number; bareMs: number }> {
@@ -97,20 +110,34 @@ async function roundTrips(sessions: number, perSession: number): Promise<{ trans
   const bare = await bareEcho()
   const t: number[] = []
   const b: number[] = []
+  const bareClients: RawClient[] = []
+  const transportClients: RawClient[] = []
   try {
+    for (let i = 0; i < sessions; i++) {
+      bareClients.push(await rawClient(bare.url))
+      transportClients.push(await transportClient(server.url))
+    }
     // Warm-up
-    await transportRoundTrips(server.url, 200, frame, [])
-    await rawRoundTrips(bare.url, 200, frame, [])
-    let t0 = performance.now()
-    await Promise.all(Array.from({ length: sessions }, () => rawRoundTrips(bare.url, perSession, frame, b)))
-    const bareMs = performance.now() - t0
-    t0 = performance.now()
-    await Promise.all(Array.from({ length: sessions }, () => transportRoundTrips(server.url, perSession, frame, t)))
-    const transportMs = performance.now() - t0
+    await bareClients[0]?.roundTrips(200, frame, [])
+    await transportClients[0]?.roundTrips(200, frame, [])
+    // Alternate rounds, so that load from elsewhere on the machine hits both alike.
+    const ROUNDS = 4
+    const each = Math.max(1, Math.round(perSession / ROUNDS))
+    let bareMs = 0
+    let transportMs = 0
+    for (let round = 0; round < ROUNDS; round++) {
+      let t0 = performance.now()
+      await Promise.all(bareClients.map((c) => c.roundTrips(each, frame, b)))
+      bareMs += performance.now() - t0
+      t0 = performance.now()
+      await Promise.all(transportClients.map((c) => c.roundTrips(each, frame, t)))
+      transportMs += performance.now() - t0
+    }
     t.sort((x, y) => x - y)
     b.sort((x, y) => x - y)
     return { transport: t, bare: b, transportMs, bareMs }
   } finally {
+    for (const c of [...bareClients, ...transportClients]) c.close()
     await server.close({ drainTimeoutMs: 0 })
     await bare.close()
   }
@@ -123,7 +150,7 @@ async function benchRoundTrips(): Promise<BenchRow[]> {
   for (const sessions of [1, CONCURRENT]) {
     const perSession = sessions === 1 ? RTT : Math.max(20, Math.round(RTT / 40))
     const r = await roundTrips(sessions, perSession)
-    const n = sessions * perSession
+    const n = r.transport.length
     const label = `${sessions} session${sessions === 1 ? '' : 's'}`
     rows.push({ bench: 'W1', variant: `bare ws echo, ${label}`, frames: n, ms: r.bareMs, note: `round trip p50 ${us(percentile(r.bare, 0.5))} / p99 ${us(percentile(r.bare, 0.99))}` })
     rows.push({
