@@ -82,12 +82,14 @@ describe('web chat in headless Chromium', () => {
       const shot = join(dir, 'web-chat.png')
       await page.screenshot({ path: shot })
       expect(existsSync(shot)).toBe(true)
+      console.log(`web chat screenshot: ${shot}`)
       expect(pageErrors).toEqual([])
       expect(chat.transport.sessions.size).toBe(1)
     } finally {
       await browser.close()
       await chat.close()
-      rmSync(dir, { recursive: true, force: true })
+      // The screenshot stays (web-chat.png in the test's temp dir); the browser profile goes.
+      rmSync(join(dir, 'profile'), { recursive: true, force: true })
     }
   }, 90_000)
 })
