@@ -138,8 +138,6 @@ export async function serve(options: ServeOptions): Promise<WebSocketPipelineSer
     throw new TypeError("serve(options).slowClient must be 'wait', 'drop' or 'close'")
   }
   const origins = options.origins
-  const originAllowed = (origin: string | undefined): boolean =>
-    origin === undefined || origins === undefined || (typeof origins === 'function' ? origins(origin) : origins.includes(origin))
   const onError = (error: Error, session?: WebSocketSession): void => {
     try {
       options.onError?.(error, session)
@@ -147,13 +145,33 @@ export async function serve(options: ServeOptions): Promise<WebSocketPipelineSer
       // A throwing error hook must not take the server down.
     }
   }
+  const originAllowed = (origin: string | undefined): boolean => {
+    if (origin === undefined || origins === undefined) return true
+    if (typeof origins !== 'function') return origins.includes(origin)
+    try {
+      return origins(origin) === true
+    } catch (err) {
+      onError(err instanceof Error ? err : new Error(String(err)))
+      return false
+    }
+  }
+  const onDrop = options.onDrop
   const settings: SessionSettings = {
     factory: options.session,
     maxDecodeErrors,
     highWaterMark,
     slowClient,
     onError,
-    onDrop: options.onDrop,
+    onDrop:
+      onDrop === undefined
+        ? undefined
+        : (frame, session) => {
+            try {
+              onDrop(frame, session)
+            } catch (err) {
+              onError(err instanceof Error ? err : new Error(String(err)), session)
+            }
+          },
   }
 
   const bySubprotocol = new Map(serializers.map((s) => [`${SUBPROTOCOL_PREFIX}${s.format}`, s]))
@@ -243,8 +261,8 @@ export async function serve(options: ServeOptions): Promise<WebSocketPipelineSer
       refuse(socket, 401, 'Unauthorized')
       return
     }
-    if (verdict instanceof Promise) {
-      verdict.then(accept, (err: unknown) => {
+    if (typeof (verdict as PromiseLike<unknown> | null)?.then === 'function') {
+      Promise.resolve(verdict).then(accept, (err: unknown) => {
         onError(err instanceof Error ? err : new Error(String(err)))
         refuse(socket, 401, 'Unauthorized')
       })

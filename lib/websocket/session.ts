@@ -169,7 +169,12 @@ export class WebSocketSession {
     const result = task.run()
     void result.then(() => this.resolveStopWaiting())
     if (this.closeInfo !== undefined) void task.cancel()
-    void this.pumpOutput(output, result)
+    this.pumpOutput(output, result).catch((err: unknown) => {
+      // Not expected: the pump handles encode errors and socket states itself. Never leave the session hanging.
+      this.settings.onError(err instanceof Error ? err : new Error(String(err)), this)
+      this.close(CloseCode.internalError, 'internal error')
+      void task.cancel().then((r) => this.finish(r))
+    })
     this.unblock()
   }
 

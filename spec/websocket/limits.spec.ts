@@ -113,6 +113,34 @@ describe('admission', () => {
     noOrigin.close()
   })
 
+  it('an origins predicate or onSession hook that throws refuses or reports; the server goes on', async () => {
+    const errors: string[] = []
+    const { server } = await startServer({
+      session: () => echo,
+      origins: (origin) => {
+        if (origin.includes('bad')) throw new Error('origin check failed')
+        return true
+      },
+      onSession: () => {
+        throw new Error('hook failed')
+      },
+      onError: (e) => errors.push(e.message),
+    })
+    await expect(rawClient(server.url, undefined, { origin: 'https://bad.example' })).rejects.toThrow(/403/)
+    const ok = await rawClient(server.url, undefined, { origin: 'https://good.example' })
+    ok.close()
+    await closedWith(ok)
+    expect(errors).toEqual(['origin check failed', 'hook failed'])
+  })
+
+  it('authenticate may return any thenable', async () => {
+    const { server } = await startServer({
+      session: () => echo,
+      authenticate: () => ({ then: (resolve: (v: unknown) => void) => resolve(false) }),
+    })
+    await expect(rawClient(server.url)).rejects.toThrow(/401/)
+  })
+
   it('maxSessions: one connection too many is closed with 1013; a slot frees when a session ends', async () => {
     const { server, sessions } = await startServer({ session: () => echo, maxSessions: 2 })
     const a = await rawClient(server.url)
