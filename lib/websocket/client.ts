@@ -244,6 +244,8 @@ class Connection implements FrameConnection {
 
   close(code: number = CloseCode.normal, reason = ''): Promise<CloseInfo> {
     if (this.closeInfo === undefined) {
+      // The peer's close frame must get through, also when reading was paused.
+      this.resumeReading()
       try {
         this.socket.close(code, closeReason(reason))
       } catch {
@@ -271,6 +273,7 @@ class Connection implements FrameConnection {
 
   private fail(code: number, reason: string, cause?: unknown): void {
     this.queue.end(new WebSocketClosedError(code, reason, cause === undefined ? undefined : { cause }))
+    this.resumeReading()
     this.socket.close(code, closeReason(reason))
   }
 

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Frames, type Frame, type Processor } from '../../lib/index.js'
 import { jsonSerializer } from '../../lib/wire/json.js'
-import { CloseCode } from '../../lib/websocket/index.js'
+import { CloseCode, connect } from '../../lib/websocket/index.js'
 import { closeAll, closedWith, rawClient, sleep, startServer, waitFor } from './helpers.js'
 
 afterEach(closeAll)
@@ -145,5 +145,24 @@ describe('a fast client', () => {
     ws.send(json.serialize(Frames.end()))
     await closedWith(ws)
     expect(sequence(received)).toEqual(Array.from({ length: n }, (_, i) => i))
+  })
+})
+
+describe('the client', () => {
+  it('stops reading its socket while source is not read: the server pipeline stalls, nothing is lost', async () => {
+    const counter = { produced: 0 }
+    const { server, sessions } = await startServer({ session: () => firehose(counter), highWaterMark: 64 * 1024 })
+    const conn = await connect(server.url, { receiveCapacity: 32 })
+    await conn.send(Frames.text('go'))
+    const plateau = await settle(() => counter.produced)
+    expect(plateau).toBeLessThan(40_000)
+    expect(sessions[0]?.bufferedAmount).toBeLessThanOrEqual(64 * 1024 + 4096)
+    const seq: number[] = []
+    for await (const f of conn.source) {
+      seq.push(...sequence([f]))
+      if (seq.length > plateau + 100) break
+    }
+    expect(seq).toEqual(seq.map((_, i) => i))
+    expect((await conn.closed).code).toBe(1000)
   })
 })
