@@ -84,7 +84,8 @@ export interface WebSocketPipelineServer {
   readonly sessions: ReadonlySet<WebSocketSession>
   /**
    * Stops accepting connections and ends every session: `end` drains each task for up to `drainTimeoutMs`, then it
-   * is cancelled; connections close with 1001. Resolves with every session's result once all are closed.
+   * is cancelled; connections close with 1001. Resolves with the results of the sessions that were open, once all
+   * are closed.
    */
   close(options?: { readonly drainTimeoutMs?: number }): Promise<SessionResult[]>
 }
@@ -186,7 +187,6 @@ export async function serve(options: ServeOptions): Promise<WebSocketPipelineSer
     },
   })
   const sessions = new Set<WebSocketSession>()
-  const results: Promise<SessionResult>[] = []
   let nextId = 1
   let closing: Promise<SessionResult[]> | undefined
 
@@ -213,11 +213,7 @@ export async function serve(options: ServeOptions): Promise<WebSocketPipelineSer
       settings,
     )
     sessions.add(session)
-    const done = session.done.then((r) => {
-      sessions.delete(session)
-      return r
-    })
-    results.push(done)
+    void session.done.then(() => sessions.delete(session))
     try {
       options.onSession?.(session)
     } catch (err) {
@@ -300,8 +296,7 @@ export async function serve(options: ServeOptions): Promise<WebSocketPipelineSer
         clearInterval(heartbeat)
         http.off('upgrade', onUpgrade)
         const stopped = ownServer ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve()
-        for (const s of sessions) void s.shutdown(drainMs)
-        const all = await Promise.all(results)
+        const all = await Promise.all([...sessions].map((s) => s.shutdown(drainMs)))
         wss.close()
         if (ownServer) http.closeAllConnections()
         await stopped
