@@ -230,7 +230,8 @@ export class WebSocketSession {
   private block(wait: Promise<void>): void {
     this.blocked = true
     this.ws.pause()
-    void wait.then(() => this.unblock())
+    const unblock = (): void => this.unblock()
+    wait.then(unblock, unblock)
   }
 
   private unblock(): void {
