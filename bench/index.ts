@@ -36,6 +36,7 @@ const ENTRIES: readonly Entry[] = [
   { id: 'B4', file: 'memory.ts', title: 'memory with a slow sink', load: exported('bench') },
   { id: 'B5', file: 'interruption.ts', title: 'interruption', load: exported('bench') },
   { id: 'B6', file: 'wire.ts', title: 'wire formats', load: exported('bench') },
+  { id: 'W', file: 'websocket.ts', title: 'WebSocket transport (W1 round trip, W2 audio throughput, W3 memory per session)', load: exported('bench') },
 ]
 
 function environment(): string {
