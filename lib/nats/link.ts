@@ -179,11 +179,14 @@ export class SessionLink {
    */
   sendDone(): void {
     this.send(MessageType.close, CloseReason.done, 0)
+    this.flushOutbox()
   }
 
   /** Tells the peer this side leaves, then closes the link. */
   sendClose(reason: CloseReason, message = ''): void {
     this.send(MessageType.close, reason, 0, encoder.encode(message))
+    // Hand everything to the client now: the connection may be drained right after the session ends.
+    this.flushOutbox()
     this.close()
   }
 
