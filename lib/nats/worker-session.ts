@@ -48,6 +48,9 @@ export interface SessionHost {
 
 const isDataOrApp = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
 
+/** Longest stretch a session's output loop runs without letting the event loop turn, in ms. */
+const TURN_MS = 10
+
 /** See the module documentation. */
 export class WorkerSession {
   readonly inbox = createInbox()
@@ -185,7 +188,14 @@ export class WorkerSession {
   /** Sends the pipeline's output to the caller, waiting for credit; yields nothing. */
   private async *send(output: AsyncIterable<Frame>, ctx: ProcessorContext): AsyncGenerator<never> {
     const link = this.link
+    let turn = performance.now()
     for await (const frame of output) {
+      // While input is queued the session runs on microtasks alone: give timers (heartbeats) and I/O (output,
+      // credit, other sessions' messages) a turn every few ms of work.
+      if (performance.now() - turn > TURN_MS) {
+        await new Promise((resolve) => setImmediate(resolve))
+        turn = performance.now()
+      }
       if (costsCredit(frame)) {
         const epoch = this.epoch
         const ok = link.waitCredit(ctx.cancelSignal)
