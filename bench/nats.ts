@@ -17,6 +17,8 @@
  * `hop,scaling,spread,memory`; default all).
  */
 import type { NatsConnection } from '@nats-io/transport-node'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { Frames, PipelineTask, pipeline, run, type Frame, type Processor } from '../lib/index.js'
 import { remote } from '../lib/nats/index.js'
 import { connectTo } from '../spec/nats/harness/connections.js'
@@ -204,15 +206,21 @@ async function spread(nc: NatsConnection, workers: readonly Child[], rows: Bench
 
 async function memory(nc: NatsConnection, worker: Child, rows: BenchRow[]): Promise<void> {
   const n = Math.max(10_000, Number(process.env.BENCH_NATS_FRAMES ?? 1_000_000) || 1_000_000)
-  const lastWorkerRss = (): number => {
+  const lastWorker = (): [number, number] => {
     const line = [...worker.lines].reverse().find((l) => l.startsWith('rss '))
-    return line === undefined ? 0 : Number(line.slice(4)) / 2 ** 20
+    const [, rss = '0', heap = '0'] = line?.split(' ') ?? []
+    return [Number(rss) / 2 ** 20, Number(heap) / 2 ** 20]
   }
+  // A GC before each caller sample, so the heap figure is what is live (RSS also shows what the GC kept).
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
   async function* input(): AsyncGenerator<Frame> {
     for (let i = 0; i < n; i++) yield Frames.audioRaw({ audio: new Uint8Array(AUDIO_BYTES) })
   }
   const callerRss: number[] = []
+  const callerHeap: number[] = []
   const workerRss: number[] = []
+  const workerHeap: number[] = []
   let got = 0
   const t0 = performance.now()
   for await (const f of run(pipeline(remote(nc, 'bench.memory')), input())) {
@@ -221,15 +229,21 @@ async function memory(nc: NatsConnection, worker: Child, rows: BenchRow[]): Prom
     // the slow consumer: one event-loop turn per frame
     await new Promise((resolve) => setImmediate(resolve))
     if (got % Math.floor(n / 10) === 0) {
-      callerRss.push(process.memoryUsage().rss / 2 ** 20)
-      workerRss.push(lastWorkerRss())
+      gc()
+      const m = process.memoryUsage()
+      callerRss.push(m.rss / 2 ** 20)
+      callerHeap.push(m.heapUsed / 2 ** 20)
+      const [rss, heap] = lastWorker()
+      workerRss.push(rss)
+      workerHeap.push(heap)
     }
   }
   const wall = performance.now() - t0
   if (got !== n) throw new Error(`${got} of ${n} frames came back`)
-  const fmt = (xs: readonly number[]): string => `${(xs[0] ?? 0).toFixed(0)} MB at 10 %, ${(xs.at(-1) ?? 0).toFixed(0)} MB at 100 % (max ${Math.max(...xs).toFixed(0)} MB)`
-  rows.push({ bench: BENCH, variant: 'memory: audio echoed into a slow consumer, caller RSS', frames: n, ms: wall, note: fmt(callerRss) })
-  rows.push({ bench: BENCH, variant: 'memory: audio echoed into a slow consumer, worker RSS', frames: n, ms: wall, note: fmt(workerRss) })
+  const fmt = (xs: readonly number[]): string => `${(xs[0] ?? 0).toFixed(1)} → ${(xs.at(-1) ?? 0).toFixed(1)} MB (max ${Math.max(...xs).toFixed(1)})`
+  const note = (rss: readonly number[], heap: readonly number[]): string => `10 % → 100 % of the frames: RSS ${fmt(rss)}, heap after GC ${fmt(heap)}`
+  rows.push({ bench: BENCH, variant: 'memory: audio echoed into a slow consumer, caller', frames: n, ms: wall, note: note(callerRss, callerHeap) })
+  rows.push({ bench: BENCH, variant: 'memory: audio echoed into a slow consumer, worker process', frames: n, ms: wall, note: note(workerRss, workerHeap) })
 }
 
 /** All NATS rows. */
@@ -248,7 +262,7 @@ export async function bench(): Promise<BenchRow[]> {
       spawnWorker(url, 'bench.cpu.two', 'cpu', '200'),
       spawnWorker(url, 'bench.spread'),
       spawnWorker(url, 'bench.spread'),
-      spawnWorker(url, 'bench.memory', 'echo', '0', { REPORT_RSS_MS: '200' }),
+      spawnWorker(url, 'bench.memory', 'echo', '0', { REPORT_RSS_MS: '200', NODE_OPTIONS: '--expose-gc' }),
     ])
     children.push(echo, cpuOne, cpuTwoA, cpuTwoB, spreadA, spreadB, mem)
     nc = await connectTo(node.url, 'bench')
