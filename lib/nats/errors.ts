@@ -4,7 +4,13 @@
  * @module
  */
 
-/** What kind of failure a {@link RemoteSessionError} is. */
+/**
+ * What kind of failure a {@link RemoteSessionError} is.
+ * @example
+ * ```ts
+ * const retryable = (code: RemoteErrorCode) => code === 'no-worker' || code === 'worker-lost'
+ * ```
+ */
 export type RemoteErrorCode = 'no-worker' | 'worker-lost' | 'caller-lost' | 'gap' | 'malformed'
 
 /**
@@ -31,7 +37,13 @@ export class RemoteSessionError extends Error {
   }
 }
 
-/** Why no worker took a session. */
+/**
+ * Why no worker took a session.
+ * @example
+ * ```ts
+ * const message = (reason: NoWorkerReason) => (reason === 'busy' ? 'all workers are full' : 'no worker available')
+ * ```
+ */
 export type NoWorkerReason = 'no-responders' | 'busy' | 'timeout' | 'rejected'
 
 /**
@@ -63,7 +75,13 @@ export class NoWorkerError extends RemoteSessionError {
   }
 }
 
-/** How a worker was lost. */
+/**
+ * How a worker was lost.
+ * @example
+ * ```ts
+ * const crashed = (reason: WorkerLostReason) => reason === 'heartbeat'
+ * ```
+ */
 export type WorkerLostReason = 'heartbeat' | 'closed' | 'connection'
 
 /**

@@ -16,7 +16,13 @@ import { PROTOCOL_VERSION, decodeOpenReply, encodeOpenRequest, type OpenReply } 
 import { SessionLink, costsCredit } from './link.js'
 import { functionOption, intOption, sleep, subjectOption } from './options.js'
 
-/** Options of {@link remote}. */
+/**
+ * Options of {@link remote}.
+ * @example
+ * ```ts
+ * const tts = remote(nc, 'tts', { name: 'tts', window: 64, heartbeatMs: 500, fatal: false })
+ * ```
+ */
 export interface RemoteOptions {
   /** Display name of the stage (in error frames and the worker's stage names). Default `remote:<subject>`. */
   readonly name?: string
@@ -39,7 +45,13 @@ export interface RemoteOptions {
   readonly onSession?: (session: RemoteSessionInfo) => void
 }
 
-/** A session as the caller sees it. */
+/**
+ * A session as the caller sees it (given to `RemoteOptions.onSession`).
+ * @example
+ * ```ts
+ * remote(nc, 'bot', { onSession: (s: RemoteSessionInfo) => console.log(`session ${s.id} on worker ${s.workerId}`) })
+ * ```
+ */
 export interface RemoteSessionInfo {
   /** The session id. */
   readonly id: string

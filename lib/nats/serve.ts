@@ -12,7 +12,19 @@ import { decodeOpenRequest, encodeOpenReply, type OpenReply, type OpenRequest } 
 import { functionOption, intOption, subjectOption } from './options.js'
 import { WorkerSession, type SessionHost, type SessionInfo } from './worker-session.js'
 
-/** Options of {@link serve}. */
+/**
+ * Options of {@link serve}.
+ * @example
+ * ```ts
+ * const options: ServeOptions = {
+ *   subject: 'bot',
+ *   processor: (session) => bot(session.start),
+ *   maxSessions: 200,
+ *   onError: (err, session) => console.warn(session?.id, err.message),
+ * }
+ * serve(nc, options)
+ * ```
+ */
 export interface ServeOptions {
   /** The service subject callers name in `remote(nc, subject)`. */
   readonly subject: string
@@ -34,7 +46,15 @@ export interface ServeOptions {
   readonly onSessionEnd?: (session: SessionInfo, result: TaskResult) => void
 }
 
-/** A running worker: see {@link serve}. */
+/**
+ * A running worker: see {@link serve}.
+ * @example
+ * ```ts
+ * const service: NatsService = serve(nc, { subject: 'bot', processor: () => bot() })
+ * setInterval(() => console.log(`${service.sessions} sessions running`), 10_000).unref()
+ * process.once('SIGTERM', () => void service.drain({ timeoutMs: 30_000 }).then(() => nc.drain()))
+ * ```
+ */
 export interface NatsService {
   /** The service subject. */
   readonly subject: string

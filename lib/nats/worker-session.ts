@@ -17,7 +17,16 @@ import type { FrameCodec } from './frame-codec.js'
 import type { OpenRequest } from './handshake.js'
 import { SessionLink, costsCredit } from './link.js'
 
-/** A session as the worker sees it (given to the processor factory). */
+/**
+ * A session as the worker sees it (given to the processor factory).
+ * @example
+ * ```ts
+ * serve(nc, {
+ *   subject: 'bot',
+ *   processor: (session: SessionInfo) => (session.start.allowInterruptions ? interruptibleBot() : bot()),
+ * })
+ * ```
+ */
 export interface SessionInfo {
   /** The session id (chosen by the caller). */
   readonly id: string

@@ -4,7 +4,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Frames, PipelineTask, pipeline, run, type ErrorFrame, type Frame, type Processor, type TaskResult } from '../../lib/index.js'
+import { FrameEncodeError, Frames, PipelineTask, pipeline, run, type ErrorFrame, type Frame, type Processor, type TaskResult } from '../../lib/index.js'
 import {
   GapDetectedError,
   MalformedMessageError,
@@ -188,6 +188,28 @@ describe.skipIf(skip !== undefined)('session failures over a real nats-server', 
     const out: Frame[] = []
     for await (const f of run(pipeline(remote(caller, subject)), [Frames.text('still here')])) out.push(f)
     expect(texts(out)).toEqual(['still here'])
+  })
+
+  it('a frame the wire cannot carry (too large, not JSON) is reported as a non-fatal FrameEncodeError; the session goes on', async () => {
+    const { subject } = serveFresh(() => async function* (source) {
+      yield* source
+    })
+    const up: Frame[] = []
+    const huge = Frames.imageRaw({ image: new Uint8Array(1_200_000), size: [1000, 400], format: 'RGB' })
+    const handle = run(pipeline(remote(caller, subject)), [Frames.text('before'), huge, Frames.app('when', { at: new Date(0) }), Frames.text('after')], {
+      onUpstream: (f) => up.push(f),
+    })
+    const out: Frame[] = []
+    for await (const f of handle) out.push(f)
+    expect((await handle.result).status).toBe('ended')
+    expect(texts(out)).toEqual(['before', 'after'])
+    const errors = errorsIn(up)
+    expect(errors).toHaveLength(2)
+    for (const e of errors) {
+      expect(e.fatal).toBe(false)
+      expect(e.cause).toBeInstanceOf(FrameEncodeError)
+    }
+    expect(errors[0]?.error).toMatch(/max_payload/)
   })
 
   it('close() on the worker cancels its sessions: the caller gets a WorkerLostError, fatal by default or non-fatal ending the stage', async () => {
