@@ -9,7 +9,7 @@ import { end as endFrame, error as errorFrame, start as startFrame } from '../fr
 import type { Frame, StartFrame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
 import { FrameEncodeError, type FrameSerializer } from '../wire/index.js'
-import { CloseReason } from './envelope.js'
+import { CloseReason, MessageType, encodeEnvelope } from './envelope.js'
 import { GapDetectedError, MalformedMessageError, NoWorkerError, WorkerLostError, type NoWorkerReason, type RemoteSessionError } from './errors.js'
 import { frameCodec, type FrameCodec } from './frame-codec.js'
 import { PROTOCOL_VERSION, decodeOpenReply, encodeOpenRequest, type OpenReply } from './handshake.js'
@@ -97,6 +97,25 @@ function resolveOptions(subject: string, options: RemoteOptions): Resolved {
 const isDataOrApp = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
 const isType = (frame: Frame, type: string): boolean => frame.kind !== 'app' && frame.type === type
 
+/** `promise`'s value, or undefined as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined)
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
+}
+
 /** Why an open request failed, or undefined when the error is not a request failure. */
 function requestFailure(err: unknown): NoWorkerReason | undefined {
   const e = err as { name?: unknown; cause?: unknown }
@@ -177,7 +196,23 @@ class CallerSession {
       const remaining = deadline - performance.now()
       if (remaining <= 0 || this.state !== 'opening' || cancel.aborted) break
       try {
-        const msg = await this.nc.request(this.subject, payload, { timeout: Math.max(1, Math.ceil(remaining)) })
+        const request = this.nc.request(this.subject, payload, { timeout: Math.max(1, Math.ceil(remaining)) })
+        const msg = await untilAborted(request, cancel)
+        if (msg === undefined) {
+          // Cancelled while a worker may be accepting: if one does, tell it at once (its first message is #0).
+          request.then(
+            (late) => {
+              try {
+                const answer = decodeOpenReply(late.data)
+                if (answer.ok) this.nc.publish(answer.worker, encodeEnvelope(MessageType.close, CloseReason.cancelled, 0, 0))
+              } catch {
+                // A bad reply or a closed connection: the worker's heartbeat timeout ends that session.
+              }
+            },
+            () => {},
+          )
+          return false
+        }
         const answer = decodeOpenReply(msg.data)
         if (answer.ok) reply = answer
         else if (answer.code === 'busy') reason = 'busy'

@@ -88,6 +88,44 @@ describe.skipIf(skip !== undefined)('session failures over a real nats-server', 
     expect((result.error?.cause as NoWorkerError).reason).toBe('no-responders')
   })
 
+  it('cancelling a run while it looks for a worker ends it at once', async () => {
+    const controller = new AbortController()
+    const handle = run(pipeline(remote(caller, 'nobody.yet', { openTimeoutMs: 30_000 })), [Frames.text('hello?')], { signal: controller.signal })
+    setTimeout(() => controller.abort(), 200)
+    const t0 = performance.now()
+    for await (const _ of handle) void _
+    expect((await handle.result).status).toBe('cancelled')
+    expect(performance.now() - t0).toBeLessThan(3000)
+  })
+
+  it('cancelling a run while a worker is slow to accept ends it at once; a late accept gets a close', async () => {
+    const closes: Uint8Array[] = []
+    const inbox = 'fail.fake.worker'
+    const subs = [
+      worker.subscribe(inbox, {
+        callback: (_err, msg) => {
+          closes.push(msg.data)
+        },
+      }),
+      worker.subscribe('fail.slow.accept', {
+        callback: (_err, msg) => {
+          setTimeout(() => msg.respond(JSON.stringify({ ok: true, worker: inbox, window: 8, workerId: 'slow' })), 1500)
+        },
+      }),
+    ]
+    await worker.flush()
+    const controller = new AbortController()
+    const handle = run(pipeline(remote(caller, 'fail.slow.accept', { openTimeoutMs: 30_000 })), [Frames.text('hello?')], { signal: controller.signal })
+    setTimeout(() => controller.abort(), 200)
+    const t0 = performance.now()
+    for await (const _ of handle) void _
+    expect((await handle.result).status).toBe('cancelled')
+    expect(performance.now() - t0).toBeLessThan(1200)
+    await until(() => closes.length === 1, 5000, 'the close for the late accept')
+    expect([closes[0]?.[0], closes[0]?.[1]]).toEqual([6, 1]) // a close message, reason: cancelled
+    for (const sub of subs) sub.unsubscribe()
+  })
+
   it('when every worker is at maxSessions a new session fails after the bounded wait; it opens again once one ends', async () => {
     let release!: () => void
     const gate = { open: new Promise<void>((resolve) => (release = resolve)) }
