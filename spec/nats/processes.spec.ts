@@ -79,8 +79,8 @@ describe.skipIf(skip !== undefined)('workers and callers as processes', () => {
       expect(r.error?.cause).toBeInstanceOf(WorkerLostError)
       expect((r.error?.cause as WorkerLostError).reason).toBe('heartbeat')
     }
-    // within the heartbeat timeout (plus one check period and scheduling slack on a loaded machine)
-    expect(noticed).toBeLessThan(TIMEOUT_MS + 2000)
+    // within the heartbeat timeout (plus one check period and generous scheduling slack for a loaded machine)
+    expect(noticed).toBeLessThan(TIMEOUT_MS + 5000)
 
     for (const [i, s] of survivors.entries()) {
       for (let k = 1; k <= 20; k++) await s.task.queueFrame(Frames.text(`x${i}-${k}`))
@@ -113,7 +113,7 @@ describe.skipIf(skip !== undefined)('workers and callers as processes', () => {
       const killedAt = performance.now()
       child.kill('SIGKILL')
       await until(() => ended.length === 1, 10_000, 'the orphaned session to end')
-      expect(performance.now() - killedAt).toBeLessThan(3 * HEARTBEAT_MS + 2000)
+      expect(performance.now() - killedAt).toBeLessThan(3 * HEARTBEAT_MS + 5000)
       expect(ended[0]?.result.status).toBe('cancelled')
       expect(ended[0]?.session.id).toBe(child.ready[0])
       expect(finalized).toBe(1)
