@@ -1,0 +1,98 @@
+/**
+ * The session messages on the wire: a 10-byte header, then the payload.
+ *
+ * | bytes | field |
+ * |---|---|
+ * | 0 | message type ({@link MessageType}) |
+ * | 1 | flags: the frame codec for `frame`/`upstream` (0 JSON, 1 the session's binary format), the reason for `close` |
+ * | 2–5 | sequence number, unsigned 32-bit big-endian, counted per direction from 0 over every message |
+ * | 6–9 | argument, unsigned 32-bit big-endian: the interruption epoch for `frame`, the amount for `credit` |
+ * | 10… | the frame (`frame`, `upstream`) or a UTF-8 message (`close`) |
+ * @module
+ */
+import { MalformedMessageError } from './errors.js'
+
+/** The kinds of session message. */
+export const MessageType = {
+  /** A frame travelling downstream (caller → worker: input; worker → caller: output). */
+  frame: 1,
+  /** A frame travelling upstream (worker → caller: pushed by the worker's stages; caller → worker: pushed after `remote()`). */
+  upstream: 2,
+  /** Grants the peer `argument` more frames. */
+  credit: 3,
+  /** Keeps the session alive when nothing else was sent. */
+  heartbeat: 4,
+  /** Caller → worker: the caller's pipeline was interrupted. */
+  interrupt: 5,
+  /** The sender leaves the session; flags carry the {@link CloseReason}. */
+  close: 6,
+} as const
+/** One of {@link MessageType}'s values. */
+export type MessageType = (typeof MessageType)[keyof typeof MessageType]
+
+/** Why a side closed the session. */
+export const CloseReason = {
+  /** The worker's output is complete (after its `end`, or its pipeline finished). */
+  done: 0,
+  /** Cancelled: the caller's run was cancelled, or the worker was closed. */
+  cancelled: 1,
+  /** A gap in the sequence numbers was detected. */
+  gap: 2,
+  /** A message could not be decoded. */
+  malformed: 3,
+  /** The session failed otherwise. */
+  failed: 4,
+} as const
+/** One of {@link CloseReason}'s values. */
+export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason]
+
+/** Frame codecs in the flags byte. */
+export const Codec = { json: 0, binary: 1 } as const
+/** One of {@link Codec}'s values. */
+export type Codec = (typeof Codec)[keyof typeof Codec]
+
+/** Size of the header. */
+export const HEADER_BYTES = 10
+
+/** A decoded message header plus a view of its payload. */
+export interface Envelope {
+  readonly type: MessageType
+  readonly flags: number
+  readonly seq: number
+  readonly arg: number
+  readonly payload: Uint8Array
+}
+
+/** Writes a message: header, then `payload` (a copy of it). */
+export function encodeEnvelope(type: MessageType, flags: number, seq: number, arg: number, payload?: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(HEADER_BYTES + (payload?.byteLength ?? 0))
+  bytes[0] = type
+  bytes[1] = flags
+  const view = new DataView(bytes.buffer)
+  view.setUint32(2, seq >>> 0)
+  view.setUint32(6, arg >>> 0)
+  if (payload !== undefined) bytes.set(payload, HEADER_BYTES)
+  return bytes
+}
+
+/** Reads a message header; a message that is not a session message is a {@link MalformedMessageError}. */
+export function decodeEnvelope(data: Uint8Array): Envelope {
+  if (!(data instanceof Uint8Array) || data.byteLength < HEADER_BYTES) {
+    throw new MalformedMessageError(`not a session message: ${data?.byteLength ?? 0} bytes, a header has ${HEADER_BYTES}`)
+  }
+  const type = data[0] as number
+  if (type < MessageType.frame || type > MessageType.close) throw new MalformedMessageError(`not a session message: unknown type ${type}`)
+  const flags = data[1] as number
+  if ((type === MessageType.frame || type === MessageType.upstream) && flags !== Codec.json && flags !== Codec.binary) {
+    throw new MalformedMessageError(`not a session message: unknown frame codec ${flags}`)
+  }
+  if (type === MessageType.close && flags > CloseReason.failed) throw new MalformedMessageError(`not a session message: unknown close reason ${flags}`)
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  return {
+    type: type as MessageType,
+    flags,
+    seq: view.getUint32(2),
+    arg: view.getUint32(6),
+    payload: data.subarray(HEADER_BYTES),
+  }
+}

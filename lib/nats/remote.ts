@@ -1,0 +1,520 @@
+/**
+ * `remote(nc, subject, options)`: a processor whose frames are processed on some worker serving `subject`.
+ * @module
+ */
+import { createInbox, errors as natsErrors, type NatsConnection, type Subscription } from '@nats-io/transport-node'
+import { detachedContext, type ProcessorContext } from '../core/context.js'
+import { withInfo, type Processor } from '../core/processor.js'
+import { end as endFrame, error as errorFrame, start as startFrame } from '../frames/constructors.js'
+import type { Frame, StartFrame } from '../frames/types.js'
+import { Deque } from '../internal/channel.js'
+import { FrameEncodeError, type FrameSerializer } from '../wire/index.js'
+import { CloseReason, MessageType, encodeEnvelope } from './envelope.js'
+import { GapDetectedError, MalformedMessageError, NoWorkerError, WorkerLostError, type NoWorkerReason, type RemoteSessionError } from './errors.js'
+import { frameCodec, type FrameCodec } from './frame-codec.js'
+import { PROTOCOL_VERSION, decodeOpenReply, encodeOpenRequest, type OpenReply } from './handshake.js'
+import { SessionLink, costsCredit } from './link.js'
+import { functionOption, intOption, sleep, subjectOption } from './options.js'
+
+/**
+ * Options of {@link remote}.
+ * @example
+ * ```ts
+ * const tts = remote(nc, 'tts', { name: 'tts', window: 64, heartbeatMs: 500, fatal: false })
+ * ```
+ */
+export interface RemoteOptions {
+  /** Display name of the stage (in error frames and the worker's stage names). Default `remote:<subject>`. */
+  readonly name?: string
+  /** Frames the caller accepts from the worker before the worker must wait for credit. Default 128. */
+  readonly window?: number
+  /** Heartbeat interval, both directions, in ms. Default 1000. */
+  readonly heartbeatMs?: number
+  /** A side that hears nothing for this long considers its peer lost, in ms. Default 3 × `heartbeatMs`. */
+  readonly heartbeatTimeoutMs?: number
+  /** How long to look for a worker (retrying while all are busy) before failing with {@link NoWorkerError}, in ms. Default 2000. */
+  readonly openTimeoutMs?: number
+  /**
+   * Whether a failed session (no worker, worker lost, gap, undecodable message) ends the run: `true` (default) sends
+   * a fatal `error` frame upstream (the task ends `'errored'`); `false` sends a non-fatal one and ends the stage.
+   */
+  readonly fatal?: boolean
+  /** The binary format for the frames it carries (default protobuf); JSON carries the rest. Workers must use the same. */
+  readonly serializer?: FrameSerializer
+  /** Called when a session is open (for logs and diagnostics). */
+  readonly onSession?: (session: RemoteSessionInfo) => void
+}
+
+/**
+ * A session as the caller sees it (given to `RemoteOptions.onSession`).
+ * @example
+ * ```ts
+ * remote(nc, 'bot', { onSession: (s: RemoteSessionInfo) => console.log(`session ${s.id} on worker ${s.workerId}`) })
+ * ```
+ */
+export interface RemoteSessionInfo {
+  /** The session id. */
+  readonly id: string
+  /** The service subject. */
+  readonly subject: string
+  /** The caller's session subject (the worker sends here). */
+  readonly caller: string
+  /** The worker's session subject (the caller sends here). */
+  readonly worker: string
+  /** Id of the worker process's service (`NatsService.id`). */
+  readonly workerId: string
+}
+
+interface Resolved {
+  readonly name: string
+  readonly window: number
+  readonly heartbeatMs: number
+  readonly heartbeatTimeoutMs: number
+  readonly openTimeoutMs: number
+  readonly fatal: boolean
+  readonly codec: FrameCodec
+  readonly onSession: ((session: RemoteSessionInfo) => void) | undefined
+}
+
+function resolveOptions(subject: string, options: RemoteOptions): Resolved {
+  if (options === null || typeof options !== 'object') throw new TypeError('remote(options) must be an object')
+  const heartbeatMs = intOption('remote(options).heartbeatMs', options.heartbeatMs, 1000)
+  const name = options.name ?? `remote:${subject}`
+  if (typeof name !== 'string' || name.length === 0) throw new TypeError('remote(options).name must be a non-empty string')
+  if (options.fatal !== undefined && typeof options.fatal !== 'boolean') throw new TypeError('remote(options).fatal must be a boolean')
+  return {
+    name,
+    window: intOption('remote(options).window', options.window, 128),
+    heartbeatMs,
+    heartbeatTimeoutMs: intOption('remote(options).heartbeatTimeoutMs', options.heartbeatTimeoutMs, 3 * heartbeatMs),
+    openTimeoutMs: intOption('remote(options).openTimeoutMs', options.openTimeoutMs, 2000),
+    fatal: options.fatal ?? true,
+    codec: frameCodec(options.serializer),
+    onSession: functionOption('remote(options).onSession', options.onSession),
+  }
+}
+
+const isDataOrApp = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
+const isType = (frame: Frame, type: string): boolean => frame.kind !== 'app' && frame.type === type
+
+/** `promise`'s value, or undefined as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined)
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
+}
+
+/** Why an open request failed, or undefined when the error is not a request failure. */
+function requestFailure(err: unknown): NoWorkerReason | undefined {
+  const e = err as { name?: unknown; cause?: unknown }
+  if (err instanceof natsErrors.RequestError && err.isNoResponders()) return 'no-responders'
+  if (err instanceof natsErrors.NoRespondersError || e.cause instanceof natsErrors.NoRespondersError) return 'no-responders'
+  if (err instanceof natsErrors.TimeoutError || e.cause instanceof natsErrors.TimeoutError) return 'timeout'
+  return undefined
+}
+
+/** The caller's half of one session: opens it, pumps the input out, queues the worker's output. */
+class CallerSession {
+  private link: SessionLink | undefined
+  private sub: Subscription | undefined
+  /** Messages that arrived before the open reply was read. */
+  private early: Uint8Array[] = []
+  private readonly queue = new Deque<Frame>()
+  private waiter: ((frame: Frame | undefined) => void) | undefined
+  private state: 'opening' | 'open' | 'done' | 'failed' | 'disposed' = 'opening'
+  /** Interruptions relayed to the worker: output stamped with an older epoch is stale. */
+  private epoch = 0
+  /** `startInterruption` frames of relayed interruptions still to be met in the input (the worker makes its own). */
+  private swallow = 0
+  private syntheticEnd = false
+  private readonly cleanups: (() => void)[] = []
+  readonly id: string
+  private readonly inbox: string
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subject: string,
+    private readonly o: Resolved,
+    private readonly ctx: ProcessorContext,
+    private readonly localStart: StartFrame | undefined,
+  ) {
+    this.inbox = createInbox()
+    this.id = this.inbox.slice(this.inbox.lastIndexOf('.') + 1)
+    const onCancel = (): void => this.wake(undefined)
+    ctx.cancelSignal.addEventListener('abort', onCancel, { once: true })
+    this.cleanups.push(() => ctx.cancelSignal.removeEventListener('abort', onCancel))
+  }
+
+  /** Opens the session on some worker; false (after reporting why) when none took it or the run was cancelled. */
+  async open(): Promise<boolean> {
+    const o = this.o
+    try {
+      this.sub = this.nc.subscribe(this.inbox, {
+        callback: (err, msg) => {
+          if (err !== null) return
+          if (this.link !== undefined) this.link.receive(msg.data)
+          else if (this.state === 'opening') {
+            this.early.push(msg.data)
+            if (this.early.length > o.window + 64) this.failWith(new MalformedMessageError(`${o.name}: the worker sent past its credit before the session was open`))
+          }
+        },
+      })
+    } catch (err) {
+      this.failWith(new WorkerLostError('connection', `${o.name}: cannot subscribe: ${(err as Error).message}`, { cause: err }))
+      return false
+    }
+    const payload = encodeOpenRequest({
+      v: PROTOCOL_VERSION,
+      session: this.id,
+      caller: this.inbox,
+      name: this.ctx.name,
+      start: this.localStart ?? this.ctx.start ?? startFrame(),
+      window: o.window,
+      heartbeatMs: o.heartbeatMs,
+      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      format: o.codec.format,
+    })
+    const deadline = performance.now() + o.openTimeoutMs
+    let reason: NoWorkerReason = 'timeout'
+    let detail = ''
+    let pause = 10
+    const cancel = this.ctx.cancelSignal
+    let reply: OpenReply | undefined
+    while (reply === undefined) {
+      const remaining = deadline - performance.now()
+      if (remaining <= 0 || this.state !== 'opening' || cancel.aborted) break
+      try {
+        const request = this.nc.request(this.subject, payload, { timeout: Math.max(1, Math.ceil(remaining)) })
+        const msg = await untilAborted(request, cancel)
+        if (msg === undefined) {
+          // Cancelled while a worker may be accepting: if one does, tell it at once (its first message is #0).
+          request.then(
+            (late) => {
+              try {
+                const answer = decodeOpenReply(late.data)
+                if (answer.ok) this.nc.publish(answer.worker, encodeEnvelope(MessageType.close, CloseReason.cancelled, 0, 0))
+              } catch {
+                // A bad reply or a closed connection: the worker's heartbeat timeout ends that session.
+              }
+            },
+            () => {},
+          )
+          return false
+        }
+        const answer = decodeOpenReply(msg.data)
+        if (answer.ok) reply = answer
+        else if (answer.code === 'busy') reason = 'busy'
+        else {
+          reason = 'rejected'
+          detail = answer.message
+          break
+        }
+      } catch (err) {
+        const why = requestFailure(err)
+        if (why === undefined) {
+          if (err instanceof MalformedMessageError) {
+            reason = 'rejected'
+            detail = err.message
+            break
+          }
+          this.failWith(new WorkerLostError('connection', `${o.name}: cannot open a session on "${this.subject}": ${(err as Error).message}`, { cause: err }))
+          return false
+        }
+        reason = why
+      }
+      if (reply === undefined) {
+        await sleep(Math.min(pause, Math.max(0, deadline - performance.now())), cancel)
+        pause = Math.min(pause * 2, 200)
+      }
+    }
+    if (reply === undefined || !reply.ok) {
+      if (!cancel.aborted && this.state === 'opening') this.failWith(new NoWorkerError(this.subject, reason, detail))
+      return false
+    }
+    const link = new SessionLink({
+      nc: this.nc,
+      peer: reply.worker,
+      codec: o.codec,
+      window: o.window,
+      peerWindow: reply.window,
+      heartbeatMs: o.heartbeatMs,
+      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      where: `${o.name} (session ${this.id})`,
+      lost: (why, cause) =>
+        why === 'heartbeat'
+          ? new WorkerLostError('heartbeat', `${o.name}: the worker of session ${this.id} sent nothing for ${o.heartbeatTimeoutMs} ms`)
+          : new WorkerLostError('connection', `${o.name}: session ${this.id}: ${(cause as Error | undefined)?.message ?? 'connection lost'}`, { cause }),
+    })
+    if (this.state !== 'opening') {
+      // Cancelled (or failed) while the worker was accepting: tell it, so it finalizes the session at once.
+      link.sendClose(CloseReason.cancelled)
+      return false
+    }
+    this.link = link
+    this.state = 'open'
+    link.events = {
+      frame: (frame, epoch) => this.onFrame(frame, epoch),
+      upstream: (frame) => {
+        if (this.state === 'open' || this.state === 'done') this.ctx.pushUpstream(frame)
+      },
+      interrupt: () => {},
+      close: (why, message) => this.onClose(why, message),
+      fail: (error) => this.failWith(error),
+      junk: (error) => this.ctx.pushUpstream(errorFrame(error, { processor: this.ctx.name })),
+    }
+    this.cleanups.push(this.ctx.runtime.onInterrupt(() => this.interrupt()))
+    this.cleanups.push(
+      this.ctx.onUpstream((frame, next) => { 
+        // Frames pushed upstream after this stage: the worker's stages observe them; they go on here at once.
+        if ((this.state === 'open' || this.state === 'done') && !link.closed) {
+          try {
+            link.sendUpstream(frame)
+          } catch {
+            // A frame the wire cannot carry is not observed remotely; it still goes on locally.
+          }
+        }
+        next(frame)
+      }),
+    )
+    const early = this.early
+    this.early = []
+    for (const data of early) link.receive(data)
+    try {
+      o.onSession?.({ id: this.id, subject: this.subject, caller: this.inbox, worker: reply.worker, workerId: reply.workerId })
+    } catch {
+      // A diagnostics callback does not decide the session.
+    }
+    return true
+  }
+
+  /** Sends the input to the worker until it ends; runs beside the output loop. */
+  async pump(it: AsyncIterator<Frame>, first: Frame | undefined): Promise<void> {
+    const link = this.link as SessionLink
+    let pending = first
+    try {
+      for (;;) {
+        let frame: Frame
+        if (pending !== undefined) {
+          frame = pending
+          pending = undefined
+        } else {
+          const r = await it.next()
+          if (this.state !== 'open') return
+          if (r.done === true) {
+            // The input ended without `end` (a plain iterable, not a task): end the remote run, keep its `end` to itself.
+            this.syntheticEnd = true
+            frame = endFrame()
+            const ok = link.waitCredit(this.ctx.cancelSignal)
+            if (ok !== true && !(await ok)) return
+            link.sendFrame(frame)
+            return
+          }
+          frame = r.value
+        }
+        if (isType(frame, 'start')) continue
+        if (isType(frame, 'startInterruption') && this.swallow > 0) {
+          this.swallow--
+          continue
+        }
+        if (costsCredit(frame)) {
+          const ok = link.waitCredit(this.ctx.cancelSignal)
+          if (ok !== true && !(await ok)) return
+        }
+        if (this.state !== 'open') return
+        try {
+          link.sendFrame(frame)
+        } catch (err) {
+          if (!(err instanceof FrameEncodeError)) throw err
+          this.ctx.pushUpstream(errorFrame(err, { processor: this.ctx.name }))
+          continue
+        }
+        if (isType(frame, 'end') || isType(frame, 'cancel') || isType(frame, 'stopTask')) return
+      }
+    } catch (err) {
+      if (this.state === 'open') {
+        this.failWith(new WorkerLostError('connection', `${this.o.name}: reading the input failed: ${(err as Error).message}`, { cause: err }))
+      }
+    }
+  }
+
+  /** The worker's next output frame, or undefined when the session is over. */
+  next(): Promise<Frame | undefined> | Frame | undefined {
+    const frame = this.queue.shift()
+    if (frame !== undefined) return frame
+    if (this.state !== 'open' || this.ctx.cancelSignal.aborted) return undefined
+    return new Promise((resolve) => {
+      this.waiter = resolve
+    })
+  }
+
+  /** The consumer took `frame`: grants its credit back. */
+  taken(frame: Frame): void {
+    if (costsCredit(frame)) this.link?.consumed(1)
+  }
+
+  /** Leaves the session (cancelling it on the worker unless it is over) and releases everything. Idempotent. */
+  dispose(): void {
+    if (this.state === 'disposed') return
+    const was = this.state
+    this.state = 'disposed'
+    if (was === 'open') this.link?.sendClose(CloseReason.cancelled)
+    else if (was === 'done') this.link?.sendClose(CloseReason.done)
+    else this.link?.close()
+    try {
+      this.sub?.unsubscribe()
+    } catch {
+      // The connection is already closed.
+    }
+    for (const cleanup of this.cleanups.splice(0)) cleanup()
+    this.queue.clear()
+    this.wake(undefined)
+  }
+
+  private onFrame(frame: Frame, epoch: number): void {
+    const link = this.link as SessionLink
+    if (this.state !== 'open') return
+    let out: Frame | undefined = frame
+    if (epoch < this.epoch && isDataOrApp(frame)) out = undefined // produced before the worker saw the interruption
+    else if (isType(frame, 'start')) out = this.localStart
+    else if (isType(frame, 'end') && this.syntheticEnd) out = undefined
+    if (out === undefined) {
+      if (costsCredit(frame)) link.consumed(1)
+      return
+    }
+    if (this.waiter !== undefined && this.queue.length === 0) this.wake(out)
+    else this.queue.push(out)
+  }
+
+  private onClose(reason: CloseReason, message: string): void {
+    if (this.state === 'done') {
+      this.link?.close()
+      return
+    }
+    if (this.state !== 'open') return
+    if (reason === CloseReason.done) {
+      // The output is complete; the link stays open until this stage ends, for frames pushed upstream after it.
+      this.state = 'done'
+      if (this.queue.length === 0) this.wake(undefined)
+      return
+    }
+    const where = `${this.o.name} (session ${this.id})`
+    const error: RemoteSessionError =
+      reason === CloseReason.gap
+        ? Object.assign(new GapDetectedError(0, 0, where), { message: `${where}: the worker detected a gap: ${message}` })
+        : reason === CloseReason.malformed
+          ? new MalformedMessageError(`${where}: the worker could not read a message: ${message}`)
+          : new WorkerLostError('closed', `${where}: the worker closed the session${message === '' ? '' : `: ${message}`}`)
+    this.failWith(error)
+  }
+
+  /** The run was interrupted: the worker interrupts too; output it produced before that is stale. */
+  private interrupt(): void {
+    if (this.state !== 'open') return
+    this.epoch++
+    this.swallow++
+    this.link?.sendInterrupt()
+    const dropped = this.queue.removeWhere(isDataOrApp)
+    if (dropped.length > 0) this.link?.consumed(dropped.length)
+  }
+
+  /** Reports `error` upstream (fatal or not, per the options) and ends the session. */
+  private failWith(error: RemoteSessionError): void {
+    if (this.state === 'done') {
+      // The session had completed; only the relay of upstream frames to the worker ends.
+      this.link?.close()
+      return
+    }
+    if (this.state === 'failed' || this.state === 'disposed') return
+    const wasOpen = this.state === 'open'
+    this.state = 'failed'
+    error.fatal = this.o.fatal
+    if (!this.ctx.cancelSignal.aborted) {
+      this.ctx.pushUpstream(errorFrame(error, { fatal: this.o.fatal, processor: this.ctx.name, cause: error }))
+    }
+    if (wasOpen && this.link !== undefined && !this.link.closed) {
+      const reason = error.code === 'gap' ? CloseReason.gap : error.code === 'malformed' ? CloseReason.malformed : CloseReason.failed
+      this.link.sendClose(reason, error.message)
+    }
+    this.queue.clear()
+    this.wake(undefined)
+  }
+
+  private wake(frame: Frame | undefined): void {
+    const waiter = this.waiter
+    if (waiter === undefined) return
+    this.waiter = undefined
+    waiter(frame)
+  }
+}
+
+/**
+ * A processor whose frames run on a worker: at `start` it opens a session on one of the workers serving `subject`
+ * (`serve(nc, { subject, processor })`, load-balanced by a NATS queue group), sends the frames it reads, and yields
+ * the frames the worker's pipeline outputs. Used anywhere in a local pipeline:
+ * `pipeline(input, remote(nc, 'bot'), output)` runs a whole bot on a worker, `pipeline(stt, remote(nc, 'tts'), out)`
+ * one heavy stage.
+ *
+ * Across the wire, as in one process: order per session; `start` first and `end` last, after the worker drained;
+ * cancel (`ctx.signal`) reaches the worker's processors; an interruption aborts the worker's `ctx.signal` and its
+ * `startInterruption` comes back ahead of any stale output; frames the worker's stages push upstream (errors named
+ * `<this stage>/<worker stage>`, `end`, `cancel`, …) reach this pipeline's earlier stages and task; frames pushed
+ * upstream after this stage are observed by the worker's stages and go on here at once.
+ *
+ * Every message is numbered (a lost one fails the session with {@link GapDetectedError}), both directions have
+ * credit-based flow control (a slow consumer on either side stops the producer, nothing queues beyond `window`),
+ * and both sides send heartbeats: a worker that dies is reported as a {@link WorkerLostError} within
+ * `heartbeatTimeoutMs`; no worker within `openTimeoutMs` is a {@link NoWorkerError}. Failures are `error` frames
+ * sent upstream, fatal unless `fatal: false` (then the stage ends).
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ * import { Frames, pipeline, run } from 'apipeline-ts'
+ * import { remote } from 'apipeline-ts/nats'
+ *
+ * const nc = await connect({ servers: 'nats://127.0.0.1:4222' })
+ * for await (const frame of run(pipeline(remote(nc, 'upper')), [Frames.text('hi')])) {
+ *   console.log(Frames.format(frame))
+ * }
+ * await nc.drain()
+ * ```
+ */
+export function remote(nc: NatsConnection, subject: string, options: RemoteOptions = {}): Processor {
+  if (nc === null || typeof nc !== 'object' || typeof nc.request !== 'function') throw new TypeError('remote(nc) needs a NATS connection')
+  subjectOption('remote(subject)', subject)
+  const o = resolveOptions(subject, options)
+  const processor: Processor = async function* remoteStage(source, given) {
+    const ctx = (given as ProcessorContext | undefined) ?? detachedContext(o.name)
+    const it = source[Symbol.asyncIterator]()
+    const first = await it.next()
+    if (first.done === true) return
+    const localStart = isType(first.value, 'start') ? (first.value as StartFrame) : undefined
+    const session = new CallerSession(nc, subject, o, ctx, localStart)
+    try {
+      if (!(await session.open())) return
+      void session.pump(it, localStart === undefined ? first.value : undefined)
+      for (;;) {
+        const next = session.next()
+        const frame = next instanceof Promise ? await next : next
+        if (frame === undefined) return
+        yield frame
+        session.taken(frame)
+      }
+    } finally {
+      session.dispose()
+    }
+  }
+  return withInfo(processor, { name: o.name })
+}

@@ -1,0 +1,181 @@
+/**
+ * The session protocol without a server: message headers, the open handshake, and two links wired back to back
+ * through a fake connection (sequence numbers, credit, heartbeats, close).
+ */
+import type { NatsConnection } from '@nats-io/transport-node'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Frames, type Frame } from '../../lib/index.js'
+import { CloseReason, MessageType, decodeEnvelope, encodeEnvelope } from '../../lib/nats/envelope.js'
+import { GapDetectedError, MalformedMessageError, WorkerLostError, type RemoteSessionError } from '../../lib/nats/errors.js'
+import { frameCodec } from '../../lib/nats/frame-codec.js'
+import { decodeOpenReply, decodeOpenRequest, encodeOpenRequest } from '../../lib/nats/handshake.js'
+import { SessionLink, type LinkEvents } from '../../lib/nats/link.js'
+
+/** A connection that delivers published messages to `deliver(subject, data)` synchronously. */
+function fakeConnection(deliver: (subject: string, data: Uint8Array) => void, maxPayload = 1024 * 1024): NatsConnection {
+  return { publish: (subject: string, data: Uint8Array) => deliver(subject, data), info: { max_payload: maxPayload } } as unknown as NatsConnection
+}
+
+interface Side {
+  link: SessionLink
+  frames: Frame[]
+  upstream: Frame[]
+  failures: RemoteSessionError[]
+  junk: MalformedMessageError[]
+  closes: CloseReason[]
+  interrupts: number
+}
+
+function events(side: Omit<Side, 'link'>): LinkEvents {
+  return {
+    frame: (f) => side.frames.push(f),
+    upstream: (f) => side.upstream.push(f),
+    interrupt: () => side.interrupts++,
+    close: (reason) => side.closes.push(reason),
+    fail: (e) => side.failures.push(e),
+    junk: (e) => side.junk.push(e),
+  }
+}
+
+/** Two links, `a` (window `wa`) and `b` (window `wb`), wired back to back; `tap` sees every message a→b. */
+function pair(wa = 4, wb = 4, options: { heartbeatMs?: number; timeoutMs?: number } = {}) {
+  const sides: Record<'a' | 'b', Side> = {} as never
+  const tapped: Uint8Array[] = []
+  const nc = fakeConnection((subject, data) => {
+    if (subject === 'to.b') tapped.push(data)
+    sides[subject === 'to.b' ? 'b' : 'a'].link.receive(data)
+  })
+  for (const [name, window, peerWindow, peer] of [['a', wa, wb, 'to.b'], ['b', wb, wa, 'to.a']] as const) {
+    const side = { frames: [], upstream: [], failures: [], junk: [], closes: [], interrupts: 0 } as Omit<Side, 'link'>
+    const link = new SessionLink({
+      nc,
+      peer,
+      codec: frameCodec(),
+      window,
+      peerWindow,
+      heartbeatMs: options.heartbeatMs ?? 1000,
+      heartbeatTimeoutMs: options.timeoutMs ?? 3000,
+      where: name,
+      lost: (reason) => new WorkerLostError(reason === 'heartbeat' ? 'heartbeat' : 'connection', `${name} lost its peer`),
+    })
+    link.events = events(side)
+    ;(side as Side).link = link
+    sides[name] = side as Side
+  }
+  return { ...sides, tapped }
+}
+
+const flushTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('session messages', () => {
+  it('headers round-trip; anything that is not a session message is a MalformedMessageError', () => {
+    const bytes = encodeEnvelope(MessageType.credit, 0, 4_000_000_000, 17)
+    expect(decodeEnvelope(bytes)).toMatchObject({ type: MessageType.credit, flags: 0, seq: 4_000_000_000, arg: 17 })
+    const payload = new Uint8Array([1, 2, 3])
+    expect([...decodeEnvelope(encodeEnvelope(MessageType.frame, 1, 0, 0, payload)).payload]).toEqual([1, 2, 3])
+    for (const junk of [new Uint8Array(3), new TextEncoder().encode('hello world!'), encodeEnvelope(9 as MessageType, 0, 0, 0), encodeEnvelope(MessageType.frame, 7, 0, 0)]) {
+      expect(() => decodeEnvelope(junk)).toThrow(MalformedMessageError)
+    }
+  })
+
+  it('the open request carries the start frame and is validated field by field', () => {
+    const start = Frames.start({ allowInterruptions: true, audioInSampleRate: 8000 })
+    const request = { v: 1, session: 's1', caller: '_INBOX.x', name: 'PipelineTask#0/remote:bot', start, window: 8, heartbeatMs: 100, heartbeatTimeoutMs: 300, format: 'protobuf' }
+    const back = decodeOpenRequest(encodeOpenRequest(request))
+    expect(back).toMatchObject({ ...request, start: { type: 'start', allowInterruptions: true, audioInSampleRate: 8000 } })
+    const bad = (patch: Record<string, unknown>): Uint8Array => new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(encodeOpenRequest(request))), ...patch }))
+    for (const patch of [{ v: 2 }, { window: 0 }, { caller: 'a b' }, { caller: '_INBOX.>' }, { start: { type: 'text' } }, { name: '' }, { heartbeatMs: 1.5 }]) {
+      expect(() => decodeOpenRequest(bad(patch)), JSON.stringify(patch)).toThrow(MalformedMessageError)
+    }
+    expect(() => decodeOpenRequest(new TextEncoder().encode('[1]'))).toThrow(MalformedMessageError)
+    expect(() => decodeOpenReply(new TextEncoder().encode('{"ok":true}'))).toThrow(MalformedMessageError)
+    expect(decodeOpenReply(new TextEncoder().encode('{"ok":false,"code":"busy","message":"full"}'))).toEqual({ ok: false, code: 'busy', message: 'full' })
+  })
+})
+
+describe('two links back to back', () => {
+  it('frames arrive in order with their identity; protobuf carries media, JSON the rest', async () => {
+    const { a, b, tapped } = pair()
+    const sent = [Frames.text('hi'), Frames.audioRaw({ audio: new Uint8Array([1, 2]) }), Frames.app('note', { x: [1, 'two'] }), Frames.end()]
+    for (const f of sent) a.link.sendFrame(f)
+    await flushTurn()
+    expect(b.frames.map((f) => [f.type, f.id, f.name])).toEqual(sent.map((f) => [f.type, f.id, f.name]))
+    expect(tapped.map((m) => m[1])).toEqual([1, 1, 0, 0]) // codec flag: binary, binary, JSON, JSON
+    expect(b.failures).toEqual([])
+  })
+
+  it('credit: a sender holds window frames at most until the receiver consumes them; system frames pass', async () => {
+    const { a, b } = pair(4, 4)
+    for (let i = 0; i < 4; i++) a.link.sendFrame(Frames.text(String(i)))
+    expect(a.link.sendCredit).toBe(0)
+    const waiting = a.link.waitCredit()
+    expect(waiting).toBeInstanceOf(Promise)
+    a.link.sendFrame(Frames.cancel()) // out of band: no credit needed
+    await flushTurn()
+    expect(b.frames).toHaveLength(5)
+    b.link.consumed(1) // grants in batches of window/4 = 1
+    await flushTurn()
+    expect(await waiting).toBe(true)
+    expect(a.link.sendCredit).toBe(1)
+  })
+
+  it('a peer that sends past its credit breaks the protocol: the receiver fails with a MalformedMessageError', async () => {
+    const { a, b } = pair(4, 2)
+    // a believes b's window is 2 but sends a third credited frame anyway (by faking credit)
+    a.link.sendFrame(Frames.text('1'))
+    a.link.sendFrame(Frames.text('2'))
+    ;(a.link as unknown as { credit: number }).credit = 5
+    a.link.sendFrame(Frames.text('3'))
+    await flushTurn()
+    expect(b.failures).toHaveLength(1)
+    expect(b.failures[0]).toBeInstanceOf(MalformedMessageError)
+    expect(b.frames).toHaveLength(2)
+  })
+
+  it('a lost message is a gap, a repeated one too; junk is reported and skipped without consuming a number', async () => {
+    const { a, b, tapped } = pair()
+    a.link.sendFrame(Frames.text('1'))
+    await flushTurn()
+    b.link.receive(new TextEncoder().encode('garbage'))
+    expect(b.junk).toHaveLength(1)
+    a.link.sendFrame(Frames.text('2'))
+    await flushTurn()
+    expect(b.frames).toHaveLength(2)
+    b.link.receive(tapped[0] as Uint8Array) // a repeat of message #0
+    expect(b.failures[0]).toBeInstanceOf(GapDetectedError)
+    expect(b.failures[0]).toMatchObject({ expected: 2, received: 0 })
+    expect(b.link.closed).toBe(true)
+  })
+
+  it('heartbeats keep a quiet session alive; a silent peer is lost after the timeout', async () => {
+    vi.useFakeTimers()
+    const { a, b } = pair(4, 4, { heartbeatMs: 100, timeoutMs: 350 })
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(a.failures).toEqual([])
+    expect(b.failures).toEqual([])
+    // b goes silent (as if killed): a notices within the timeout plus one check period
+    ;(b.link as unknown as { options: { nc: NatsConnection } }).options.nc = fakeConnection(() => {})
+    await vi.advanceTimersByTimeAsync(350 + 50)
+    expect(a.failures).toHaveLength(1)
+    expect(a.failures[0]).toMatchObject({ code: 'worker-lost', reason: 'heartbeat' })
+    b.link.close()
+  })
+
+  it('close reasons and interrupts reach the peer; a closed link sends nothing more', async () => {
+    const { a, b } = pair()
+    a.link.sendInterrupt()
+    a.link.sendUpstream(Frames.error('up'))
+    a.link.sendClose(CloseReason.gap, 'lost #3')
+    expect(a.link.sendFrame(Frames.text('late'))).toBe(false)
+    await flushTurn()
+    expect(b.interrupts).toBe(1)
+    expect(b.upstream.map((f) => f.type)).toEqual(['error'])
+    expect(b.closes).toEqual([CloseReason.gap])
+    expect(b.frames).toEqual([])
+    b.link.close()
+  })
+})
