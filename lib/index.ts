@@ -28,6 +28,9 @@ export { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } f
 export { PipelineRunner, type PipelineRunnerOptions } from './core/runner.js'
 export { unfused } from './core/fuse.js'
 
+// Observing a pipeline
+export type { FlowDirection, FramePoint, FrameEvent, StartedEvent, InterruptedEvent, EndedEvent, LifecycleEvent, ObserverEvent, ObservedTask, ObserverObject, ObserverFunction, Observer, ObserverStats, ObserverHandle } from './observe/events.js'
+
 // Parallel branches
 export { parallel } from './combinators/parallel.js'
 export { syncParallel } from './combinators/sync-parallel.js'

@@ -176,6 +176,8 @@ export class Context implements ProcessorContext {
   }
 
   pushUpstream(frame: Frame): void {
+    const tap = this.runtime.tap
+    if (tap !== undefined) tap.frame(frame, this.name, 'up')
     this.up(frame)
   }
 

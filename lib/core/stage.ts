@@ -87,9 +87,15 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   /** True while the processor has handed over an output and is suspended until it is asked for the next. */
   private atYield = false
   private readonly offInterrupt: () => void
+  /** False when the processor reports its own outputs to observers (a fused stage reports each step's). */
+  private tapOutput = true
   private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> => {
     if (r.done === true) this.complete()
-    else this.atYield = true
+    else {
+      this.atYield = true
+      const tap = this.ctx.runtime.tap
+      if (tap !== undefined && this.tapOutput) tap.frame(r.value, this.ctx.name, 'down')
+    }
     return r
   }
   private readonly onError = (err: unknown): Promise<IteratorResult<Frame>> | IteratorResult<Frame> =>
@@ -127,7 +133,11 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     const r = inner.tryNext()
     if (r !== undefined) {
       if (r.done === true) this.complete()
-      else this.atYield = true
+      else {
+        this.atYield = true
+        const tap = this.ctx.runtime.tap
+        if (tap !== undefined && this.tapOutput) tap.frame(r.value, this.ctx.name, 'down')
+      }
     }
     return r
   }
@@ -165,6 +175,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
         throw new TypeError(`processor ${this.ctx.name} did not return an AsyncIterable`)
       }
       this.inner = out[Symbol.asyncIterator]()
+      this.tapOutput = (this.inner as { observesItself?: unknown }).observesItself !== true
     } catch (err) {
       const failure = err
       this.inner = { next: () => Promise.reject(failure) }
