@@ -29,6 +29,7 @@ export { PipelineRunner, type PipelineRunnerOptions } from './core/runner.js'
 export { unfused } from './core/fuse.js'
 
 // Observing a pipeline
+export { describe, GRAPH_INPUT, GRAPH_OUTPUT, type PipelineGraph, type GraphNode, type GraphNodeKind, type GraphEdge } from './observe/describe.js'
 export type { FlowDirection, FramePoint, FrameEvent, StartedEvent, InterruptedEvent, EndedEvent, LifecycleEvent, ObserverEvent, ObservedTask, ObserverObject, ObserverFunction, Observer, ObserverStats, ObserverHandle } from './observe/events.js'
 
 // Parallel branches
