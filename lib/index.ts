@@ -29,7 +29,7 @@ export { PipelineRunner, type PipelineRunnerOptions } from './core/runner.js'
 export { unfused } from './core/fuse.js'
 
 // Observing a pipeline
-export { describe, GRAPH_INPUT, GRAPH_OUTPUT, type PipelineGraph, type GraphNode, type GraphNodeKind, type GraphEdge } from './observe/describe.js'
+export { describe, graphFromJSON, GRAPH_INPUT, GRAPH_OUTPUT, type PipelineGraph, type GraphNode, type GraphNodeKind, type GraphEdge } from './observe/describe.js'
 export { latencyBreakdown, turnMetrics, type LatencyObserver, type LatencyOptions, type LatencyReport, type StageSummary } from './observe/latency.js'
 export type { TurnReport, StageLatency, TurnOptions } from './observe/turns.js'
 export { percentiles, type Percentiles } from './observe/percentiles.js'

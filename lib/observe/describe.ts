@@ -237,3 +237,17 @@ export function describe(processor: Processor<any, any>): PipelineGraph {
   if (typeof processor !== 'function') throw new TypeError('describe(processor): processor must be a function')
   return new Graph(node('', 'pipeline', describeStages([processor], '', 0)))
 }
+
+/**
+ * A graph from its plain data (`graph.toJSON()`, e.g. read back from a trace file).
+ * @example
+ * ```ts
+ * import { describe, graphFromJSON } from 'apipeline-ts'
+ * const copy = graphFromJSON(JSON.parse(JSON.stringify(describe(bot))))
+ * copy.toMermaid()
+ * ```
+ */
+export function graphFromJSON(root: GraphNode): PipelineGraph {
+  if (root === null || typeof root !== 'object' || !Array.isArray(root.children)) throw new TypeError('graphFromJSON(root): not a graph node')
+  return new Graph(root)
+}
