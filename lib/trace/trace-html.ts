@@ -47,24 +47,25 @@ export function graphSvg(root: GraphNode | null): string {
     const col = column.get(path) ?? 1
     const row = rows.get(col) ?? 0
     rows.set(col, row + 1)
-    pos.set(path, { x: PAD + col * (BOX_W + COL_GAP), y: PAD + 24 + row * (BOX_H + ROW_GAP + 18) })
+    pos.set(path, { x: PAD + col * (BOX_W + COL_GAP), y: PAD + 40 + row * (BOX_H + ROW_GAP + 30) })
   }
   place(GRAPH_INPUT)
   for (const leaf of leaves) place(leaf.path)
   place(GRAPH_OUTPUT)
   const maxRows = Math.max(1, ...rows.values())
   const width = PAD * 2 + (Math.max(...[...pos.values()].map((p) => p.x)) - PAD) + BOX_W
-  const height = PAD * 2 + 24 + maxRows * (BOX_H + ROW_GAP + 18)
+  const height = PAD * 2 + 40 + maxRows * (BOX_H + ROW_GAP + 30)
   const parts: string[] = []
   // Groups: a frame around the boxes of their leaves, outer groups first.
   const groups = graph.nodes().filter((n) => n.children.length > 0)
   groups.forEach((g) => {
     const inside = leaves.filter((l) => l.path.startsWith(`${g.path}/`)).map((l) => pos.get(l.path) as Placed)
     if (inside.length === 0) return
-    const depth = g.path.split('/').length
-    const margin = Math.max(2, 12 - depth * 3)
+    // Nested groups: the more levels a group holds, the wider its frame, so labels never overlap.
+    const levels = Math.max(1, ...leaves.filter((l) => l.path.startsWith(`${g.path}/`)).map((l) => l.path.slice(g.path.length + 1).split('/').length))
+    const margin = 6 * levels
     const x = Math.min(...inside.map((p) => p.x)) - margin
-    const y = Math.min(...inside.map((p) => p.y)) - margin - 14
+    const y = Math.min(...inside.map((p) => p.y)) - margin - 14 * levels
     const w = Math.max(...inside.map((p) => p.x)) + BOX_W + margin - x
     const h = Math.max(...inside.map((p) => p.y)) + BOX_H + margin - y
     parts.push(
@@ -91,17 +92,24 @@ export function graphSvg(root: GraphNode | null): string {
   }
   box(GRAPH_INPUT, 'input', 'end')
   for (const leaf of leaves) {
-    const marks = `${leaf.measured ? ' ⏱' : ''}`
-    box(leaf.path, `${leaf.name}${marks}`, `kind-${leaf.kind}${leaf.fused ? ' fused' : ''}`)
+    box(leaf.path, `${leaf.name}${leaf.measured ? ' (measured)' : ''}`, `kind-${leaf.kind}${leaf.fused ? ' fused' : ''}`)
   }
   box(GRAPH_OUTPUT, 'output', 'end')
   return `<svg id="graph" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#667"/></marker></defs>${parts.join('')}</svg>`
 }
 
-/** The lanes of the timeline: input, the graph's processors in order, any other observed processor, output. */
+/**
+ * The lanes of the timeline: input, the graph's processors in order (a group — a fan-out element, a named pipeline —
+ * after its members, when it was seen emitting), any other observed processor, output.
+ */
 function lanesOf(trace: Trace): string[] {
   const lanes: string[] = ['input']
-  if (trace.header.graph !== null) for (const leaf of graphFromJSON(trace.header.graph).leaves()) lanes.push(leaf.path)
+  const seen = new Set(trace.frames.filter((f) => f.at === 'processor').map((f) => f.p))
+  const walk = (n: GraphNode): void => {
+    n.children.forEach(walk)
+    if (n.children.length === 0 || seen.has(n.path)) lanes.push(n.path)
+  }
+  if (trace.header.graph !== null) trace.header.graph.children.forEach(walk)
   const known = new Set(lanes)
   for (const f of trace.frames) {
     if (f.at !== 'processor' || known.has(f.p)) continue
@@ -183,7 +191,8 @@ section{padding:8px 16px}h2{font-size:13px;margin:6px 0;text-transform:uppercase
   var svg = document.getElementById('timeline');
   var detail = document.getElementById('detail');
   var LABEL = 220, LANE = 26, TOP = 22, RIGHT = 30;
-  var scale = Math.max(0.02, Math.min(50, 1400 / data.duration));
+  var fit = Math.max(400, document.getElementById('timeline-box').clientWidth - LABEL - RIGHT - 4);
+  var scale = Math.max(0.0005, Math.min(50, fit / data.duration));
   function el(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
     for (var k in attrs) e.setAttribute(k, attrs[k]);
@@ -196,7 +205,7 @@ section{padding:8px 16px}h2{font-size:13px;margin:6px 0;text-transform:uppercase
   }
   function draw() {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
-    var width = LABEL + data.duration * scale + RIGHT;
+    var width = Math.ceil(LABEL + data.duration * scale + RIGHT);
     var height = TOP + data.lanes.length * LANE + 4;
     svg.setAttribute('width', width); svg.setAttribute('height', height);
     data.lanes.forEach(function (name, i) {
