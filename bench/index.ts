@@ -36,6 +36,7 @@ const ENTRIES: readonly Entry[] = [
   { id: 'B4', file: 'memory.ts', title: 'memory with a slow sink', load: exported('bench') },
   { id: 'B5', file: 'interruption.ts', title: 'interruption', load: exported('bench') },
   { id: 'B6', file: 'wire.ts', title: 'wire formats', load: exported('bench') },
+  { id: 'OBS', file: 'observe.ts', title: 'observers, latency breakdown and OpenTelemetry on B1/B2; a slow observer', load: exported('bench') },
 ]
 
 function environment(): string {

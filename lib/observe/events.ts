@@ -123,7 +123,7 @@ export interface ObservedTask {
 export interface ObserverObject {
   /** Display name in stats and error reports. Default `observer<n>`. */
   readonly name?: string
-  /** Events queued for this observer before new ones are dropped (and counted). Default 16384. */
+  /** Events kept for this observer while it is behind; beyond that its oldest events are dropped (and counted). Default 16384. */
   readonly capacity?: number
   /**
    * Receives the events in order, on a later turn of the event loop than the one that produced them. A returned

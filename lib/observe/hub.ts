@@ -7,14 +7,30 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { ErrorFrame, Frame, StartFrame } from '../frames/types.js'
 import type { Runtime } from '../core/runtime.js'
 import type { FlowDirection, FramePoint, ObservedTask, Observer, ObserverEvent, ObserverHandle, ObserverObject, ObserverStats } from './events.js'
-import { ObserverQueue } from './observer-queue.js'
+import { EventLog, powerOfTwo } from './event-log.js'
+import { later, ObserverQueue } from './observer-queue.js'
 import type { FrameTap } from './tap.js'
 
 const DEFAULT_CAPACITY = 16_384
 let sessions = 0
 let unnamed = 0
 
-const now = (): number => performance.now()
+let jobTime = -1
+const endOfJob = (): void => {
+  jobTime = -1
+}
+/**
+ * The time of the current job of the event loop: read once per synchronous run and shared by every event seen in it
+ * (a batch of frames taken in one hop, the fused steps handling one frame), so an observed run pays one clock read per
+ * job instead of one per frame and stage.
+ */
+const now = (): number => {
+  if (jobTime < 0) {
+    jobTime = performance.now()
+    queueMicrotask(endOfJob)
+  }
+  return jobTime
+}
 
 interface Attached {
   readonly queue: ObserverQueue
@@ -54,22 +70,43 @@ export class ObserverHub implements FrameTap, ObservedTask {
   /** Input accepted before the task started: delivered right after the `started` event. */
   private early: ObserverEvent[] | undefined = []
   private readonly seenUp = new WeakSet<Frame>()
+  private readonly log: EventLog
+  private limit = 1
+  private scheduled = false
+  private readonly deliverLater = (): void => {
+    this.scheduled = false
+    for (const a of this.attached) a.queue.wake()
+  }
 
   constructor(
     readonly name: string,
     private readonly runtime: Runtime,
     /** Receives the report of an observer's first failure (the task records it as a non-fatal error). */
     private readonly report: (frame: ErrorFrame) => void,
-  ) {}
+  ) {
+    const hub = this
+    this.log = new EventLog(name, this.session, {
+      oldest: () => hub.oldest(),
+      get limit() {
+        return hub.limit
+      },
+    })
+  }
 
   /** Attaches `observer`; from now on the run's frames reach it. */
   attach(observer: Observer): ObserverHandle {
     const { name, capacity, deliver, object } = resolveObserver(`${this.name}.observe()`, observer)
-    const queue = new ObserverQueue(name, capacity, deliver, (message, cause) =>
-      this.report(errorFrame(`observer ${name} failed: ${message}`, { processor: `${this.name}.observe(${name})`, cause })),
+    const queue = new ObserverQueue(
+      name,
+      capacity,
+      deliver,
+      (message, cause) => this.report(errorFrame(`observer ${name} failed: ${message}`, { processor: `${this.name}.observe(${name})`, cause })),
+      this.log,
+      () => this.scheduled,
     )
     const entry: Attached = { queue, observer: object }
     this.attached = [...this.attached, entry]
+    this.limit = Math.max(this.limit, powerOfTwo(capacity))
     this.runtime.tap = this
     return {
       name,
@@ -77,7 +114,10 @@ export class ObserverHub implements FrameTap, ObservedTask {
       detach: () => {
         queue.detach()
         this.attached = this.attached.filter((a) => a !== entry)
-        if (this.attached.length === 0 && this.runtime.tap === this) this.runtime.tap = undefined
+        if (this.attached.length === 0 && this.runtime.tap === this) {
+          this.runtime.tap = undefined
+          this.log.clear()
+        }
       },
       idle: () => queue.idle(),
     }
@@ -155,14 +195,31 @@ export class ObserverHub implements FrameTap, ObservedTask {
   }
 
   private emitFrame(frame: Frame, processor: string, direction: FlowDirection, at: FramePoint): void {
-    if (this.ended) return
-    const event: ObserverEvent = { type: 'frame', task: this.name, session: this.session, frame, processor, direction, at, time: now() }
-    if (this.early !== undefined && this.runtime.start === undefined) this.early.push(event)
-    else this.emit(event)
+    if (this.ended || this.attached.length === 0) return
+    if (this.early !== undefined && this.runtime.start === undefined) {
+      this.early.push({ type: 'frame', task: this.name, session: this.session, frame, processor, direction, at, time: now() })
+      return
+    }
+    this.log.frame(frame, processor, direction, at, now())
+    if (!this.scheduled) this.schedule()
+  }
+
+  /** The oldest event an attached observer still needs. */
+  private oldest(): number {
+    let oldest = this.log.written
+    for (const a of this.attached) oldest = Math.min(oldest, a.queue.position)
+    return oldest
+  }
+
+  private schedule(): void {
+    this.scheduled = true
+    later(this.deliverLater)
   }
 
   private emit(event: ObserverEvent): void {
-    const attached = this.attached
-    for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.offer(event)
+    if (this.attached.length === 0) return
+    if (event.type === 'frame') this.log.frame(event.frame, event.processor, event.direction, event.at, event.time)
+    else this.log.lifecycle(event)
+    if (!this.scheduled) this.schedule()
   }
 }

@@ -1,13 +1,14 @@
 /**
- * One observer's bounded queue: events are queued by the pipeline without waiting and delivered in order on a later
- * turn of the event loop. A full queue drops the new event and counts it; a failing observer is counted, reported
- * once, and keeps receiving events.
+ * One observer's bounded queue: a cursor over the task's event log. The pipeline never waits for it; events are
+ * delivered in order on a later turn of the event loop. When the observer falls more than `capacity` events behind,
+ * the oldest ones are dropped and counted; a failing observer is counted, reported once, and keeps receiving events.
  * @module
  */
+import type { EventLog } from './event-log.js'
 import type { ObserverEvent, ObserverStats } from './events.js'
 
-/** Resolves on a later turn of the event loop (after pending timers and I/O). */
-const later: (fn: () => void) => void =
+/** Runs `fn` on a later turn of the event loop (after pending timers and I/O). */
+export const later: (fn: () => void) => void =
   typeof globalThis.setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0)
 
 /** Events delivered in one turn before the queue lets timers and I/O run again. */
@@ -25,10 +26,7 @@ function describeError(err: unknown): string {
 
 /** The bounded delivery queue of one observer. */
 export class ObserverQueue {
-  private items: (ObserverEvent | undefined)[] = new Array<ObserverEvent | undefined>(64)
-  private head = 0
-  private size = 0
-  private scheduled = false
+  private next: number
   private draining = false
   private detached = false
   private delivered = 0
@@ -37,42 +35,34 @@ export class ObserverQueue {
   private failures = 0
   private firstError: string | undefined
   private idleWaiters: (() => void)[] = []
-  private readonly drainLater = (): void => {
-    this.scheduled = false
-    void this.drain()
-  }
 
   constructor(
     readonly name: string,
-    private readonly capacity: number,
+    readonly capacity: number,
     private readonly deliver: (event: ObserverEvent) => void | PromiseLike<void>,
     /** Called with the first failure of the observer. */
     private readonly onFirstFailure: (message: string, cause: unknown) => void,
-  ) {}
-
-  /** Queues `event` (or drops it when the queue is full). Never throws, never waits. */
-  offer(event: ObserverEvent): void {
-    if (this.detached) return
-    if (this.size >= this.capacity) {
-      this.dropped++
-      return
-    }
-    if (this.size === this.items.length) this.grow()
-    this.items[(this.head + this.size) % this.items.length] = event
-    this.size++
-    if (this.size > this.maxQueued) this.maxQueued = this.size
-    if (!this.scheduled && !this.draining) {
-      this.scheduled = true
-      later(this.drainLater)
-    }
+    private readonly log: EventLog,
+    /** True while the log has a delivery turn scheduled. */
+    private readonly pending: () => boolean,
+  ) {
+    this.next = log.written
   }
 
-  /** Stops delivery; queued events are discarded. */
+  /** The position of the next event this observer needs. */
+  get position(): number {
+    return this.detached ? Number.POSITIVE_INFINITY : this.next
+  }
+
+  /** Starts delivering what has been logged, unless a delivery is under way. */
+  wake(): void {
+    if (!this.draining && !this.detached && this.next < this.log.written) void this.drain()
+    else this.settleIdle()
+  }
+
+  /** Stops delivery; what is still queued is discarded. */
   detach(): void {
     this.detached = true
-    this.items = []
-    this.head = 0
-    this.size = 0
     this.settleIdle()
   }
 
@@ -83,46 +73,41 @@ export class ObserverQueue {
   }
 
   stats(): ObserverStats {
+    const behind = this.detached ? 0 : this.log.written - this.next
+    const overflow = Math.max(0, behind - this.capacity)
     const base = {
       name: this.name,
       delivered: this.delivered,
-      dropped: this.dropped,
-      queued: this.size,
-      maxQueued: this.maxQueued,
+      dropped: this.dropped + overflow,
+      queued: behind - overflow,
+      maxQueued: Math.max(this.maxQueued, Math.min(behind, this.capacity)),
       failures: this.failures,
     }
     return this.firstError === undefined ? base : { ...base, firstError: this.firstError }
   }
 
   private isIdle(): boolean {
-    return this.detached || (this.size === 0 && !this.draining && !this.scheduled)
-  }
-
-  private grow(): void {
-    const next = new Array<ObserverEvent | undefined>(Math.min(this.capacity, this.items.length * 2))
-    for (let i = 0; i < this.size; i++) next[i] = this.items[(this.head + i) % this.items.length]
-    this.items = next
-    this.head = 0
-  }
-
-  private take(): ObserverEvent {
-    const event = this.items[this.head] as ObserverEvent
-    this.items[this.head] = undefined
-    this.head = (this.head + 1) % this.items.length
-    this.size--
-    return event
+    return this.detached || (this.next >= this.log.written && !this.draining && !this.pending())
   }
 
   private async drain(): Promise<void> {
     this.draining = true
     let inTurn = 0
-    while (this.size > 0 && !this.detached) {
+    while (!this.detached) {
+      const written = this.log.written
+      const behind = written - this.next
+      if (behind <= 0) break
+      if (behind > this.capacity) {
+        this.dropped += behind - this.capacity
+        this.next = written - this.capacity
+      }
+      if (behind > this.maxQueued) this.maxQueued = Math.min(behind, this.capacity)
       if (++inTurn > EVENTS_PER_TURN) {
         inTurn = 0
         await new Promise<void>((resolve) => later(resolve))
         continue
       }
-      const event = this.take()
+      const event = this.log.read(this.next++)
       this.delivered++
       let result: void | PromiseLike<void>
       try {

@@ -103,6 +103,8 @@ interface OpenTurn {
 interface SessionState {
   task: string
   prefix: string
+  /** Processor paths below the task, by full name (computed once per processor). */
+  readonly names: Map<string, string>
   turns: number
   open: OpenTurn | undefined
 }
@@ -139,7 +141,7 @@ export class TurnTracker {
   push(event: ObserverEvent): void {
     switch (event.type) {
       case 'started':
-        this.sessions.set(event.session, { task: event.task, prefix: `${event.task}/`, turns: 0, open: undefined })
+        this.sessions.set(event.session, { task: event.task, prefix: `${event.task}/`, names: new Map(), turns: 0, open: undefined })
         return
       case 'interrupted': {
         const open = this.sessions.get(event.session)?.open
@@ -189,7 +191,11 @@ export class TurnTracker {
       turn.outputs++
       return
     }
-    const processor = e.processor.startsWith(s.prefix) ? e.processor.slice(s.prefix.length) : e.processor
+    let processor = s.names.get(e.processor)
+    if (processor === undefined) {
+      processor = e.processor.startsWith(s.prefix) ? e.processor.slice(s.prefix.length) : e.processor
+      s.names.set(e.processor, processor)
+    }
     if (this.order !== undefined && !this.order.has(processor)) return
     if (frame.kind === 'system' && frame.type === 'metrics') {
       this.onMetrics(turn, frame)

@@ -153,7 +153,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
       'apipeline.frames.out': s.outputs,
       'apipeline.interruptions': s.interruptions,
     })
-    for (const [processor, n] of s.counts) span.setAttribute(`apipeline.frames.${processor}`, n)
+    const prefix = `${event.task}/`
+    for (const [processor, n] of s.counts) {
+      span.setAttribute(`apipeline.frames.${processor.startsWith(prefix) ? processor.slice(prefix.length) : processor}`, n)
+    }
     if (event.status === 'errored') span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.error ?? 'errored' })
     span.end(epoch(event.time))
     sessions.delete(event.session)
@@ -170,11 +173,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
         s.frames++
         if (event.at === 'input') s.inputs++
         else if (event.at === 'output') s.outputs++
-        else {
-          const prefix = `${event.task}/`
-          const p = event.processor.startsWith(prefix) ? event.processor.slice(prefix.length) : event.processor
-          s.counts.set(p, (s.counts.get(p) ?? 0) + 1)
-        }
+        else s.counts.set(event.processor, (s.counts.get(event.processor) ?? 0) + 1)
         break
       }
       case 'interrupted': {
