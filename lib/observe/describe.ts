@@ -7,7 +7,14 @@
 import { processorInfo, processorName, type Processor } from '../core/processor.js'
 import { renderDot, renderMermaid } from './graph-render.js'
 
-/** What a node of the graph is. */
+/**
+ * What a node of the graph is.
+ * @example
+ * ```ts
+ * import { describe, type GraphNodeKind } from 'apipeline-ts'
+ * const kinds: GraphNodeKind[] = describe(bot).nodes().map((n) => n.kind)
+ * ```
+ */
 export type GraphNodeKind =
   | 'pipeline'
   | 'processor'
@@ -46,15 +53,36 @@ export interface GraphNode {
   readonly location?: string
 }
 
-/** An edge between two leaves (or the `input`/`output` ends, whose paths are those words in angle brackets). */
+/**
+ * An edge between two leaves (or the `input`/`output` ends, whose paths are those words in angle brackets).
+ * @example
+ * ```ts
+ * import { describe, type GraphEdge } from 'apipeline-ts'
+ * const lines = describe(bot).edges().map((e: GraphEdge) => `${e.from} -> ${e.to}`)
+ * ```
+ */
 export interface GraphEdge {
   readonly from: string
   readonly to: string
 }
 
-/** The `input` end of every graph. */
+/**
+ * The `input` end of every graph.
+ * @example
+ * ```ts
+ * import { describe, GRAPH_INPUT } from 'apipeline-ts'
+ * const first = describe(bot).edges().filter((e) => e.from === GRAPH_INPUT)
+ * ```
+ */
 export const GRAPH_INPUT = '<input>'
-/** The `output` end of every graph. */
+/**
+ * The `output` end of every graph.
+ * @example
+ * ```ts
+ * import { describe, GRAPH_OUTPUT } from 'apipeline-ts'
+ * const last = describe(bot).edges().filter((e) => e.to === GRAPH_OUTPUT)
+ * ```
+ */
 export const GRAPH_OUTPUT = '<output>'
 
 /**

@@ -4,12 +4,24 @@
  */
 import type { ErrorFrame, Frame, StartFrame } from '../frames/types.js'
 
-/** Which way a frame travels: `'down'` towards the sink, `'up'` towards the source. */
+/**
+ * Which way a frame travels: `'down'` towards the sink, `'up'` towards the source.
+ * @example
+ * ```ts
+ * import type { FlowDirection } from 'apipeline-ts'
+ * const arrow = (d: FlowDirection) => (d === 'down' ? '↓' : '↑')
+ * ```
+ */
 export type FlowDirection = 'down' | 'up'
 
 /**
  * Where a frame was seen: `'input'` when the task accepted it (`queueFrame`, `stopWhenDone`, a `run()` input),
  * `'processor'` when it left a processor, `'output'` when it left the task at the sink.
+ * @example
+ * ```ts
+ * import type { FrameEvent } from 'apipeline-ts'
+ * const atSink = (e: FrameEvent) => e.at === 'output'
+ * ```
  */
 export type FramePoint = 'input' | 'processor' | 'output'
 
@@ -89,10 +101,24 @@ export interface EndedEvent {
   readonly error?: ErrorFrame
 }
 
-/** A task lifecycle event. */
+/**
+ * A task lifecycle event.
+ * @example
+ * ```ts
+ * import type { LifecycleEvent } from 'apipeline-ts'
+ * const label = (e: LifecycleEvent) => (e.type === 'ended' ? `ended: ${e.status}` : e.type)
+ * ```
+ */
 export type LifecycleEvent = StartedEvent | InterruptedEvent | EndedEvent
 
-/** Everything an observer receives. */
+/**
+ * Everything an observer receives.
+ * @example
+ * ```ts
+ * import type { ObserverEvent } from 'apipeline-ts'
+ * const frames = (events: ObserverEvent[]) => events.filter((e) => e.type === 'frame').length
+ * ```
+ */
 export type ObserverEvent = FrameEvent | LifecycleEvent
 
 /**
@@ -148,7 +174,15 @@ export interface ObserverObject {
  */
 export type ObserverFunction = (event: ObserverEvent) => void | PromiseLike<void>
 
-/** An observer: a function or an {@link ObserverObject}. */
+/**
+ * An observer: a function or an {@link ObserverObject}.
+ * @example
+ * ```ts
+ * import { run, type Observer } from 'apipeline-ts'
+ * const log: Observer = (e) => console.log(e.type)
+ * run(bot, input, { observe: [log, { name: 'quiet', onEvent: () => {} }] })
+ * ```
+ */
 export type Observer = ObserverFunction | ObserverObject
 
 /**

@@ -10,7 +10,15 @@ import type { ObserverEvent, ObserverObject } from './events.js'
 import { SampleWindow, type Percentiles } from './percentiles.js'
 import { TurnTracker, type TurnOptions, type TurnReport } from './turns.js'
 
-/** Options of {@link latencyBreakdown}. */
+/**
+ * Options of {@link latencyBreakdown}.
+ * @example
+ * ```ts
+ * import { latencyBreakdown, type LatencyOptions } from 'apipeline-ts'
+ * const options: LatencyOptions = { processor: bot, window: 500, onTurn: (t) => console.log(t.ttfb) }
+ * latencyBreakdown(options)
+ * ```
+ */
 export interface LatencyOptions extends TurnOptions {
   /** Called with every finished turn and the same numbers as a `metrics` frame (seconds, like `measured()`). */
   readonly onTurn?: (turn: TurnReport, metrics: MetricsFrame) => void

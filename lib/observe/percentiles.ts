@@ -27,7 +27,14 @@ function rank(sorted: readonly number[], p: number): number {
   return sorted[i] as number
 }
 
-/** The summary of `values`, or undefined when there are none. */
+/**
+ * The summary of `values`, or undefined when there are none (nearest-rank percentiles).
+ * @example
+ * ```ts
+ * import { percentiles } from 'apipeline-ts'
+ * percentiles([10, 20, 30, 40])?.p50 // 20
+ * ```
+ */
 export function percentiles(values: readonly number[]): Percentiles | undefined {
   if (values.length === 0) return undefined
   const sorted = [...values].sort((a, b) => a - b)

@@ -65,7 +65,15 @@ export interface TurnReport {
   readonly stages: readonly StageLatency[]
 }
 
-/** Options of turn tracking. */
+/**
+ * Options of turn tracking.
+ * @example
+ * ```ts
+ * import { latencyBreakdown, type TurnOptions } from 'apipeline-ts'
+ * const turns: TurnOptions = { isTurnStart: (f) => f.kind === 'app' && f.type === 'userStoppedSpeaking' }
+ * latencyBreakdown(turns)
+ * ```
+ */
 export interface TurnOptions {
   /** Which input frames start a turn. Default: data and app frames. */
   readonly isTurnStart?: (frame: Frame) => boolean

@@ -33,7 +33,16 @@ export interface ActiveSession {
 
 const storage = new AsyncLocalStorage<ActiveSession>()
 
-/** Runs `fn` as the work of `session`. */
+/**
+ * Runs `fn` as the work of `session` (what the observer does for each task; useful to run related work, e.g. a
+ * callback from outside the pipeline, in a task's session).
+ * @example
+ * ```ts
+ * import { activeSession, runInSession } from 'apipeline-ts/otel'
+ * const session = activeSession()
+ * setTimeout(() => (session ? runInSession(session, flush) : flush()), 100)
+ * ```
+ */
 export function runInSession<T>(session: ActiveSession, fn: () => T): T {
   return storage.run(session, () => otelContext.with(session.context, fn))
 }

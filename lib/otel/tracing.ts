@@ -9,7 +9,16 @@ import type { ObservedTask, ObserverEvent, ObserverObject } from '../observe/eve
 import { TurnTracker, type TurnOptions, type TurnReport } from '../observe/turns.js'
 import { runInSession, type ActiveSession } from './session-context.js'
 
-/** Options of {@link openTelemetry}. */
+/**
+ * Options of {@link openTelemetry}.
+ * @example
+ * ```ts
+ * import { trace } from '@opentelemetry/api'
+ * import { openTelemetry, type OpenTelemetryOptions } from 'apipeline-ts/otel'
+ * const options: OpenTelemetryOptions = { tracer: trace.getTracer('bot'), processor: bot }
+ * openTelemetry(options)
+ * ```
+ */
 export interface OpenTelemetryOptions extends TurnOptions {
   /** The tracer. Default `trace.getTracer('apipeline-ts')` (the global tracer provider). */
   readonly tracer?: Tracer

@@ -15,7 +15,15 @@ const USAGE = `usage: apipeline-ts trace view FILE [--out PAGE.html]
   interruptions as vertical lines, hover a mark to see its frame).
   Default output: FILE with the extension .html.`
 
-/** Where the command writes its messages. */
+/**
+ * Where the command writes its messages.
+ * @example
+ * ```ts
+ * import { traceCli, type CliIo } from 'apipeline-ts/trace'
+ * const io: CliIo = { out: console.log, err: console.error, tty: false }
+ * await traceCli(['trace', 'view', 's.jsonl'], io)
+ * ```
+ */
 export interface CliIo {
   readonly out: (line: string) => void
   readonly err: (line: string) => void
@@ -60,7 +68,14 @@ async function progressBar(io: CliIo, label: string): Promise<Progress> {
   }
 }
 
-/** Runs the command with `args` (without `node` and the script); resolves with the exit code. */
+/**
+ * Runs the command with `args` (without `node` and the script); resolves with the exit code (0 done, 1 failed, 2 usage).
+ * @example
+ * ```ts
+ * import { traceCli } from 'apipeline-ts/trace'
+ * process.exitCode = await traceCli(['trace', 'view', 'session.jsonl', '--out', 'session.html'])
+ * ```
+ */
 export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
   if (args[0] !== 'trace' || args[1] !== 'view') {
     io.err(USAGE)

@@ -35,7 +35,15 @@ export interface Trace {
   readonly malformed: number
 }
 
-/** Options of {@link readTrace}. */
+/**
+ * Options of {@link readTrace}.
+ * @example
+ * ```ts
+ * import { readTrace, type ReadTraceOptions } from 'apipeline-ts/trace'
+ * const options: ReadTraceOptions = { onProgress: (done, total) => console.log(`${done}/${total}`) }
+ * await readTrace('s.jsonl', options)
+ * ```
+ */
 export interface ReadTraceOptions {
   /** Called as the file is read, with the bytes read so far and the file's size. */
   readonly onProgress?: (bytesRead: number, totalBytes: number) => void

@@ -9,7 +9,15 @@ import { describe } from '../observe/describe.js'
 import type { ObserverEvent, ObserverObject } from '../observe/events.js'
 import { TRACE_VERSION, traceFrame, type TraceHeader, type TraceLine } from './trace-format.js'
 
-/** Options of {@link traceRecorder}. */
+/**
+ * Options of {@link traceRecorder}.
+ * @example
+ * ```ts
+ * import { traceRecorder, type TraceRecorderOptions } from 'apipeline-ts/trace'
+ * const options: TraceRecorderOptions = { processor: bot, maxBytes: 4 << 20, rotate: 3 }
+ * traceRecorder('s.jsonl', options)
+ * ```
+ */
 export interface TraceRecorderOptions {
   /** The processor the task runs: its graph goes in the header, so the viewer draws it. */
   readonly processor?: Processor<any, any>

@@ -8,7 +8,14 @@ import type { Frame } from '../frames/types.js'
 import type { GraphNode } from '../observe/describe.js'
 import type { FlowDirection, FramePoint } from '../observe/events.js'
 
-/** Format version written in every header. */
+/**
+ * Format version written in every header.
+ * @example
+ * ```ts
+ * import { readTrace, TRACE_VERSION } from 'apipeline-ts/trace'
+ * const current = (await readTrace('s.jsonl')).header.version === TRACE_VERSION
+ * ```
+ */
 export const TRACE_VERSION = 1
 
 /**
@@ -82,12 +89,27 @@ export interface TraceEventLine {
   readonly status?: string
 }
 
-/** Any line of a trace file. */
+/**
+ * Any line of a trace file.
+ * @example
+ * ```ts
+ * import type { TraceLine } from 'apipeline-ts/trace'
+ * const parse = (line: string) => JSON.parse(line) as TraceLine
+ * ```
+ */
 export type TraceLine = TraceHeader | TraceFrameLine | TraceEventLine
 
 const MAX_TEXT = 500
 
-/** The trace form of `frame`. */
+/**
+ * The trace form of `frame`.
+ * @example
+ * ```ts
+ * import { Frames } from 'apipeline-ts'
+ * import { traceFrame } from 'apipeline-ts/trace'
+ * traceFrame(Frames.text('hi')).text // 'TextFrame#0(text: hi)'
+ * ```
+ */
 export function traceFrame(frame: Frame): TraceFrame {
   let text: string
   try {

@@ -21,7 +21,15 @@ interface Placed {
   readonly y: number
 }
 
-/** The graph as an SVG: leaves in columns by their distance from the input, groups as labelled frames around them. */
+/**
+ * The graph as an SVG: leaves in columns by their distance from the input, groups as labelled frames around them.
+ * @example
+ * ```ts
+ * import { describe } from 'apipeline-ts'
+ * import { graphSvg } from 'apipeline-ts/trace'
+ * const svg = graphSvg(describe(bot).toJSON())
+ * ```
+ */
 export function graphSvg(root: GraphNode | null): string {
   if (root === null) return '<p class="note">No graph in this trace (record with <code>traceRecorder(file, { processor })</code> to draw one).</p>'
   const graph = graphFromJSON(root)
