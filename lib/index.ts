@@ -28,6 +28,13 @@ export { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } f
 export { PipelineRunner, type PipelineRunnerOptions } from './core/runner.js'
 export { unfused } from './core/fuse.js'
 
+// Observing a pipeline
+export { describe, graphFromJSON, GRAPH_INPUT, GRAPH_OUTPUT, type PipelineGraph, type GraphNode, type GraphNodeKind, type GraphEdge } from './observe/describe.js'
+export { latencyBreakdown, turnMetrics, type LatencyObserver, type LatencyOptions, type LatencyReport, type StageSummary } from './observe/latency.js'
+export type { TurnReport, StageLatency, TurnOptions } from './observe/turns.js'
+export { percentiles, type Percentiles } from './observe/percentiles.js'
+export type { FlowDirection, FramePoint, FrameEvent, StartedEvent, InterruptedEvent, EndedEvent, LifecycleEvent, ObserverEvent, ObservedTask, ObserverObject, ObserverFunction, Observer, ObserverStats, ObserverHandle } from './observe/events.js'
+
 // Parallel branches
 export { parallel } from './combinators/parallel.js'
 export { syncParallel } from './combinators/sync-parallel.js'

@@ -57,5 +57,5 @@ export function parallel(...args: unknown[]): Processor {
       source,
       asContext(ctx, 'parallel'),
     )
-  return withInfo(processor, { name: parsed.name ?? 'parallel' })
+  return withInfo(processor, { name: parsed.name ?? 'parallel', kind: 'parallel', branches: parsed.branches })
 }

@@ -47,5 +47,5 @@ export function sequential(...args: unknown[]): Processor {
       source,
       asContext(ctx, 'sequential'),
     )
-  return withInfo(processor, { name: parsed.name ?? 'sequential' })
+  return withInfo(processor, { name: parsed.name ?? 'sequential', kind: 'sequential', branches: parsed.branches })
 }

@@ -59,5 +59,5 @@ export function syncParallel(...args: unknown[]): Processor {
       source,
       asContext(ctx, 'syncParallel'),
     )
-  return withInfo(processor, { name: parsed.name ?? 'syncParallel' })
+  return withInfo(processor, { name: parsed.name ?? 'syncParallel', kind: 'syncParallel', branches: parsed.branches })
 }

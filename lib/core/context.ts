@@ -177,8 +177,11 @@ export class Context implements ProcessorContext {
   }
 
   pushUpstream(frame: Frame): void {
-    if (isFrameShaped(frame)) this.up(frame)
-    else {
+    if (isFrameShaped(frame)) {
+      const tap = this.runtime.tap
+      if (tap !== undefined) tap.frame(frame, this.name, 'up')
+      this.up(frame)
+    } else {
       // A value that is not a frame never travels on: it is reported as an error naming this processor instead.
       const message = `${this.name} pushed ${describeValue(frame)} upstream, which is not a frame; it was dropped`
       this.up(errorFrame(message, { processor: this.name, cause: new TypeError(message) }))

@@ -16,6 +16,7 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { asContext, type Context } from './context.js'
 import { processorInfo, processorName, withInfo, type FrameStep, type Processor } from './processor.js'
+import type { Runtime } from './runtime.js'
 import { errorMessage, type SyncPull } from './stage.js'
 import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
 
@@ -46,18 +47,25 @@ function reportNonFrame(ctx: Context, value: unknown): void {
 /**
  * Builds the function that runs one frame through every step, collecting what the last step emits in `box`. What a
  * step emits is checked before it goes on: a value that is not a frame is dropped and reported naming that step.
+ * With `observed`, every step's output is also handed to the run's observers (`runtime.tap`) under the step's name.
  */
-function chain(steps: readonly FusedStep[], box: Outbox): (frame: Frame) => void {
+function chain(steps: readonly FusedStep[], box: Outbox, observed = false): (frame: Frame) => void {
   let emit: (frame: Frame) => void = (frame) => {
     box.items[box.count++] = frame
   }
   for (let k = steps.length - 1; k >= 0; k--) {
     const { step, ctx } = steps[k] as FusedStep
-    const following = emit
-    const next = (frame: Frame): void => {
-      if (isFrameShaped(frame)) following(frame)
-      else reportNonFrame(ctx, frame)
-    }
+    const downstream = emit
+    const next: (frame: Frame) => void = observed
+      ? (frame) => {
+          if (!isFrameShaped(frame)) return reportNonFrame(ctx, frame)
+          ctx.runtime.tap?.frame(frame, ctx.name, 'down')
+          downstream(frame)
+        }
+      : (frame) => {
+          if (isFrameShaped(frame)) downstream(frame)
+          else reportNonFrame(ctx, frame)
+        }
     emit = (frame) => {
       try {
         step(frame, next, ctx)
@@ -81,7 +89,11 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private failure: { readonly error: unknown } | undefined
   /** The request waiting for the source; later requests queue behind it (as they would on a generator). */
   private pending: Promise<IteratorResult<Frame>> | undefined
-  private readonly first: (frame: Frame) => void
+  private readonly plain: (frame: Frame) => void
+  private readonly observed: (frame: Frame) => void
+  private readonly runtime: Runtime | undefined
+  /** Tells the stage running this iterator that it reports its outputs to observers itself (per step). */
+  readonly observesItself = true
   private readonly again = (): Promise<IteratorResult<Frame>> => this.next()
   private readonly onSource = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
     this.pending = undefined
@@ -109,7 +121,15 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     steps: readonly FusedStep[],
     private readonly source: AsyncIterable<Frame>,
   ) {
-    this.first = chain(steps, this.box)
+    this.plain = chain(steps, this.box)
+    this.observed = chain(steps, this.box, true)
+    this.runtime = steps[0]?.ctx.runtime
+  }
+
+  /** Runs one source frame through the steps. */
+  private first(frame: Frame): void {
+    if (this.runtime?.tap === undefined) this.plain(frame)
+    else this.observed(frame)
   }
 
   next(): Promise<IteratorResult<Frame>> {

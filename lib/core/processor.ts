@@ -44,6 +44,12 @@ export interface ProcessorInfo {
    * Pipelines register such stages when they create their contexts, so the task's initial metrics frame lists them.
    */
   readonly metrics?: boolean
+  /** What the stage is, for `describe()`: a fan-out combinator, a queue stage, or a stage that runs elsewhere. */
+  readonly kind?: 'parallel' | 'syncParallel' | 'sequential' | 'buffer' | 'remote'
+  /** For fan-out combinators: the branches (each a `pipeline`), for `describe()`. */
+  readonly branches?: readonly Processor<any, any>[]
+  /** For remote stages: where the frames are processed (a URL, a subject), for `describe()`. */
+  readonly location?: string
 }
 
 const INFO = Symbol.for('apipeline.processorInfo')

@@ -6,6 +6,7 @@
 import { CancelledError, InterruptedError } from '../errors.js'
 import { startInterruption } from '../frames/constructors.js'
 import type { Frame, StartFrame, StartInterruptionFrame } from '../frames/types.js'
+import type { FrameTap } from '../observe/tap.js'
 
 /** Settings of a runtime. */
 export interface RuntimeOptions {
@@ -35,6 +36,8 @@ export class Runtime {
   start: StartFrame | undefined
   /** Where frames leaving the top of the pipeline go (the task). */
   upstreamSink: (frame: Frame) => void = () => {}
+  /** Set while observers are attached: stages hand it every frame they emit. Undefined costs nothing more. */
+  tap: FrameTap | undefined = undefined
 
   constructor(options: RuntimeOptions) {
     this.cancelTimeoutMs = options.cancelTimeoutMs

@@ -101,10 +101,12 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private settle: ((r: IteratorResult<Frame> | PromiseLike<IteratorResult<Frame>>) => void) | undefined
   private pending: Promise<IteratorResult<Frame>> | undefined
   private readonly offInterrupt: () => void
+  /** False when the processor reports its own outputs to observers (a fused stage reports each step's). */
+  private tapOutput = true
   private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
     if (r.done === true) this.complete()
     else if (!isFrameShaped(r.value)) return this.skipNonFrame(r.value).then(this.again)
-    else this.atYield = true
+    else this.handedOver(r.value)
     return r
   }
   private readonly onError = (err: unknown): IteratorResult<Frame> | Promise<IteratorResult<Frame>> =>
@@ -121,7 +123,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     else if (!isFrameShaped(r.value)) {
       void this.skipNonFrame(r.value).then(this.pullAgain)
       return
-    } else this.atYield = true
+    } else this.handedOver(r.value)
     this.settle = undefined
     this.pending = undefined
     settle(r)
@@ -195,7 +197,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
         return r
       }
       if (isFrameShaped(r.value)) {
-        this.atYield = true
+        this.handedOver(r.value)
         return r
       }
       this.reportNonFrame(r.value)
@@ -253,6 +255,13 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     return macrotask()
   }
 
+  /** The processor handed over `frame` and is suspended until asked for the next; observers see it leave. */
+  private handedOver(frame: Frame): void {
+    this.atYield = true
+    const tap = this.ctx.runtime.tap
+    if (tap !== undefined && this.tapOutput) tap.frame(frame, this.ctx.name, 'down')
+  }
+
   /** Settles the pending request (if any) with `done`. */
   private done(): void {
     const settle = this.settle
@@ -273,6 +282,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
         throw new TypeError(`processor ${this.ctx.name} did not return an AsyncIterable`)
       }
       this.inner = out[Symbol.asyncIterator]()
+      this.tapOutput = (this.inner as { observesItself?: unknown }).observesItself !== true
     } catch (err) {
       const failure = err
       this.inner = { next: () => Promise.reject(failure) }

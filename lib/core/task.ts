@@ -15,6 +15,8 @@ import { assertProcessor, type Processor } from './processor.js'
 import { Runtime } from './runtime.js'
 import { closeQuietly } from '../internal/close.js'
 import { macrotask } from '../internal/turn.js'
+import type { Observer, ObserverHandle, ObserverStats } from '../observe/events.js'
+import { ObserverHub, observerList } from '../observe/hub.js'
 
 /** How a task ended. */
 export type TaskStatus = 'ended' | 'stopped' | 'cancelled' | 'errored'
@@ -44,6 +46,8 @@ export interface PipelineParams extends Partial<StartParams> {
   readonly onUpstream?: (frame: Frame) => void
   /** Display name; default `PipelineTask#<n>`. */
   readonly name?: string
+  /** Observers of the task's frames and lifecycle (see `PipelineTask.observe`). */
+  readonly observe?: Observer | readonly Observer[]
 }
 
 let taskCount = 0
@@ -100,6 +104,7 @@ export class PipelineTask {
   private readonly resultPromise: Promise<TaskResult>
   private removeSignalListener: (() => void) | undefined
   private finalResult: TaskResult | undefined
+  private hub: ObserverHub | undefined
 
   constructor(processor: Processor<any, any>, params: PipelineParams = {}) {
     assertProcessor('PipelineTask(processor)', processor)
@@ -114,6 +119,7 @@ export class PipelineTask {
     this.resultPromise = new Promise((resolve) => {
       this.resolveResult = resolve
     })
+    for (const observer of observerList(params.observe)) this.observe(observer)
     const signal = params.signal
     if (signal !== undefined) {
       if (signal.aborted) this.cancel()
@@ -123,6 +129,32 @@ export class PipelineTask {
         this.removeSignalListener = () => signal.removeEventListener('abort', onAbort)
       }
     }
+  }
+
+  /**
+   * Attaches an observer: from now on it receives every frame leaving each processor, the frames entering and
+   * leaving the task, and the lifecycle events, through a bounded queue of its own (a slow observer loses events,
+   * counted in its stats; it never slows the task). An observer that throws is reported once as a non-fatal error.
+   * @example
+   * ```ts
+   * const handle = task.observe((e) => { if (e.type === 'frame') console.log(e.processor, e.frame.name) })
+   * await task.run()
+   * await handle.idle()
+   * ```
+   */
+  observe(observer: Observer): ObserverHandle {
+    this.hub ??= new ObserverHub(this.name, this.runtime, (frame) => this.onUpstreamFrame(frame))
+    return this.hub.attach(observer)
+  }
+
+  /** The stats of the attached observers. */
+  observerStats(): ObserverStats[] {
+    return this.hub?.stats() ?? []
+  }
+
+  /** Resolves once every attached observer has received every event queued for it so far. */
+  observersIdle(): Promise<void> {
+    return this.hub?.idle() ?? Promise.resolve()
   }
 
   /** The parameters of the `start` frame this task sends. */
@@ -207,6 +239,7 @@ export class PipelineTask {
   interrupt(): boolean {
     if (!this.startFrame.allowInterruptions || this.terminal !== undefined || this.state === 'done') return false
     this.runtime.interrupt()
+    this.hub?.interrupted()
     this.input.pushPriority(this.runtime.interruption ?? F.startInterruption())
     return true
   }
@@ -252,7 +285,12 @@ export class PipelineTask {
     }
     for (let i = first.length - 1; i >= 0; i--) this.input.unshiftFirst(first[i] as Frame)
     this.runtime.start = this.startFrame
-    void this.drive()
+    const hub = this.hub
+    if (hub === undefined) void this.drive()
+    else {
+      hub.started(this.startFrame, first)
+      hub.runTask(() => void this.drive())
+    }
     return this.resultPromise
   }
 
@@ -260,6 +298,7 @@ export class PipelineTask {
   private offer(frame: Frame): Promise<void> | undefined {
     if (!isFrame(frame)) throw new TypeError(`${this.name}: queueFrame() needs a frame, got ${describe(frame)}`)
     if (this.inputClosed) return undefined
+    this.hub?.input(frame)
     if (frame.kind === 'system') {
       switch (frame.type) {
         case 'cancel':
@@ -403,6 +442,7 @@ export class PipelineTask {
           // Everything has drained; give stages a bounded time to leave their loops.
           this.armDeadline()
         }
+        this.hub?.output(frame)
         const out = this.output
         if (out !== undefined) {
           const wait = out.push(frame)
@@ -452,6 +492,7 @@ export class PipelineTask {
         ? { status, error: this.terminal.error, errors: [...this.errors] }
         : { status, errors: [...this.errors] }
     this.finalResult = result
+    this.hub?.finished(status, result.error)
     this.resolveResult(result)
   }
 

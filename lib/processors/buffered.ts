@@ -310,7 +310,7 @@ export function buffer(options: BufferOptions = {}): Processor {
   const resolved = resolve('buffer(options)', options)
   const processor: Processor = (source, ctx) =>
     new BufferIterator(source, asContext(ctx, resolved.name), resolved)
-  return withInfo(processor, { name: resolved.name })
+  return withInfo(processor, { name: resolved.name, kind: 'buffer' })
 }
 
 /**

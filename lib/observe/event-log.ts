@@ -1,0 +1,121 @@
+/**
+ * The events of one observed task, stored without allocating: a ring of columns (the frame or lifecycle event, the
+ * processor's name, a code for direction and point, the time). Observers read it through cursors; an event object is
+ * made only when it is handed to an observer, so events die young and an observed run stays cheap on the heap.
+ * @module
+ */
+import type { Frame } from '../frames/types.js'
+import type { FlowDirection, FramePoint, LifecycleEvent, ObserverEvent } from './events.js'
+
+const LIFECYCLE = 255
+const DIRECTIONS: readonly FlowDirection[] = ['down', 'up']
+const POINTS: readonly FramePoint[] = ['input', 'processor', 'output']
+
+/** A growable ring of events; `written` counts every event ever appended. */
+export class EventLog {
+  private size = 256
+  private items: (Frame | LifecycleEvent | undefined)[] = new Array<Frame | LifecycleEvent | undefined>(this.size)
+  private procs: (string | undefined)[] = new Array<string | undefined>(this.size)
+  private codes = new Uint8Array(this.size)
+  private times = new Float64Array(this.size)
+  written = 0
+  /** A position no reader is behind (refreshed from `readers` when the ring is full). */
+  private oldestHint = 0
+
+  constructor(
+    private readonly task: string,
+    private readonly session: number,
+    /** The readers: the oldest position one of them still needs, and the most events any of them may keep. */
+    private readonly readers: { oldest(): number; readonly limit: number },
+  ) {}
+
+  /** Capacity of the ring (events kept for the slowest reader). */
+  get capacity(): number {
+    return this.size
+  }
+
+  /** Appends a frame event. */
+  frame(frame: Frame, processor: string, direction: FlowDirection, at: FramePoint, time: number): void {
+    const i = this.slot()
+    this.items[i] = frame
+    this.procs[i] = processor
+    this.codes[i] = (direction === 'up' ? 1 : 0) | ((at === 'input' ? 0 : at === 'processor' ? 1 : 2) << 1)
+    this.times[i] = time
+    this.written++
+  }
+
+  /** Appends a lifecycle event. */
+  lifecycle(event: LifecycleEvent): void {
+    const i = this.slot()
+    this.items[i] = event
+    this.procs[i] = undefined
+    this.codes[i] = LIFECYCLE
+    this.times[i] = event.time
+    this.written++
+  }
+
+  /** The event at position `n` (which must still be in the ring) as an object. */
+  read(n: number): ObserverEvent {
+    const i = n & (this.size - 1)
+    const code = this.codes[i] as number
+    const item = this.items[i]
+    if (code === LIFECYCLE) return item as LifecycleEvent
+    return {
+      type: 'frame',
+      task: this.task,
+      session: this.session,
+      frame: item as Frame,
+      processor: this.procs[i] as string,
+      direction: DIRECTIONS[code & 1] as FlowDirection,
+      at: POINTS[code >> 1] as FramePoint,
+      time: this.times[i] as number,
+    }
+  }
+
+  /** Lets go of every stored frame (once nobody will read them). */
+  clear(): void {
+    this.items.fill(undefined)
+    this.procs.fill(undefined)
+  }
+
+  /**
+   * The slot of the next event. The ring grows (up to the readers' limit) rather than overwrite an event a reader still
+   * needs; at the limit the oldest event is overwritten, and the reader that needed it counts it as dropped.
+   */
+  private slot(): number {
+    if (this.written - this.oldestHint >= this.size) {
+      this.oldestHint = this.readers.oldest()
+      while (this.written - this.oldestHint >= this.size && this.size < this.readers.limit) this.grow()
+    }
+    return this.written & (this.size - 1)
+  }
+
+  private grow(): void {
+    const next = this.size * 2
+    const items = new Array<Frame | LifecycleEvent | undefined>(next)
+    const procs = new Array<string | undefined>(next)
+    const codes = new Uint8Array(next)
+    const times = new Float64Array(next)
+    const from = Math.max(0, this.written - this.size)
+    for (let n = from; n < this.written; n++) {
+      const a = n & (this.size - 1)
+      const b = n & (next - 1)
+      items[b] = this.items[a]
+      procs[b] = this.procs[a]
+      codes[b] = this.codes[a] as number
+      times[b] = this.times[a] as number
+    }
+    this.items = items
+    this.procs = procs
+    this.codes = codes
+    this.times = times
+    this.size = next
+  }
+}
+
+/** The smallest power of two >= `n`. */
+export function powerOfTwo(n: number): number {
+  let p = 1
+  while (p < n) p *= 2
+  return p
+}

@@ -1,0 +1,230 @@
+/**
+ * What observers see: frames leaving processors, frames entering and leaving the task, and the task's lifecycle.
+ * @module
+ */
+import type { ErrorFrame, Frame, StartFrame } from '../frames/types.js'
+
+/**
+ * Which way a frame travels: `'down'` towards the sink, `'up'` towards the source.
+ * @example
+ * ```ts
+ * import type { FlowDirection } from 'apipeline-ts'
+ * const arrow = (d: FlowDirection) => (d === 'down' ? '↓' : '↑')
+ * ```
+ */
+export type FlowDirection = 'down' | 'up'
+
+/**
+ * Where a frame was seen: `'input'` when the task accepted it (`queueFrame`, `stopWhenDone`, a `run()` input),
+ * `'processor'` when it left a processor, `'output'` when it left the task at the sink.
+ * @example
+ * ```ts
+ * import type { FrameEvent } from 'apipeline-ts'
+ * const atSink = (e: FrameEvent) => e.at === 'output'
+ * ```
+ */
+export type FramePoint = 'input' | 'processor' | 'output'
+
+/**
+ * A frame seen by an observer.
+ * @example
+ * ```ts
+ * import type { FrameEvent } from 'apipeline-ts'
+ * const line = (e: FrameEvent) => `${e.time.toFixed(1)} ms ${e.processor} ${e.direction} ${e.frame.name}`
+ * ```
+ */
+export interface FrameEvent {
+  readonly type: 'frame'
+  /** The task's name. */
+  readonly task: string
+  /** A number unique to the observed task within the process (two tasks may share a name). */
+  readonly session: number
+  readonly frame: Frame
+  /**
+   * The path-qualified name of the processor the frame left, e.g. `PipelineTask#0/parallel/branch1/tts`; for
+   * `'input'` and `'output'`, the task's name.
+   */
+  readonly processor: string
+  readonly direction: FlowDirection
+  readonly at: FramePoint
+  /** When it was seen, in ms on the `performance.now()` clock. */
+  readonly time: number
+}
+
+/**
+ * The task started: its `start` frame is about to enter the pipeline.
+ * @example
+ * ```ts
+ * import type { StartedEvent } from 'apipeline-ts'
+ * const wall = (e: StartedEvent) => new Date(e.wallClock).toISOString()
+ * ```
+ */
+export interface StartedEvent {
+  readonly type: 'started'
+  readonly task: string
+  readonly session: number
+  readonly time: number
+  /** `Date.now()` at the same instant as `time`, to map the monotonic clock to wall-clock time. */
+  readonly wallClock: number
+  readonly start: StartFrame
+}
+
+/**
+ * The task was interrupted (`task.interrupt()` or an upstream `interruptionTask`).
+ * @example
+ * ```ts
+ * import type { ObserverEvent } from 'apipeline-ts'
+ * const isInterruption = (e: ObserverEvent) => e.type === 'interrupted'
+ * ```
+ */
+export interface InterruptedEvent {
+  readonly type: 'interrupted'
+  readonly task: string
+  readonly session: number
+  readonly time: number
+}
+
+/**
+ * The task finished, with its status (and the fatal error of an `'errored'` task). Always the last event.
+ * @example
+ * ```ts
+ * import type { EndedEvent } from 'apipeline-ts'
+ * const failed = (e: EndedEvent) => e.status === 'errored'
+ * ```
+ */
+export interface EndedEvent {
+  readonly type: 'ended'
+  readonly task: string
+  readonly session: number
+  readonly time: number
+  readonly status: 'ended' | 'stopped' | 'cancelled' | 'errored'
+  readonly error?: ErrorFrame
+}
+
+/**
+ * A task lifecycle event.
+ * @example
+ * ```ts
+ * import type { LifecycleEvent } from 'apipeline-ts'
+ * const label = (e: LifecycleEvent) => (e.type === 'ended' ? `ended: ${e.status}` : e.type)
+ * ```
+ */
+export type LifecycleEvent = StartedEvent | InterruptedEvent | EndedEvent
+
+/**
+ * Everything an observer receives.
+ * @example
+ * ```ts
+ * import type { ObserverEvent } from 'apipeline-ts'
+ * const frames = (events: ObserverEvent[]) => events.filter((e) => e.type === 'frame').length
+ * ```
+ */
+export type ObserverEvent = FrameEvent | LifecycleEvent
+
+/**
+ * The task an observer is attached to, as given to {@link ObserverObject.runTask}.
+ * @example
+ * ```ts
+ * import type { ObservedTask } from 'apipeline-ts'
+ * const label = (t: ObservedTask) => `${t.name} (#${t.session})`
+ * ```
+ */
+export interface ObservedTask {
+  readonly name: string
+  readonly session: number
+}
+
+/**
+ * An observer given as an object: a name (used in stats and error reports), its queue capacity and its handler.
+ * @example
+ * ```ts
+ * import type { ObserverObject } from 'apipeline-ts'
+ * const counter: ObserverObject & { count: number } = {
+ *   name: 'counter',
+ *   count: 0,
+ *   onEvent(e) { if (e.type === 'frame') this.count++ },
+ * }
+ * ```
+ */
+export interface ObserverObject {
+  /** Display name in stats and error reports. Default `observer<n>`. */
+  readonly name?: string
+  /** Events kept for this observer while it is behind; beyond that its oldest events are dropped (and counted). Default 16384. */
+  readonly capacity?: number
+  /**
+   * Receives the events in order, on a later turn of the event loop than the one that produced them. A returned
+   * promise is awaited before the next event is delivered (events arriving meanwhile queue, up to `capacity`).
+   */
+  onEvent(event: ObserverEvent): void | PromiseLike<void>
+  /**
+   * Optional: runs the task's work (`run()`), e.g. inside an async context of the observer's own. Called only for
+   * observers given when the task is created (the `observe` option), once, synchronously. Must call `run` once and
+   * return its result.
+   */
+  runTask?<T>(task: ObservedTask, run: () => T): T
+}
+
+/**
+ * A plain function observer.
+ * @example
+ * ```ts
+ * import type { ObserverFunction } from 'apipeline-ts'
+ * const log: ObserverFunction = (e) => { if (e.type !== 'frame') console.log(e.type) }
+ * ```
+ */
+export type ObserverFunction = (event: ObserverEvent) => void | PromiseLike<void>
+
+/**
+ * An observer: a function or an {@link ObserverObject}.
+ * @example
+ * ```ts
+ * import { run, type Observer } from 'apipeline-ts'
+ * const log: Observer = (e) => console.log(e.type)
+ * run(bot, input, { observe: [log, { name: 'quiet', onEvent: () => {} }] })
+ * ```
+ */
+export type Observer = ObserverFunction | ObserverObject
+
+/**
+ * How an observer kept up.
+ * @example
+ * ```ts
+ * import type { ObserverStats } from 'apipeline-ts'
+ * const lossy = (s: ObserverStats) => s.dropped > 0
+ * ```
+ */
+export interface ObserverStats {
+  readonly name: string
+  /** Events handed to the observer. */
+  readonly delivered: number
+  /** Events dropped because its queue was full. */
+  readonly dropped: number
+  /** Events waiting now. */
+  readonly queued: number
+  /** The most events that ever waited at once. */
+  readonly maxQueued: number
+  /** Times the observer threw (or its promise rejected); only the first is reported. */
+  readonly failures: number
+  /** The message of the first failure. */
+  readonly firstError?: string
+}
+
+/**
+ * An attached observer.
+ * @example
+ * ```ts
+ * const handle = task.observe((e) => console.log(e.type))
+ * await task.run()
+ * await handle.idle()
+ * console.log(handle.stats().dropped)
+ * ```
+ */
+export interface ObserverHandle {
+  readonly name: string
+  /** Its counters. */
+  stats(): ObserverStats
+  /** Stops delivering events (those still queued are discarded). */
+  detach(): void
+  /** Resolves once every queued event has been delivered (or the observer was detached). */
+  idle(): Promise<void>
+}

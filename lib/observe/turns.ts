@@ -1,0 +1,296 @@
+/**
+ * Turn tracking: cuts a session's observed frames into turns — from an input frame that starts one to the next such
+ * input (or the end of the task) — and measures, per turn, the time to the first and last output at the sink and
+ * the time every processor took. Shared by the latency breakdown and the OpenTelemetry integration.
+ * @module
+ */
+import type { Processor } from '../core/processor.js'
+import type { Frame, MetricsFrame } from '../frames/types.js'
+import { GRAPH_INPUT, type PipelineGraph } from './describe.js'
+import type { FrameEvent, ObserverEvent } from './events.js'
+
+/**
+ * The time one processor took in one turn (ms).
+ * @example
+ * ```ts
+ * import type { StageLatency } from 'apipeline-ts'
+ * const slowest = (stages: StageLatency[]) => [...stages].sort((a, b) => b.processing - a.processing)[0]
+ * ```
+ */
+export interface StageLatency {
+  /** The processor's path below the task (`llm`, `fan/branch1/tts`). */
+  readonly processor: string
+  /** From when its input for this turn was available (its predecessor's first output, or the turn's start) to its first output. */
+  readonly ttfb: number
+  /** From when its input was available to its last output of the turn. */
+  readonly processing: number
+  /** Its first output, from the turn's start. */
+  readonly firstOutput: number
+  /** Its last output, from the turn's start. */
+  readonly lastOutput: number
+  /** Output frames it produced in the turn. */
+  readonly frames: number
+  /** What the processor itself reported in `metrics` frames during the turn (`measured()`, `ctx.metrics`), in ms. */
+  readonly reported?: { readonly ttfb?: number; readonly processing?: number }
+}
+
+/**
+ * One turn of a session.
+ * @example
+ * ```ts
+ * import type { TurnReport } from 'apipeline-ts'
+ * const line = (t: TurnReport) => `turn ${t.index}: ${t.interrupted ? 'interrupted' : `${t.ttfb?.toFixed(0)} ms to first output`}`
+ * ```
+ */
+export interface TurnReport {
+  readonly task: string
+  readonly session: number
+  /** 0, 1, 2 … within the session. */
+  readonly index: number
+  /** The name of the input frame that started the turn. */
+  readonly input: string
+  /** When the input was accepted (ms, `performance.now()` clock). */
+  readonly start: number
+  /** When the turn ended: the next turn's input, or the end of the task (ms, same clock). */
+  readonly end: number
+  /** Input to the first output at the sink (ms); undefined when the turn was interrupted or produced nothing. */
+  readonly ttfb: number | undefined
+  /** Input to the last output at the sink (ms); undefined when the turn was interrupted or produced nothing. */
+  readonly total: number | undefined
+  /** Output frames that reached the sink during the turn. */
+  readonly outputs: number
+  /** True when an interruption (or the task being cancelled, stopped or failing) cut the turn. */
+  readonly interrupted: boolean
+  /** Per processor that produced output in the turn, in pipeline order (or in order of first output). */
+  readonly stages: readonly StageLatency[]
+}
+
+/**
+ * Options of turn tracking.
+ * @example
+ * ```ts
+ * import { latencyBreakdown, type TurnOptions } from 'apipeline-ts'
+ * const turns: TurnOptions = { isTurnStart: (f) => f.kind === 'app' && f.type === 'userStoppedSpeaking' }
+ * latencyBreakdown(turns)
+ * ```
+ */
+export interface TurnOptions {
+  /** Which input frames start a turn. Default: data and app frames. */
+  readonly isTurnStart?: (frame: Frame) => boolean
+  /** Which frames count as output (at the sink and for each processor). Default: data and app frames. */
+  readonly isOutput?: (frame: Frame) => boolean
+  /**
+   * The processor being run (as given to the task), to time each processor from its predecessor's first output.
+   * Without it, the predecessor is the processor whose first output came just before.
+   */
+  readonly processor?: Processor<any, any>
+}
+
+const isContent = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
+
+interface StageState {
+  first: number
+  last: number
+  frames: number
+  ttfb?: number
+  processing?: number
+}
+
+interface OpenTurn {
+  index: number
+  input: string
+  start: number
+  firstOut: number | undefined
+  lastOut: number | undefined
+  outputs: number
+  interrupted: boolean
+  stages: Map<string, StageState>
+  metricsSeen: Set<number>
+}
+
+interface SessionState {
+  task: string
+  prefix: string
+  /** Processor paths below the task, by full name (computed once per processor). */
+  readonly names: Map<string, string>
+  turns: number
+  open: OpenTurn | undefined
+}
+
+/** Cuts the events of any number of sessions into turns; calls `onTurn` as each turn ends. */
+export class TurnTracker {
+  private readonly sessions = new Map<number, SessionState>()
+  private readonly isTurnStart: (frame: Frame) => boolean
+  private readonly isOutput: (frame: Frame) => boolean
+  private readonly predecessors: Map<string, readonly string[]> | undefined
+  private readonly order: Map<string, number> | undefined
+
+  constructor(
+    options: TurnOptions,
+    private readonly onTurn: (turn: TurnReport) => void,
+    graph?: PipelineGraph,
+  ) {
+    this.isTurnStart = options.isTurnStart ?? isContent
+    this.isOutput = options.isOutput ?? isContent
+    if (graph !== undefined) {
+      const preds = new Map<string, string[]>()
+      for (const e of graph.edges()) {
+        if (e.from === GRAPH_INPUT) continue
+        const list = preds.get(e.to) ?? []
+        list.push(e.from)
+        preds.set(e.to, list)
+      }
+      this.predecessors = preds
+      this.order = new Map(graph.leaves().map((n, i) => [n.path, i]))
+    }
+  }
+
+  /** Feeds one observed event. */
+  push(event: ObserverEvent): void {
+    switch (event.type) {
+      case 'started':
+        this.sessions.set(event.session, { task: event.task, prefix: `${event.task}/`, names: new Map(), turns: 0, open: undefined })
+        return
+      case 'interrupted': {
+        const open = this.sessions.get(event.session)?.open
+        if (open !== undefined) open.interrupted = true
+        return
+      }
+      case 'ended': {
+        const s = this.sessions.get(event.session)
+        if (s === undefined) return
+        if (s.open !== undefined && event.status !== 'ended') s.open.interrupted = true
+        this.close(event.session, s, event.time)
+        this.sessions.delete(event.session)
+        return
+      }
+      case 'frame':
+        this.onFrame(event)
+        return
+    }
+  }
+
+  private onFrame(e: FrameEvent): void {
+    const s = this.sessions.get(e.session)
+    if (s === undefined) return
+    const frame = e.frame
+    if (e.at === 'input') {
+      if (!this.isTurnStart(frame)) return
+      this.close(e.session, s, e.time)
+      s.open = {
+        index: s.turns++,
+        input: frame.name,
+        start: e.time,
+        firstOut: undefined,
+        lastOut: undefined,
+        outputs: 0,
+        interrupted: false,
+        stages: new Map(),
+        metricsSeen: new Set(),
+      }
+      return
+    }
+    const turn = s.open
+    if (turn === undefined || e.direction !== 'down') return
+    if (e.at === 'output') {
+      if (!this.isOutput(frame)) return
+      turn.firstOut ??= e.time
+      turn.lastOut = e.time
+      turn.outputs++
+      return
+    }
+    let processor = s.names.get(e.processor)
+    if (processor === undefined) {
+      processor = e.processor.startsWith(s.prefix) ? e.processor.slice(s.prefix.length) : e.processor
+      s.names.set(e.processor, processor)
+    }
+    if (this.order !== undefined && !this.order.has(processor)) return
+    if (frame.kind === 'system' && frame.type === 'metrics') {
+      this.onMetrics(turn, frame)
+      return
+    }
+    if (!this.isOutput(frame)) return
+    const stage = turn.stages.get(processor)
+    if (stage === undefined) turn.stages.set(processor, { first: e.time, last: e.time, frames: 1 })
+    else {
+      if (stage.frames === 0) stage.first = e.time
+      stage.last = e.time
+      stage.frames++
+    }
+  }
+
+  private onMetrics(turn: OpenTurn, frame: MetricsFrame): void {
+    if (turn.metricsSeen.has(frame.id)) return
+    turn.metricsSeen.add(frame.id)
+    const note = (list: readonly { processor: string; value: number }[] | undefined, key: 'ttfb' | 'processing'): void => {
+      for (const { processor, value } of list ?? []) {
+        if (value <= 0) continue
+        const path = this.relative(processor)
+        const stage = turn.stages.get(path) ?? { first: Number.NaN, last: Number.NaN, frames: 0 }
+        stage[key] = value * 1000
+        turn.stages.set(path, stage)
+      }
+    }
+    note(frame.ttfb, 'ttfb')
+    note(frame.processing, 'processing')
+  }
+
+  /** A metrics frame names processors by their full path: drop the task's name. */
+  private relative(processor: string): string {
+    for (const s of this.sessions.values()) if (processor.startsWith(s.prefix)) return processor.slice(s.prefix.length)
+    return processor
+  }
+
+  private close(session: number, s: SessionState, time: number): void {
+    const turn = s.open
+    if (turn === undefined) return
+    s.open = undefined
+    const counted = !turn.interrupted && turn.firstOut !== undefined
+    const entries = [...turn.stages.entries()].filter(([, st]) => st.frames > 0 || st.ttfb !== undefined || st.processing !== undefined)
+    const byFirst = entries.filter(([, st]) => st.frames > 0).sort((a, b) => (this.rank(a) - this.rank(b)) || a[1].first - b[1].first)
+    const stages: StageLatency[] = []
+    let previousFirst = turn.start
+    for (const [processor, st] of byFirst) {
+      const ready = this.readyAt(processor, turn, previousFirst)
+      const reported = st.ttfb === undefined && st.processing === undefined ? undefined : { ...(st.ttfb === undefined ? {} : { ttfb: st.ttfb }), ...(st.processing === undefined ? {} : { processing: st.processing }) }
+      const base = {
+        processor,
+        ttfb: Math.max(0, st.first - ready),
+        processing: Math.max(0, st.last - ready),
+        firstOutput: st.first - turn.start,
+        lastOutput: st.last - turn.start,
+        frames: st.frames,
+      }
+      stages.push(reported === undefined ? base : { ...base, reported })
+      previousFirst = st.first
+    }
+    this.onTurn({
+      task: s.task,
+      session,
+      index: turn.index,
+      input: turn.input,
+      start: turn.start,
+      end: time,
+      ttfb: counted ? (turn.firstOut as number) - turn.start : undefined,
+      total: counted ? (turn.lastOut as number) - turn.start : undefined,
+      outputs: turn.outputs,
+      interrupted: turn.interrupted,
+      stages,
+    })
+  }
+
+  private rank([processor]: [string, StageState]): number {
+    return this.order?.get(processor) ?? 0
+  }
+
+  /** When `processor`'s input for the turn was available: its predecessors' first output (the latest), else `fallback`. */
+  private readyAt(processor: string, turn: OpenTurn, fallback: number): number {
+    if (this.predecessors === undefined) return fallback
+    let ready = turn.start
+    for (const p of this.predecessors.get(processor) ?? []) {
+      const st = turn.stages.get(p)
+      if (st !== undefined && st.frames > 0 && st.first > ready) ready = st.first
+    }
+    return ready
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * `openTelemetry()`: an observer that turns each task into a trace — a span per session, a child span per turn and,
+ * under it, spans for each processor's processing time and TTFB — and runs each task's work in its own context.
+ * @module
+ */
+import { SpanStatusCode, context as otelContext, trace, type Span, type Tracer } from '@opentelemetry/api'
+import { describe } from '../observe/describe.js'
+import type { ObservedTask, ObserverEvent, ObserverObject } from '../observe/events.js'
+import { TurnTracker, type TurnOptions, type TurnReport } from '../observe/turns.js'
+import { runInSession, type ActiveSession } from './session-context.js'
+
+/**
+ * Options of {@link openTelemetry}.
+ * @example
+ * ```ts
+ * import { trace } from '@opentelemetry/api'
+ * import { openTelemetry, type OpenTelemetryOptions } from 'apipeline-ts/otel'
+ * const options: OpenTelemetryOptions = { tracer: trace.getTracer('bot'), processor: bot }
+ * openTelemetry(options)
+ * ```
+ */
+export interface OpenTelemetryOptions extends TurnOptions {
+  /** The tracer. Default `trace.getTracer('apipeline-ts')` (the global tracer provider). */
+  readonly tracer?: Tracer
+  /** Observer name. Default `opentelemetry`. */
+  readonly name?: string
+  /** Queue capacity of the observer. Default 16384. */
+  readonly capacity?: number
+}
+
+/**
+ * The observer returned by {@link openTelemetry}.
+ * @example
+ * ```ts
+ * const otel = openTelemetry({ tracer })
+ * new PipelineTask(bot, { observe: otel })
+ * otel.openSessions() // 1 while the task runs
+ * ```
+ */
+export interface OpenTelemetryObserver extends ObserverObject {
+  /** Sessions whose span is still open. */
+  openSessions(): number
+}
+
+interface SessionSpans {
+  readonly session: ActiveSession
+  frames: number
+  outputs: number
+  inputs: number
+  interruptions: number
+  readonly counts: Map<string, number>
+}
+
+/** `performance.now()` ms → epoch ms, as OpenTelemetry takes times. */
+const epoch = (time: number): number => performance.timeOrigin + time
+
+/**
+ * An observer that traces tasks with OpenTelemetry (`@opentelemetry/api`; bring your SDK):
+ *
+ * - a **session span** (`apipeline.session`) per task, from its start to its end, with the status (`ERROR` with the
+ *   message for an `'errored'` task), the frames in and out, an event per interruption, and the frames each
+ *   processor emitted as `apipeline.frames.<processor>` attributes;
+ * - a **turn span** (`apipeline.turn`) per turn (see `latencyBreakdown`), child of the session span, with the
+ *   TTFB and total time, whether it was interrupted, and the input frame;
+ * - per processor that produced output in the turn, a **processing span** (`apipeline.processing <processor>`) child
+ *   of the turn span, and under it a **TTFB span** (`apipeline.ttfb <processor>`).
+ *
+ * Each task's work runs in its own context (AsyncLocalStorage) when the observer is given with the `observe` option:
+ * inside processors, `context.active()` (with a context manager registered) and {@link sessionContext} give the
+ * task's session span, so spans created there join the right trace even with many sessions running at once.
+ *
+ * @example
+ * ```ts
+ * import { PipelineTask } from 'apipeline-ts'
+ * import { openTelemetry } from 'apipeline-ts/otel'
+ * import { trace } from '@opentelemetry/api'
+ *
+ * const otel = openTelemetry({ tracer: trace.getTracer('voice-bot'), processor: bot })
+ * // one observer for every session: each task gets its own trace
+ * const task = new PipelineTask(bot, { observe: otel, name: `session-${userId}` })
+ * ```
+ */
+export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetryObserver {
+  if (options === null || typeof options !== 'object') throw new TypeError('openTelemetry(options) must be an object')
+  const tracer = options.tracer ?? trace.getTracer('apipeline-ts')
+  if (typeof tracer.startSpan !== 'function') throw new TypeError('openTelemetry(options.tracer) must be an OpenTelemetry Tracer')
+  const sessions = new Map<number, SessionSpans>()
+
+  const open = (task: string, session: number, startTime: number): SessionSpans => {
+    const existing = sessions.get(session)
+    if (existing !== undefined) return existing
+    const span = tracer.startSpan(
+      'apipeline.session',
+      { startTime, root: true, attributes: { 'apipeline.task': task, 'apipeline.session': session } },
+      otelContext.active(),
+    )
+    const state: SessionSpans = {
+      session: { task, session, span, context: trace.setSpan(otelContext.active(), span) },
+      frames: 0,
+      outputs: 0,
+      inputs: 0,
+      interruptions: 0,
+      counts: new Map(),
+    }
+    sessions.set(session, state)
+    return state
+  }
+
+  const onTurn = (turn: TurnReport): void => {
+    const s = sessions.get(turn.session)
+    if (s === undefined) return
+    const end = turn.total !== undefined ? turn.start + turn.total : turn.end
+    const span = tracer.startSpan(
+      'apipeline.turn',
+      {
+        startTime: epoch(turn.start),
+        attributes: {
+          'apipeline.turn': turn.index,
+          'apipeline.turn.input': turn.input,
+          'apipeline.turn.interrupted': turn.interrupted,
+          'apipeline.turn.outputs': turn.outputs,
+          ...(turn.ttfb === undefined ? {} : { 'apipeline.turn.ttfb_ms': turn.ttfb }),
+          ...(turn.total === undefined ? {} : { 'apipeline.turn.total_ms': turn.total }),
+        },
+      },
+      s.session.context,
+    )
+    const turnContext = trace.setSpan(s.session.context, span)
+    for (const stage of turn.stages) {
+      const ready = turn.start + stage.firstOutput - stage.ttfb
+      const processing = tracer.startSpan(
+        `apipeline.processing ${stage.processor}`,
+        {
+          startTime: epoch(ready),
+          attributes: {
+            'apipeline.processor': stage.processor,
+            'apipeline.frames': stage.frames,
+            'apipeline.ttfb_ms': stage.ttfb,
+            'apipeline.processing_ms': stage.processing,
+            ...(stage.reported?.ttfb === undefined ? {} : { 'apipeline.reported.ttfb_ms': stage.reported.ttfb }),
+            ...(stage.reported?.processing === undefined ? {} : { 'apipeline.reported.processing_ms': stage.reported.processing }),
+          },
+        },
+        turnContext,
+      )
+      tracer
+        .startSpan(`apipeline.ttfb ${stage.processor}`, { startTime: epoch(ready), attributes: { 'apipeline.processor': stage.processor } }, trace.setSpan(turnContext, processing))
+        .end(epoch(turn.start + stage.firstOutput))
+      processing.end(epoch(turn.start + stage.lastOutput))
+    }
+    if (turn.interrupted) span.setStatus({ code: SpanStatusCode.UNSET, message: 'interrupted' })
+    span.end(epoch(Math.max(end, turn.start)))
+  }
+
+  const tracker = new TurnTracker(options, onTurn, options.processor === undefined ? undefined : describe(options.processor))
+
+  const close = (s: SessionSpans, event: Extract<ObserverEvent, { type: 'ended' }>): void => {
+    const span: Span = s.session.span
+    span.setAttributes({
+      'apipeline.status': event.status,
+      'apipeline.frames.in': s.inputs,
+      'apipeline.frames.out': s.outputs,
+      'apipeline.interruptions': s.interruptions,
+    })
+    const prefix = `${event.task}/`
+    for (const [processor, n] of s.counts) {
+      span.setAttribute(`apipeline.frames.${processor.startsWith(prefix) ? processor.slice(prefix.length) : processor}`, n)
+    }
+    if (event.status === 'errored') span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.error ?? 'errored' })
+    span.end(epoch(event.time))
+    sessions.delete(event.session)
+  }
+
+  const onEvent = (event: ObserverEvent): void => {
+    switch (event.type) {
+      case 'started':
+        open(event.task, event.session, epoch(event.time))
+        break
+      case 'frame': {
+        const s = sessions.get(event.session)
+        if (s === undefined) break
+        s.frames++
+        if (event.at === 'input') s.inputs++
+        else if (event.at === 'output') s.outputs++
+        else s.counts.set(event.processor, (s.counts.get(event.processor) ?? 0) + 1)
+        break
+      }
+      case 'interrupted': {
+        const s = sessions.get(event.session)
+        if (s === undefined) break
+        s.interruptions++
+        s.session.span.addEvent('apipeline.interruption', epoch(event.time))
+        break
+      }
+      case 'ended':
+        break
+    }
+    tracker.push(event)
+    if (event.type === 'ended') {
+      const s = sessions.get(event.session)
+      if (s !== undefined) close(s, event)
+    }
+  }
+
+  return {
+    name: options.name ?? 'opentelemetry',
+    ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
+    onEvent,
+    runTask<T>(task: ObservedTask, run: () => T): T {
+      const s = open(task.name, task.session, Date.now())
+      return runInSession(s.session, run)
+    },
+    openSessions: () => sessions.size,
+  }
+}
