@@ -171,9 +171,6 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
         ...(resourceLimits === undefined ? {} : { resourceLimits }),
         onThreadError: (err) => c.pushUpstream(errorFrame(err.message, { fatal: false, processor: c.name, cause: err })),
       })
-      // Cancel (and stop) cut running work off at once rather than waiting for it.
-      const onCancel = (): void => void pool.close()
-      cancelled.addEventListener('abort', onCancel, { once: true })
       try {
         if (!(await readyUnlessAborted(pool.ready, cancelled))) return
         const stage = mapConcurrent(
@@ -181,7 +178,7 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
             try {
               return await pool.process(frame, move)
             } catch (err) {
-              // Work cut off by a cancel is not an error of the handler.
+              // Work cut off by the shutdown after a cancel is not an error of the handler.
               if (cancelled.aborted) throw cancelled.reason
               throw err
             }
@@ -190,7 +187,8 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
         )
         yield* stage(source, c)
       } finally {
-        cancelled.removeEventListener('abort', onCancel)
+        // Reached promptly on cancel too: the calls run under ctx.signal, so a frame still in a thread no longer holds
+        // the stage up; closing terminates the threads, cutting that frame's work off.
         await pool.close()
       }
     })()
