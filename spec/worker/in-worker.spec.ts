@@ -4,7 +4,7 @@
  */
 import { isMainThread, threadId } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import { Frames, PipelineError, pipeline, run, type AppFrame, type ErrorFrame, type Frame } from '../../lib/index.js'
+import { Frames, PipelineError, pipeline, processorInfo, run, type AppFrame, type ErrorFrame, type Frame } from '../../lib/index.js'
 import { inWorker, WorkerError, WorkerModuleError } from '../../lib/worker/index.js'
 import { collect, texts, types } from '../helpers/collect.js'
 import { execArgv, FIXTURE, fixtureStage } from './helpers.js'
@@ -130,6 +130,19 @@ describe('inWorker', () => {
     expect(frame?.cause).toBeInstanceOf(WorkerModuleError)
     expect(frame?.error).toContain('export "notAFunction"')
     expect(frame?.error).toContain('is 42, not a function')
+  })
+
+  it('takes a data: URL module, and names the stage after the export', async () => {
+    const source = 'export const reverse = (frame) => frame.type === "text" ? { ...frame, text: [...frame.text].reverse().join("") } : frame'
+    const stage = inWorker(`data:text/javascript,${encodeURIComponent(source)}`, 'reverse', { threads: 1, execArgv })
+    expect(processorInfo(stage)?.name).toBe('inWorker(reverse)')
+    expect(processorInfo(inWorker(FIXTURE, undefined, { execArgv }))?.name).toBe('inWorker(stages)')
+    const input = Frames.text('abc')
+    const { out, result } = await collect(pipeline(stage), [input])
+    expect(result.status).toBe('ended')
+    expect(texts(out)).toEqual(['cba'])
+    // A copy made in the thread is a new frame here, even though it carried the input's id.
+    expect(out.find((f) => f.type === 'text')?.id).not.toBe(input.id)
   })
 
   it('refuses bad arguments with a TypeError at once', () => {
