@@ -55,6 +55,21 @@ describe('inWorker lifecycle', () => {
     }
   })
 
+  it('a cancel while the threads are still starting ends the run cancelled, with no error, and shuts them down', async () => {
+    tracked = trackPools()
+    const pools = tracked.pools
+    const { task, out, finish } = startTask(fixtureStage('upper', { threads: 2 }))
+    await task.queueFrames([Frames.text('never')])
+    for (let i = 0; i < 2000 && pools.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(pools.size).toBe(1)
+    task.cancel()
+    const result = await finish()
+    expect(result.status).toBe('cancelled')
+    expect(result.errors).toEqual([])
+    expect(texts(out)).toEqual([])
+    expect(tracked.liveThreads()).toBe(0)
+  })
+
   it('an early break out of run() shuts the threads down', async () => {
     tracked = trackPools()
     let produced = 0
