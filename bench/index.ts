@@ -11,6 +11,7 @@ import { cpus, platform, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { formatTable, type BenchRow } from './harness.js'
+import { startProgress } from './progress.js'
 
 interface Entry {
   readonly id: string
@@ -39,6 +40,8 @@ const ENTRIES: readonly Entry[] = [
   { id: 'W', file: 'websocket.ts', title: 'WebSocket transport (W1 round trip, W2 audio throughput, W3 memory per session)', load: exported('bench') },
   { id: 'NATS', file: 'nats.ts', title: 'distribution on NATS (hop cost, scaling, spread, memory)', load: exported('bench') },
   { id: 'OBS', file: 'observe.ts', title: 'observers, latency breakdown and OpenTelemetry on B1/B2; a slow observer', load: exported('bench') },
+  { id: 'B8', file: 'python.ts', title: '10 pass-through stages vs the Python original', load: exported('bench') },
+  { id: 'WORKER', file: 'worker.ts', title: 'CPU-bound stage on worker threads', load: exported('bench') },
 ]
 
 function environment(): string {
@@ -56,8 +59,10 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = []
   const notes: string[] = []
   console.log(environment())
-  for (const entry of ENTRIES) {
-    if (wanted.size > 0 && !wanted.has(entry.id)) continue
+  const selected = ENTRIES.filter((entry) => wanted.size === 0 || wanted.has(entry.id))
+  const progress = startProgress(selected.length)
+  for (const entry of selected) {
+    progress.step(`${entry.id} ${entry.title}`)
     const path = join(here, entry.file)
     if (!existsSync(path)) {
       const note = `${entry.id} (${entry.title}) skipped: bench/${entry.file} does not exist`
@@ -79,6 +84,7 @@ async function main(): Promise<void> {
       process.exitCode = 1
     }
   }
+  progress.stop()
   console.log()
   console.log(environment())
   console.log()

@@ -1,0 +1,141 @@
+/**
+ * WORKER: a CPU-bound stage (~200 µs of filtering per 640-byte audio frame) run on the main thread (a `map`) and as an
+ * `inWorker` stage on 1 and 2 threads. Reported: steady-state throughput (from the first frame out to the last, so
+ * the threads' start is not counted) and the main thread's event-loop delay p99 while the frames flow
+ * (`monitorEventLoopDelay`, 1 ms resolution): what every other session of the process would feel.
+ *
+ * Targets: 2 threads ≥ 1.7× the throughput of 1 thread; event-loop delay p99 < 5 ms with the work in threads.
+ * Environment: `BENCH_WORKER_FRAMES` (default 2000), `BENCH_REPS` (default 3). Run alone: `npx tsx bench/worker.ts`.
+ */
+import { availableParallelism, loadavg } from 'node:os'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { pathToFileURL } from 'node:url'
+import { Frames, map, run, type Frame, type Processor } from '../lib/index.js'
+import { inWorker } from '../lib/worker/index.js'
+import { cpuWork } from './cpu-stage.js'
+import { formatTable, now, type BenchRow } from './harness.js'
+
+const TARGET_US = 200
+const AUDIO_BYTES = 640
+/** The benchmark runs from the TypeScript sources: the threads import them through tsx. */
+const execArgv = ['--import', new URL('../scripts/register-tsx.mjs', import.meta.url).href]
+const STAGE = new URL('./cpu-stage.ts', import.meta.url)
+
+function envCount(name: string, fallback: number): number {
+  const n = Number(process.env[name] ?? fallback)
+  return Number.isInteger(n) && n > 0 ? n : fallback
+}
+
+/** Passes of `cpuWork` over one frame that take about {@link TARGET_US} on this thread. */
+function calibrate(): number {
+  const audio = new Uint8Array(AUDIO_BYTES).map((_, i) => i & 0xff)
+  for (let i = 0; i < 200; i++) cpuWork(audio, 10) // warm up the JIT
+  let passes = 10
+  for (;;) {
+    // The fastest of several rounds: a busy machine only ever makes a round slower.
+    let perFrameUs = Number.POSITIVE_INFINITY
+    for (let round = 0; round < 7; round++) {
+      const t0 = now()
+      for (let i = 0; i < 50; i++) cpuWork(audio, passes)
+      perFrameUs = Math.min(perFrameUs, ((now() - t0) * 1000) / 50)
+    }
+    if (perFrameUs > 20) return Math.max(1, Math.round((passes * TARGET_US) / perFrameUs))
+    passes *= 4
+  }
+}
+
+function* audioFrames(n: number): Generator<Frame> {
+  for (let i = 0; i < n; i++) {
+    const audio = new Uint8Array(AUDIO_BYTES)
+    audio[0] = i & 0xff
+    yield Frames.audioRaw({ audio })
+  }
+}
+
+interface Sample {
+  /** Steady-state ms for all frames: (last out − first out) scaled to n frames. */
+  readonly ms: number
+  readonly lagP99Ms: number
+  readonly lagMaxMs: number
+  /** Main-thread busy time per frame (event-loop utilization × wall time ÷ frames), µs. */
+  readonly mainUs: number
+}
+
+async function once(stage: Processor, n: number): Promise<Sample> {
+  const lag = monitorEventLoopDelay({ resolution: 1 })
+  let first = 0
+  let last = 0
+  let count = 0
+  let elu = performance.eventLoopUtilization()
+  for await (const f of run(stage, audioFrames(n))) {
+    if (f.type !== 'audioRaw') continue
+    count++
+    if (count === 1) {
+      // The histogram's timer starts at the next event-loop turn: give it one, or a loop blocked from here on (the
+      // main-thread variant) would go unrecorded.
+      lag.enable()
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      first = now()
+      elu = performance.eventLoopUtilization()
+    }
+    last = now()
+  }
+  // A loop blocked by the whole run records its delay when its timer finally fires: let it.
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  lag.disable()
+  const busy = performance.eventLoopUtilization(elu)
+  if (count !== n) throw new Error(`expected ${n} audio frames out, got ${count}`)
+  return { ms: ((last - first) * n) / (n - 1), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, mainUs: (busy.active * 1000) / (n - 1) }
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+
+/** The WORKER rows. */
+export async function bench(): Promise<BenchRow[]> {
+  const n = envCount('BENCH_WORKER_FRAMES', 2000)
+  const reps = envCount('BENCH_REPS', 3)
+  const passes = calibrate()
+  process.env.APIPELINE_BENCH_CPU_PASSES = String(passes)
+  const variants: Record<string, () => Processor> = {
+    'main thread: map(cpuWork)': () => map((f) => (f.kind === 'data' && f.type === 'audioRaw' ? (cpuWork(f.audio, passes), f) : f)),
+    'inWorker, 1 thread': () => inWorker(STAGE, 'cpuStage', { threads: 1, execArgv }),
+    'inWorker, 2 threads': () => inWorker(STAGE, 'cpuStage', { threads: 2, execArgv }),
+    'inWorker, 1 thread, no work (crossing cost)': () => inWorker(STAGE, 'passThrough', { threads: 1, execArgv }),
+  }
+  const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]))
+  for (const make of Object.values(variants)) await once(make(), Math.min(n, 200)) // warm-up
+  for (let r = 0; r < reps; r++) {
+    for (const [name, make] of Object.entries(variants)) samples[name]?.push(await once(make(), n))
+  }
+  const ms = (name: string): number => median((samples[name] ?? []).map((s) => s.ms))
+  const one = ms('inWorker, 1 thread')
+  // On a machine busier than its cores, threads wait for a core: the ratios then say little (see bench/README.md).
+  const load = `${(loadavg()[0] ?? 0).toFixed(1)} on ${availableParallelism()} cores`
+  const rows: BenchRow[] = []
+  for (const name of Object.keys(variants)) {
+    const s = samples[name] ?? []
+    const lagP99 = median(s.map((x) => x.lagP99Ms))
+    const lagMax = median(s.map((x) => x.lagMaxMs))
+    const mainUs = median(s.map((x) => x.mainUs))
+    const speed = one / ms(name)
+    const target =
+      name === 'inWorker, 2 threads'
+        ? `; ${speed.toFixed(2)}x the throughput of 1 thread (target ≥ 1.7x)`
+        : name.startsWith('main')
+          ? `; ${speed.toFixed(2)}x the throughput of 1 thread`
+          : ''
+    rows.push({
+      bench: 'WORKER',
+      variant: name,
+      frames: n,
+      ms: ms(name),
+      ...(name === 'inWorker, 1 thread' ? {} : { baseline: 'inWorker, 1 thread' }),
+      note: `event-loop delay p99 ${lagP99.toFixed(1)} ms, max ${lagMax.toFixed(1)} ms (target < 5 ms off the main thread); main thread busy ${mainUs.toFixed(0)} µs/frame${target}; ${passes} passes ≈ ${TARGET_US} µs/frame; load average ${load}`,
+    })
+  }
+  return rows
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(formatTable(await bench()))
+}

@@ -1,0 +1,197 @@
+/**
+ * `inWorker(moduleUrl, exportName, options)`: a processor whose per-frame work runs on a pool of worker threads.
+ * @module
+ */
+import { availableParallelism } from 'node:os'
+import { isAbsolute } from 'node:path'
+import { existsSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { ResourceLimits } from 'node:worker_threads'
+import { asContext } from '../core/context.js'
+import { withInfo, type Processor } from '../core/processor.js'
+import { error as errorFrame } from '../frames/constructors.js'
+import type { AppFrame, Frame } from '../frames/types.js'
+import { mapConcurrent } from '../operators/map-concurrent.js'
+import { FramePool } from './frame-pool.js'
+
+/** What a worker handler may return for one frame: a frame, several frames, or nothing (the frame is dropped). */
+export type WorkerResult<A extends AppFrame = AppFrame> = Frame<A> | readonly Frame<A>[] | null | undefined
+
+/**
+ * The function a worker module exports for {@link inWorker}: called in a worker thread with each matching frame
+ * (its `id` and `name` are those of the frame on the calling thread). Return the input frame itself to pass it on
+ * with its identity; frames you create get a fresh identity on the calling thread. The byte buffers of the frames you
+ * return are moved out of the thread: do not keep them.
+ * @example
+ * ```ts
+ * // gain.ts, loaded in the threads
+ * import { Frames } from 'apipeline-ts'
+ * import type { WorkerHandler } from 'apipeline-ts/worker'
+ *
+ * export const gain: WorkerHandler = (frame) => {
+ *   if (frame.kind !== 'data' || frame.type !== 'audioRaw') return frame
+ *   const samples = new Int16Array(frame.audio.buffer, frame.audio.byteOffset, frame.audio.byteLength >> 1)
+ *   for (let i = 0; i < samples.length; i++) samples[i] = Math.max(-32768, Math.min(32767, (samples[i] ?? 0) * 2))
+ *   return frame
+ * }
+ * ```
+ */
+export type WorkerHandler<A extends AppFrame = AppFrame> = (frame: Frame<A>) => WorkerResult<A> | Promise<WorkerResult<A>>
+
+/** Options of {@link inWorker}. */
+export interface InWorkerOptions {
+  /** Worker threads of the stage. Default: the available parallelism minus one (at least 1), leaving a core to the event loop. */
+  readonly threads?: number
+  /** Frames handed to the threads at once (running or waiting in the pool); reading the source waits beyond. Default `2 * threads`. */
+  readonly maxInFlight?: number
+  /** Which frames the handler gets; the others pass in order (system frames at once). Default: data frames. */
+  readonly match?: (frame: Frame) => boolean
+  /**
+   * Move the byte buffers of frames sent to the threads instead of copying them (default true). A moved buffer is
+   * detached on the calling thread: set `false` when the same frame is also read elsewhere (e.g. by a `parallel`
+   * branch next to this stage), or when its bytes are a view into a buffer you keep using — such views are copied in
+   * any case, only whole buffers are moved.
+   */
+  readonly transfer?: boolean
+  /** Display name. Default `inWorker(<export>)`, or `inWorker(<module file>)` for the default export. */
+  readonly name?: string
+  /** Node options of the threads, e.g. a loader so that a TypeScript handler module can be imported. Default: the process's. */
+  readonly execArgv?: readonly string[]
+  /** Memory limits of each thread. */
+  readonly resourceLimits?: ResourceLimits
+}
+
+function positive(where: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new TypeError(`${where} must be an integer >= 1, got ${String(value)}`)
+  }
+  return value
+}
+
+/** The module's URL as a string; a `file:` module must exist. */
+function moduleHref(moduleUrl: unknown): string {
+  let url: URL
+  if (moduleUrl instanceof URL) url = moduleUrl
+  else if (typeof moduleUrl === 'string' && isAbsolute(moduleUrl)) url = pathToFileURL(moduleUrl)
+  else if (typeof moduleUrl === 'string' && /^(file|data):/i.test(moduleUrl)) url = new URL(moduleUrl)
+  else {
+    throw new TypeError(
+      `inWorker(moduleUrl) must be a file: URL (e.g. new URL('./stage.js', import.meta.url)) or an absolute path, got ${typeof moduleUrl === 'string' ? JSON.stringify(moduleUrl) : typeof moduleUrl}`,
+    )
+  }
+  if (url.protocol !== 'file:' && url.protocol !== 'data:') throw new TypeError(`inWorker(moduleUrl) must be a file: or data: URL, got ${url.protocol} URL`)
+  if (url.protocol === 'file:' && !existsSync(fileURLToPath(url))) throw new TypeError(`inWorker(moduleUrl): no module at ${url.href}`)
+  return url.href
+}
+
+function defaultName(href: string, exportName: string): string {
+  if (exportName !== 'default') return `inWorker(${exportName})`
+  const file = href.startsWith('file:') ? (href.split('/').pop() ?? href).replace(/\.[cm]?[jt]s$/, '') : 'data'
+  return `inWorker(${file})`
+}
+
+/** Resolves true once `ready` settles, false when `signal` aborts first; rejects when `ready` rejects first. */
+function readyUnlessAborted(ready: Promise<void>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false)
+  return new Promise<boolean>((resolve, reject) => {
+    const onAbort = (): void => resolve(false)
+    signal.addEventListener('abort', onAbort, { once: true })
+    ready.then(
+      () => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(true)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
+}
+
+/**
+ * A processor whose per-frame work runs on a pool of worker threads, so CPU-bound work (resampling, voice activity
+ * detection, encoding) does not block the event loop and every other session of the process. `moduleUrl` is the
+ * module (a `file:` URL or an absolute path) whose export `exportName` is a {@link WorkerHandler}; each thread imports
+ * it once.
+ *
+ * Each run of the stage starts its own threads (on piscina) before it reads its first frame and shuts them down when
+ * it finishes: at `end`, on cancel, on stop and on an early `break`. A module or export that cannot be loaded makes
+ * the stage fail before reading anything (a fatal `WorkerModuleError`).
+ *
+ * | frame | downstream | upstream |
+ * |---|---|---|
+ * | system | passes at once (ahead of frames in the threads) | passes |
+ * | control (`start`, `end`, …) | waits for the results before it, then passes: `end` drains the threads | passes |
+ * | data (default `match`) | handled in a thread; results in input order | passes |
+ * | app | passes in order (or handled in a thread, if `match` says so) | passes |
+ *
+ * - At most `maxInFlight` frames are in the threads at once; reading the source waits beyond that (backpressure).
+ * - Byte buffers (`audioRaw.audio`, `imageRaw.image`, typed arrays in app data) are moved to the thread and back
+ *   (transfer lists), not copied; see {@link InWorkerOptions.transfer}.
+ * - An exception in the handler (or a thread that dies) drops that frame and sends an `error` frame upstream naming
+ *   the stage, as a `WorkerError` carrying the thread's stack (fatal when the thrown error was fatal).
+ * - On an interruption, results of frames read before it are dropped (the threads finish those frames; their output
+ *   never travels on) and frames not yet handed to a thread are not; `startInterruption` passes ahead.
+ * - On cancel the threads are terminated at once, also in the middle of a frame.
+ *
+ * @example
+ * ```ts
+ * import { Frames, pipeline, run } from 'apipeline-ts'
+ * import { inWorker } from 'apipeline-ts/worker'
+ *
+ * const bot = pipeline(inWorker(new URL('./gain.js', import.meta.url), 'gain', { threads: 2 }), vad, stt)
+ * for await (const frame of run(bot, microphoneFrames)) console.log(Frames.format(frame))
+ * ```
+ */
+export function inWorker(moduleUrl: string | URL, exportName = 'default', options: InWorkerOptions = {}): Processor {
+  const href = moduleHref(moduleUrl)
+  if (typeof exportName !== 'string' || exportName.length === 0) throw new TypeError('inWorker(exportName) must be a non-empty string')
+  if (typeof options !== 'object' || options === null) throw new TypeError('inWorker(options) must be an object')
+  const threads = positive('inWorker threads', options.threads, Math.max(1, availableParallelism() - 1))
+  const maxInFlight = positive('inWorker maxInFlight', options.maxInFlight, 2 * threads)
+  const match = options.match ?? ((f: Frame) => f.kind === 'data')
+  if (typeof match !== 'function') throw new TypeError('inWorker match must be a function')
+  const move = options.transfer ?? true
+  if (typeof move !== 'boolean') throw new TypeError('inWorker transfer must be a boolean')
+  const name = options.name ?? defaultName(href, exportName)
+  const { execArgv, resourceLimits } = options
+
+  const processor: Processor = (source, ctx) => {
+    const c = asContext(ctx, name)
+    return (async function* inWorkerStage(): AsyncGenerator<Frame> {
+      const cancelled = c.cancelSignal
+      if (cancelled.aborted) return
+      const pool = new FramePool({
+        moduleUrl: href,
+        exportName,
+        threads,
+        ...(execArgv === undefined ? {} : { execArgv }),
+        ...(resourceLimits === undefined ? {} : { resourceLimits }),
+        onThreadError: (err) => c.pushUpstream(errorFrame(err.message, { fatal: false, processor: c.name, cause: err })),
+      })
+      try {
+        if (!(await readyUnlessAborted(pool.ready, cancelled))) return
+        const stage = mapConcurrent(
+          async (frame) => {
+            try {
+              return await pool.process(frame, move)
+            } catch (err) {
+              // Work cut off by the shutdown after a cancel is not an error of the handler.
+              if (cancelled.aborted) throw cancelled.reason
+              throw err
+            }
+          },
+          { concurrency: maxInFlight, window: 2 * maxInFlight, match, name },
+        )
+        yield* stage(source, c)
+      } finally {
+        // Reached promptly on cancel too: the calls run under ctx.signal, so a frame still in a thread no longer holds
+        // the stage up; closing terminates the threads, cutting that frame's work off.
+        await pool.close()
+      }
+    })()
+  }
+  return withInfo(processor, { name })
+}
