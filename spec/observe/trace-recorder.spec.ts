@@ -32,7 +32,7 @@ describe('traceRecorder', () => {
     expect(trace.malformed).toBe(0)
     const upperTexts = trace.frames.filter((f) => f.p === 'upper' && f.frame.type === 'text').map((f) => f.frame.text)
     expect(upperTexts).toHaveLength(3)
-    expect(upperTexts.every((t, i) => t.endsWith(`(text: FRAME NUMBER ${i})`))).toBe(true)
+    expect(upperTexts).toEqual([0, 1, 2].map((i) => expect.stringMatching(new RegExp(`\\(text: "FRAME NUMBER ${i}"\\)$`))))
     expect(trace.frames.filter((f) => f.at === 'input').map((f) => f.frame.type)).toEqual(['start', 'text', 'text', 'text', 'end'])
     expect(trace.frames.filter((f) => f.at === 'output').at(-1)?.frame.type).toBe('end')
     expect(trace.events.at(-1)).toMatchObject({ kind: 'ended', status: 'ended' })
