@@ -13,7 +13,9 @@
  *   `process` `'unhandledRejection'` event; where there is no `process`, this law only checks that the runs finish);
  * - `flushesAtEnd`: `end` drains — the last frame before `end` is not silently lost. If that frame changes the output
  *   when more frames follow it, it must change the output when `end` follows it too (a processor that holds frames
- *   and forgets them at `end` breaks this; a filter that always drops the frame does not);
+ *   and forgets them at `end` breaks this; a filter that always drops the frame does not). Judged from the outside,
+ *   it also fails a composition whose aggregator flushes a frame at `end` that a later filter drops alone but keeps
+ *   joined with more; leave it out (`laws`) for such a composition;
  * - `freshAfterInterruption`: no content from before an interruption leaks into the next turn. The run is
  *   interrupted as a task does, once the processor has emitted what it could: `ctx.signal` aborts, then
  *   `startInterruption` is read. What the processor emits in reaction to that frame (dropping or flushing the
@@ -199,7 +201,8 @@ async function checkFlushesAtEnd(processor: Processor<any, any>, frames: readonl
   throw new Error(
     `${format(last)}, the last frame before end, was lost at end: followed by ${rest.length} more frame(s) it changes ` +
       `the output (with it: ${shortList(lacking(more, moreWithoutLast))} more, ${shortList(lacking(moreWithoutLast, more))} fewer), ` +
-      'followed by end it changes nothing — it was held and never flushed',
+      'followed by end it changes nothing — it was held and never flushed (or, in a composition, flushed into a ' +
+      'later stage that drops it alone but keeps it joined with more: then leave this law out with `laws`)',
   )
 }
 

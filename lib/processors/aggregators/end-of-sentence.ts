@@ -64,7 +64,13 @@ export function matchEndOfSentence(text: string): boolean {
 
 /**
  * True when `sentence` ends with a number and `.` or `:` that the next text could continue (`3.` → `3.14`,
- * `10:` → `10:30`). @internal
+ * `10:` → `10:30`).
+ * @internal
+ * @example
+ * ```ts
+ * mayContinueNumber('Pi is 3.') // true
+ * mayContinueNumber('Hi.')      // false
+ * ```
  */
 export function mayContinueNumber(sentence: string): boolean {
   return /\d[.:]$/u.test(sentence)

@@ -9,6 +9,13 @@ import { mayContinueNumber } from './end-of-sentence.js'
  * number and `.` / `:` (`"Your total is 20."`) is held until the next chunk shows that the number is over: a chunk
  * starting with a digit continues it (`"3."` + `"14"`), any other chunk releases it first. A flush releases it too.
  * @internal
+ * @example
+ * ```ts
+ * const buffer = new SentenceBuffer(matchEndOfSentence, true)
+ * buffer.push('Your total is 20.') // [] — a number may go on
+ * buffer.push(' Thanks')           // ['Your total is 20.']
+ * buffer.take()                    // ' Thanks'
+ * ```
  */
 export class SentenceBuffer {
   private text = ''
