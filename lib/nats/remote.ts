@@ -187,7 +187,8 @@ class CallerSession {
       format: o.codec.format,
     })
     const deadline = performance.now() + o.openTimeoutMs
-    let reason: NoWorkerReason = 'timeout'
+    // The most telling reason seen: a last attempt cut short by the deadline does not hide the busy or absent workers.
+    let reason: NoWorkerReason | undefined
     let detail = ''
     let pause = 10
     const cancel = this.ctx.cancelSignal
@@ -232,7 +233,8 @@ class CallerSession {
           this.failWith(new WorkerLostError('connection', `${o.name}: cannot open a session on "${this.subject}": ${(err as Error).message}`, { cause: err }))
           return false
         }
-        reason = why
+        if (why === 'timeout') reason ??= why
+        else reason = why
       }
       if (reply === undefined) {
         await sleep(Math.min(pause, Math.max(0, deadline - performance.now())), cancel)
@@ -240,7 +242,7 @@ class CallerSession {
       }
     }
     if (reply === undefined || !reply.ok) {
-      if (!cancel.aborted && this.state === 'opening') this.failWith(new NoWorkerError(this.subject, reason, detail))
+      if (!cancel.aborted && this.state === 'opening') this.failWith(new NoWorkerError(this.subject, reason ?? 'timeout', detail))
       return false
     }
     const link = new SessionLink({

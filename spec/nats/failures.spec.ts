@@ -214,6 +214,20 @@ describe.skipIf(skip !== undefined)('session failures over a real nats-server', 
     expect(errors.some((e) => e instanceof GapDetectedError && e.received === 1000)).toBe(true)
   })
 
+  it('a processor factory that throws fails the session with a fatal error named after the remote stage', async () => {
+    const { subject, errors, ended } = serveFresh(() => {
+      throw new Error('no model loaded')
+    })
+    const handle = run(pipeline(remote(caller, subject, { name: 'brain' })), [Frames.text('hi')])
+    await expect(async () => {
+      for await (const _ of handle) void _
+    }).rejects.toThrow(/brain: no model loaded/)
+    expect((await handle.result).status).toBe('errored')
+    expect(errors.map((e) => e.message)).toContain('no model loaded')
+    await until(() => ended.length === 1, 5000, 'the session to be reported')
+    expect(ended[0]?.result.status).toBe('errored')
+  })
+
   it('a malformed open request gets a refusal and a report; the worker keeps serving', async () => {
     const { subject, errors } = serveFresh(() => async function* (source) {
       yield* source
