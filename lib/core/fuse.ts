@@ -14,8 +14,8 @@
 import { isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
-import { asContext, type Context } from './context.js'
-import { processorInfo, processorName, withInfo, type FrameStep, type Processor } from './processor.js'
+import { asContext, type Context, type ProcessorContext } from './context.js'
+import { processorInfo, processorName, withInfo, type FrameStep, type Processor, type ProcessorFn } from './processor.js'
 import { errorMessage, type SyncPull } from './stage.js'
 
 /** One step of a fused stage with the context of the stage it came from. */
@@ -171,7 +171,7 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
 }
 
 /** A processor running `steps` in order over every frame, in one async hop per output frame (fewer when batched). */
-export function fuseSteps(steps: readonly FusedStep[]): Processor {
+export function fuseSteps(steps: readonly FusedStep[]): ProcessorFn {
   const list = [...steps]
   return function fused(source) {
     return new FusedIterator(list, source)
@@ -191,12 +191,12 @@ export function fuseSteps(steps: readonly FusedStep[]): Processor {
  * const separate = pipeline(unfused(map(upper)), unfused(filter(nonEmpty)))
  * ```
  */
-export function unfused<I extends Frame, O extends Frame>(processor: Processor<I, O>): Processor<I, O> {
+export function unfused<I extends Frame, O extends Frame>(processor: ProcessorFn<I, O>): Processor<I, O> {
   if (typeof processor !== 'function') throw new TypeError('unfused(processor): processor must be a function')
   const step = processorInfo(processor)?.step
-  if (step === undefined) return processor
+  if (step === undefined) return withInfo(processor, {})
   const name = processorName(processor, 'step')
-  const separate = async function* (source: AsyncIterable<I>, ctx?: Parameters<Processor>[1]): AsyncGenerator<O> {
+  const separate = async function* (source: AsyncIterable<I>, ctx: ProcessorContext): AsyncGenerator<O> {
     const c = asContext(ctx, name)
     const out: Frame[] = []
     const emit = (frame: Frame): void => {
@@ -212,5 +212,5 @@ export function unfused<I extends Frame, O extends Frame>(processor: Processor<I
       for (const f of batch) yield f as O
     }
   }
-  return withInfo(separate as Processor<I, O>, { name })
+  return withInfo(separate, { name })
 }

@@ -16,7 +16,7 @@ import { isAbortLike, isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import type { Context } from './context.js'
-import type { Processor } from './processor.js'
+import type { ProcessorFn } from './processor.js'
 import { closeQuietly } from '../internal/close.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
@@ -96,7 +96,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     this.recover(err)
 
   constructor(
-    private readonly processor: Processor<any, any>,
+    private readonly processor: ProcessorFn<any, any>,
     private readonly upstream: AsyncIterator<Frame>,
     private readonly ctx: Context,
   ) {

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import type { Arbitrary } from 'fast-check'
-import type { Processor } from '../core/processor.js'
+import type { ProcessorFn } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
 import { arbFrames } from './arbitraries.js'
 import { failureText } from './laws.js'
@@ -35,8 +35,8 @@ export interface EquivalenceOptions extends NormalizeOptions {
  * ```
  */
 export async function assertSameRun(
-  p: Processor<any, any>,
-  q: Processor<any, any>,
+  p: ProcessorFn<any, any>,
+  q: ProcessorFn<any, any>,
   framesIn: Iterable<TestInput>,
   options: EquivalenceOptions = {},
 ): Promise<[RunProcessorResult, RunProcessorResult]> {
@@ -77,8 +77,8 @@ export interface CheckEquivalentOptions extends EquivalenceOptions {
  * ```
  */
 export async function checkEquivalent(
-  p: Processor<any, any>,
-  q: Processor<any, any>,
+  p: ProcessorFn<any, any>,
+  q: ProcessorFn<any, any>,
   options: CheckEquivalentOptions = {},
 ): Promise<void> {
   if (typeof p !== 'function' || typeof q !== 'function') throw new TypeError('checkEquivalent(p, q) needs two processors')

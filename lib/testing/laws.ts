@@ -18,7 +18,7 @@
  */
 import fc from 'fast-check'
 import type { Arbitrary } from 'fast-check'
-import { processorName, type Processor } from '../core/processor.js'
+import { processorName, type ProcessorFn } from '../core/processor.js'
 import { format } from '../frames/format.js'
 import type { Frame, StartParams } from '../frames/types.js'
 import { arbFrames } from './arbitraries.js'
@@ -123,7 +123,7 @@ function nodeProcess(): ProcessLike | undefined {
   return typeof p?.on === 'function' && typeof p.off === 'function' ? (p as ProcessLike) : undefined
 }
 
-async function runLaw(law: LawName, processor: Processor<any, any>, frames: Frame[], k: number, options: LawOptions): Promise<void> {
+async function runLaw(law: LawName, processor: ProcessorFn<any, any>, frames: Frame[], k: number, options: LawOptions): Promise<void> {
   const probe = { start: options.start ?? {}, timeoutMs: options.timeoutMs ?? 2000, maxOutput: options.maxOutput ?? 10_000 }
   switch (law) {
     case 'passesLifecycle':
@@ -199,7 +199,7 @@ export function failureText(err: unknown): string {
  */
 export function lawProperty(
   law: LawName,
-  processor: Processor<any, any>,
+  processor: ProcessorFn<any, any>,
   options: LawOptions = {},
 ): fc.IAsyncProperty<[Frame[], number]> {
   validate(law, processor, options)
@@ -215,7 +215,7 @@ export function lawProperty(
  * await checkLaw('noEmitAfterEnd', myProcessor, { numRuns: 50 })
  * ```
  */
-export async function checkLaw(law: LawName, processor: Processor<any, any>, options: LawOptions = {}): Promise<void> {
+export async function checkLaw(law: LawName, processor: ProcessorFn<any, any>, options: LawOptions = {}): Promise<void> {
   const property = lawProperty(law, processor, options)
   const params: fc.Parameters<[Frame[], number]> = { ...options.parameters, numRuns: options.numRuns ?? options.parameters?.numRuns ?? 100 }
   if (options.seed !== undefined) params.seed = options.seed
@@ -239,7 +239,7 @@ export async function checkLaw(law: LawName, processor: Processor<any, any>, opt
  * })
  * ```
  */
-export async function checkLifecycleLaws(processor: Processor<any, any>, options: LifecycleLawOptions = {}): Promise<void> {
+export async function checkLifecycleLaws(processor: ProcessorFn<any, any>, options: LifecycleLawOptions = {}): Promise<void> {
   const laws = options.laws ?? LAWS
   if (!Array.isArray(laws) || laws.length === 0) throw new TypeError('checkLifecycleLaws({ laws }) must be a non-empty array of law names')
   for (const law of laws) validate(law, processor, options)

@@ -5,7 +5,7 @@
  */
 import { isFrame } from '../frames/guards.js'
 import type { Frame } from '../frames/types.js'
-import { assertProcessor, type Processor } from '../core/processor.js'
+import { assertProcessor, type ProcessorFn } from '../core/processor.js'
 import { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } from '../core/task.js'
 
 const SLEEP = Symbol('apipeline.testing.sleep')
@@ -154,7 +154,7 @@ function inputList(framesIn: unknown): TestInput[] {
  * ```
  */
 export async function runProcessor(
-  processor: Processor<any, any>,
+  processor: ProcessorFn<any, any>,
   framesIn: Iterable<TestInput>,
   options: RunProcessorOptions = {},
 ): Promise<RunProcessorResult> {
