@@ -35,9 +35,9 @@ import { parseFanOut, type Branch, type FanOutOptions } from './options.js'
  *
  * @example
  * ```ts
- * import { syncParallel, map, run, Frames } from 'apipeline-ts'
+ * import { syncParallel, map, run, Frames, type Frame } from 'apipeline-ts'
  *
- * const slowUpper = async function* (source) {
+ * const slowUpper = async function* (source: AsyncIterable<Frame>) {
  *   for await (const f of source) {
  *     await new Promise((r) => setTimeout(r, 10))
  *     yield f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f

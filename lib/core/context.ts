@@ -27,7 +27,7 @@ export type UpstreamHandler = (frame: Frame, next: (frame: Frame) => void) => vo
  *
  * @example
  * ```ts
- * async function* llm(source, ctx) {
+ * const llm: ProcessorFn = async function* (source, ctx) {
  *   for await (const f of source) {
  *     if (f.type !== 'text') { yield f; continue }
  *     ctx.metrics.startTtfb()

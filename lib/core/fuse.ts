@@ -187,6 +187,8 @@ export function fuseSteps(steps: readonly FusedStep[]): ProcessorFn {
  *
  * @example
  * ```ts
+ * const upper = (f: Frame) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f)
+ * const nonEmpty = (f: Frame) => f.type !== 'text' || f.text !== ''
  * const fused = pipeline(map(upper), filter(nonEmpty))
  * const separate = pipeline(unfused(map(upper)), unfused(filter(nonEmpty)))
  * ```

@@ -158,7 +158,7 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
    * promise to await while the queue is full. Throws a `TypeError` for a value that is not a frame.
    * @example
    * ```ts
-   * for (const frame of frames) {
+   * for (const frame of [Frames.text('a'), Frames.text('b')]) {
    *   const wait = task.pushFrame(frame)
    *   if (wait) await wait
    * }

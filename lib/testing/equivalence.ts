@@ -31,6 +31,7 @@ export interface EquivalenceOptions extends NormalizeOptions {
  *
  * @example
  * ```ts
+ * const [a, b, c] = [llm, tts, bot]
  * await assertSameRun(pipeline(a, pipeline(b, c)), pipeline(pipeline(a, b), c), [Frames.text('x')])
  * ```
  */

@@ -178,6 +178,7 @@ function validate(law: unknown, processor: unknown, options: unknown): asserts o
  * fast-check's report of a failed property, with the reason (kept as its `cause`) spelled out first.
  * @example
  * ```ts
+ * const property = lawProperty('passesLifecycle', myProcessor)
  * try { await fc.assert(property) } catch (err) { throw new Error(failureText(err)) }
  * ```
  */

@@ -35,7 +35,8 @@ export function macrotask(): Promise<void> {
  * Lets pending work of a few turns run (rejections become unhandled, teardown completes).
  * @example
  * ```ts
- * await it.return?.()
+ * const iterator = [Frames.text('a')][Symbol.iterator]()
+ * iterator.return?.()
  * await settle()
  * ```
  */

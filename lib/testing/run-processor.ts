@@ -140,7 +140,7 @@ function inputList(framesIn: unknown): TestInput[] {
  * @example
  * ```ts
  * import { Frames, map } from 'apipeline-ts'
- * import { runProcessor, normalizeFrame } from 'apipeline-ts/testing'
+ * import { runProcessor, normalizeFrame, sleep } from 'apipeline-ts/testing'
  *
  * const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
  * const { downstream, upstream, status } = await runProcessor(upper, [Frames.text('hi')])
