@@ -15,7 +15,7 @@ import { isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { asContext, type Context, type ProcessorContext } from './context.js'
-import { processorInfo, processorName, withInfo, type FrameStep, type Processor, type ProcessorFn } from './processor.js'
+import { processorInfo, processorName, withInfo, type FrameStep, type ProcessorFn } from './processor.js'
 import { errorMessage, type SyncPull } from './stage.js'
 
 /** One step of a fused stage with the context of the stage it came from. */
@@ -193,10 +193,10 @@ export function fuseSteps(steps: readonly FusedStep[]): ProcessorFn {
  * const separate = pipeline(unfused(map(upper)), unfused(filter(nonEmpty)))
  * ```
  */
-export function unfused<I extends Frame, O extends Frame>(processor: ProcessorFn<I, O>): Processor<I, O> {
+export function unfused<I extends Frame, O extends Frame>(processor: ProcessorFn<I, O>): ProcessorFn<I, O> {
   if (typeof processor !== 'function') throw new TypeError('unfused(processor): processor must be a function')
   const step = processorInfo(processor)?.step
-  if (step === undefined) return withInfo(processor, {})
+  if (step === undefined) return processor
   const name = processorName(processor, 'step')
   const separate = async function* (source: AsyncIterable<I>, ctx: ProcessorContext): AsyncGenerator<O> {
     const c = asContext(ctx, name)

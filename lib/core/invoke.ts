@@ -76,7 +76,19 @@ function surfacing<O>(output: AsyncIterable<O>, run: DetachedRun, owned: boolean
         close()
         return Promise.reject(new PipelineError(error))
       }
+      const sync = inner as AsyncIterator<O> & { tryNext?: () => IteratorResult<O> | undefined }
       return {
+        // A result already available is handed over without a hop (fused stages have one); an error goes through next().
+        ...(typeof sync.tryNext === 'function'
+          ? {
+              tryNext(): IteratorResult<O> | undefined {
+                if (run.failure !== undefined || closed) return undefined
+                const r = sync.tryNext?.()
+                if (r?.done === true && owned) run.runtime.cancel()
+                return r
+              },
+            }
+          : {}),
         next(): Promise<IteratorResult<O>> {
           if (run.failure !== undefined) return failed(run.failure)
           if (closed) return Promise.resolve({ done: true, value: undefined })
