@@ -12,7 +12,7 @@
  * Environment: `BENCH_INTERRUPTS` (default 1000). Run alone: `npx tsx bench/interruption.ts`.
  */
 import { pathToFileURL } from 'node:url'
-import { Frames, PipelineTask, map, pipeline, type Frame, type Processor } from '../lib/index.js'
+import { Frames, PipelineTask, map, pipeline, type Frame, type ProcessorFn } from '../lib/index.js'
 import { buffered } from '../lib/processors/buffered.js'
 import { formatTable, now, type BenchRow } from './harness.js'
 
@@ -57,7 +57,7 @@ async function once(withBuffer: boolean, interrupts: number): Promise<Result> {
       })
       signal.addEventListener('abort', onAbort, { once: true })
     })
-  const model: Processor = async function* model(source, ctx) {
+  const model: ProcessorFn = async function* model(source, ctx) {
     for await (const f of source) {
       if (f.kind === 'data') await sleepTurn(ctx.signal)
       yield f

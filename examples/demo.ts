@@ -4,11 +4,11 @@
  *
  * Run: npm run demo   (or: npx tsx examples/demo.ts)
  */
-import { Frames, map, pipeline, PipelineRunner, PipelineTask, type Frame, type Processor } from '../lib/index.js'
+import { Frames, map, pipeline, PipelineRunner, PipelineTask, type Frame, type ProcessorFn } from '../lib/index.js'
 import { stamp, wait } from './clock.js'
 
 /** A fake language model: answers a question word by word, slowly. Its awaits honour `ctx.signal`. */
-const model: Processor = async function* model(source, ctx) {
+const model: ProcessorFn = async function* model(source, ctx) {
   for await (const frame of source) {
     if (frame.kind === 'data' && frame.type === 'text' && frame.text.endsWith('?')) {
       const answer = `Let me think about "${frame.text}" for a long while before answering`

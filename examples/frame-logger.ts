@@ -4,9 +4,9 @@
  *
  * Run: npx tsx examples/frame-logger.ts
  */
-import { frameLogger, Frames, pipeline, run, textTransformer, type Processor } from '../lib/index.js'
+import { frameLogger, Frames, pipeline, run, textTransformer, type ProcessorFn } from '../lib/index.js'
 
-const complainAboutEmpty: Processor = async function* complainAboutEmpty(source, ctx) {
+const complainAboutEmpty: ProcessorFn = async function* complainAboutEmpty(source, ctx) {
   for await (const frame of source) {
     if (frame.kind === 'data' && frame.type === 'text' && frame.text === '') {
       ctx.pushUpstream(Frames.error('empty text frame'))

@@ -6,7 +6,7 @@
  *
  * Run: npx tsx examples/hold-aggregator.ts
  */
-import { EventNotifier, Frames, holdFrames, holdLastFrame, notifyOn, pipeline, run } from '../lib/index.js'
+import { EventNotifier, Frames, holdFrames, holdLastFrame, notifyOn, pipeline, run, type Frame } from '../lib/index.js'
 
 const input = () => [
   Frames.text('one'),
@@ -19,7 +19,7 @@ const input = () => [
   Frames.text('five (still held at end)'),
 ]
 
-const label = (f: ReturnType<typeof Frames.text> | { kind: string; type: string }): string =>
+const label = (f: Frame): string =>
   'text' in f ? `text(${f.text})` : f.type
 
 for (const [title, make] of [

@@ -9,7 +9,7 @@
  *
  * Run: npx tsx examples/interruption.ts
  */
-import { buffered, Frames, measured, pipeline, PipelineTask, userIdle, type Frame, type Processor } from '../lib/index.js'
+import { buffered, Frames, measured, pipeline, PipelineTask, userIdle, type Frame, type ProcessorFn } from '../lib/index.js'
 import { stamp, wait } from './clock.js'
 
 const answers: Record<string, string> = {
@@ -18,7 +18,7 @@ const answers: Record<string, string> = {
 }
 
 /** The fake LLM: for each question (a text frame), streams the answer's words. */
-const llm: Processor = async function* llm(source, ctx) {
+const llm: ProcessorFn = async function* llm(source, ctx) {
   for await (const frame of source) {
     if (frame.kind !== 'data' || frame.type !== 'text') {
       yield frame
@@ -35,7 +35,7 @@ const llm: Processor = async function* llm(source, ctx) {
 }
 
 /** The fake TTS: "speaks" each word in 150 ms; stops at once when interrupted. */
-const tts: Processor = async function* tts(source, ctx) {
+const tts: ProcessorFn = async function* tts(source, ctx) {
   for await (const frame of source) {
     if (frame.kind === 'data' && frame.type === 'text') {
       await wait(150, ctx.signal)

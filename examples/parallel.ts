@@ -5,9 +5,9 @@
  *
  * Run: npx tsx examples/parallel.ts
  */
-import { filter, Frames, map, parallel, pipeline, run, type Processor } from '../lib/index.js'
+import { filter, Frames, map, parallel, pipeline, run, type Processor, type ProcessorFn } from '../lib/index.js'
 
-const translate: Processor = async function* translate(source, ctx) {
+const translate: ProcessorFn = async function* translate(source, ctx) {
   for await (const frame of source) {
     if (frame.kind === 'data' && frame.type === 'text') {
       await new Promise((resolve) => setTimeout(resolve, 20)) // a remote call; cancel aborts ctx.signal

@@ -4,10 +4,10 @@
  *
  * Run: npx tsx examples/upstream-end.ts
  */
-import { Frames, PipelineRunner, PipelineTask, type Processor } from '../lib/index.js'
+import { Frames, PipelineRunner, PipelineTask, type ProcessorFn } from '../lib/index.js'
 
 /** Answers each text; on "bye" it asks the task to end by pushing `end` upstream. */
-const bot: Processor = async function* bot(source, ctx) {
+const bot: ProcessorFn = async function* bot(source, ctx) {
   for await (const frame of source) {
     if (frame.kind === 'data' && frame.type === 'text') {
       yield Frames.text(`bot: you said "${frame.text}"`)

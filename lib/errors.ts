@@ -9,7 +9,7 @@ import type { ErrorFrame } from './frames/types.js'
  * Any other thrown value is reported upstream as a non-fatal error frame and the pipeline goes on.
  * @example
  * ```ts
- * async function* guard(source) {
+ * const guard: ProcessorFn = async function* (source) {
  *   for await (const f of source) {
  *     if (f.type === 'text' && f.text === 'panic') throw new FatalError('cannot continue')
  *     yield f
@@ -30,7 +30,11 @@ export class FatalError extends Error {
  * The reason `ctx.signal` aborts on cancel: the task was cancelled or stopped.
  * @example
  * ```ts
- * try { await model(text, ctx.signal) } catch (err) { if (err instanceof CancelledError) return }
+ * try {
+ *   for await (const token of model(text, ctx.signal)) log(token)
+ * } catch (err) {
+ *   if (!(err instanceof CancelledError)) throw err // cancelled: stop quietly
+ * }
  * ```
  */
 export class CancelledError extends Error {

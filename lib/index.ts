@@ -12,10 +12,11 @@
  */
 export * as Frames from './frames/index.js'
 export type * from './frames/types.js'
+export { defineAppFrame, type AppFrameDefinition } from './frames/define.js'
 export { FatalError, CancelledError, InterruptedError, PipelineError, isAbortLike, isFatal } from './errors.js'
-export type { Processor, FrameStep, ProcessorInfo } from './core/processor.js'
+export type { Processor, ProcessorFn, PassThrough, InputOf, OutputOf, FrameStep, ProcessorInfo } from './core/processor.js'
 export { named, processorInfo, withInfo } from './core/processor.js'
-export type { ProcessorContext, ProcessorMetrics, UpstreamHandler } from './core/context.js'
+export type { ProcessorContext, ProcessorMetrics, UpstreamHandler, DetachedContextOptions } from './core/context.js'
 export { detachedContext } from './core/context.js'
 export { pipeline } from './core/pipeline.js'
 export { map } from './operators/map.js'
@@ -78,6 +79,9 @@ export { toCallback, type FrameCallback, type DeliveryInfo } from './adapters/to
 export { toArray } from './adapters/to-array.js'
 export { toWritableStream, type ToWritableStreamOptions } from './adapters/to-writable-stream.js'
 export type { SinkOptions } from './adapters/sink-options.js'
+export { toWritable } from './adapters/to-writable.js'
+export { toNodeWritable, type NodeWritableLike } from './adapters/to-node-writable.js'
+export type { StreamSinkOptions } from './adapters/stream-sink.js'
 
 // Wire formats
 export { FrameDecodeError, FrameEncodeError, protobufSerializer, jsonSerializer, serializeFrames, deserializeFrames, decodeEither, encodeEither } from './wire/index.js'

@@ -3,7 +3,7 @@
  * so cancel and interruptions stop it), a sentence aggregator, and a fake "TTS" that turns each sentence into
  * 20 ms audio frames (640 bytes of 16 kHz mono PCM each) plus the sentence as an app frame for the client to print.
  */
-import { Frames, pipeline, sentenceAggregator, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, pipeline, sentenceAggregator, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 
 const answers: Record<string, string> = {
   'tell me a story': 'Once upon a time a patient robot waited for its turn. Then it spoke, and everyone listened.',
@@ -25,7 +25,7 @@ const wait = (ms: number, signal: AbortSignal): Promise<void> =>
   })
 
 /** Streams the answer to each question, one word every 30 ms. */
-const llm: Processor = async function* llm(source, ctx) {
+const llm: ProcessorFn = async function* llm(source, ctx) {
   for await (const frame of source) {
     if (frame.kind !== 'data' || frame.type !== 'text') {
       yield frame

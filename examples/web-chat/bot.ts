@@ -2,7 +2,7 @@
  * The demo's pipeline: a fake streaming "LLM" that types its reply word by word and stops the moment it is
  * interrupted (every wait honours the signal of the answer in progress).
  */
-import { Frames, type Processor } from '../../lib/index.js'
+import { Frames, type ProcessorFn } from '../../lib/index.js'
 import { wait } from '../clock.js'
 
 const filler =
@@ -16,7 +16,7 @@ export function replyTo(message: string): string[] {
 }
 
 /** A fake LLM: for each text frame from the user, yields the reply's words, one every `wordMs`. */
-export function fakeLlm(wordMs: number): Processor {
+export function fakeLlm(wordMs: number): ProcessorFn {
   return async function* fakeLlm(source, ctx) {
     for await (const frame of source) {
       if (frame.kind !== 'data' || frame.type !== 'text') {

@@ -16,7 +16,11 @@ export type OverflowPolicy = 'error' | 'wait' | 'dropOldest' | 'dropNewest'
  * The error an input adapter fails with when its buffer overflows under the `'error'` policy.
  * @example
  * ```ts
- * try { for await (const f of run(p, input)) use(f) } catch (e) { if (e.cause instanceof BufferOverflowError) retune() }
+ * try {
+ *   for await (const f of run(p, input)) use(f)
+ * } catch (e) {
+ *   if (e instanceof PipelineError && e.frame.cause instanceof BufferOverflowError) console.warn('input overflowed')
+ * }
  * ```
  */
 export class BufferOverflowError extends Error {

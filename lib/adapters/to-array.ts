@@ -21,7 +21,7 @@ import { parseSinkOptions, type SinkOptions } from './sink-options.js'
  *
  * @example
  * ```ts
- * import { toArray, pipeline, run, Frames } from 'apipeline-ts'
+ * import { toArray, pipeline, run, Frames, type Frame } from 'apipeline-ts'
  *
  * const said: Frame[] = []
  * for await (const _ of run(pipeline(bot, toArray(said)), [Frames.text('hi')])) {}

@@ -28,9 +28,10 @@ export interface BranchInputEvents {
  *
  * @example
  * ```ts
+ * const events: BranchInputEvents = { onTake: () => {}, onIdle: () => {} }
  * const input = new BranchInput(0, 16, events)
  * input.offer({ frame, seq: 0 })
- * for await (const f of input) handle(f)
+ * for await (const f of input) console.log(Frames.format(f))
  * ```
  */
 export class BranchInput implements AsyncIterableIterator<Frame> {

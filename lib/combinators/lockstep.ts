@@ -22,7 +22,8 @@ class LockstepContext extends Context {
  * A lock-step child of `parent`.
  * @example
  * ```ts
- * const branchCtx = lockstepChild(ctx, `${ctx.name}/branch0`, (f) => ctx.pushUpstream(f))
+ * const parent = detachedContext('syncParallel')
+ * const branchCtx = lockstepChild(parent, `${parent.name}/branch0`, (f) => parent.pushUpstream(f))
  * isLockstep(branchCtx) // true
  * ```
  */
@@ -34,7 +35,7 @@ export function lockstepChild(parent: Context, name: string, pushUpstream: (fram
  * True when `ctx` runs inside a `syncParallel` branch.
  * @example
  * ```ts
- * if (isLockstep(ctx)) feedOneAtATime()
+ * isLockstep(detachedContext('alone')) // false: not inside a syncParallel branch
  * ```
  */
 export function isLockstep(ctx: Context): boolean {

@@ -3,11 +3,11 @@
  * @module
  */
 import { pipeline } from '../core/pipeline.js'
-import { assertProcessor, type Processor } from '../core/processor.js'
+import { assertProcessor, type Processor, type ProcessorFn } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
 
 /** A branch: a processor, or an array of processors run as one `pipeline(...)`. */
-export type Branch = Processor<any, any> | readonly Processor<any, any>[]
+export type Branch = ProcessorFn<any, any> | readonly ProcessorFn<any, any>[]
 
 /** Options shared by `parallel`, `syncParallel` and `sequential`. */
 export interface FanOutOptions {
@@ -67,10 +67,10 @@ export function parseFanOut(label: string, args: readonly unknown[]): ParsedFanO
   const branches = rest.map((branch, i) => {
     if (Array.isArray(branch)) {
       branch.forEach((stage: unknown, j: number) => assertProcessor(`${label}() branch ${i} stage ${j}`, stage))
-      return pipeline(...(branch as Processor<any, any>[]))
+      return pipeline(...(branch as ProcessorFn<Frame, Frame>[]))
     }
     assertProcessor(`${label}() branch ${i}`, branch)
-    return pipeline(branch as Processor<Frame, Frame>)
+    return pipeline(branch as ProcessorFn<Frame, Frame>)
   })
   const name = options.name
   if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {

@@ -3,7 +3,7 @@
  * @module
  */
 import { asContext, type ProcessorContext } from '../core/context.js'
-import { withInfo, type Processor } from '../core/processor.js'
+import { withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
 import { Junction } from './junction.js'
 import { parseFanOut, type Branch, type FanOutOptions } from './options.js'
@@ -51,7 +51,7 @@ export function parallel(options: FanOutOptions, ...branches: Branch[]): Process
 export function parallel(...branches: Branch[]): Processor
 export function parallel(...args: unknown[]): Processor {
   const parsed = parseFanOut('parallel', args)
-  const processor: Processor = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
+  const processor: ProcessorFn = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
     new Junction(
       { mode: 'parallel', branches: parsed.branches, capacity: parsed.capacity, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
       source,

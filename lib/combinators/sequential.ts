@@ -3,7 +3,7 @@
  * @module
  */
 import { asContext, type ProcessorContext } from '../core/context.js'
-import { withInfo, type Processor } from '../core/processor.js'
+import { withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
 import { Junction } from './junction.js'
 import { parseFanOut, type Branch, type SequentialOptions } from './options.js'
@@ -41,7 +41,7 @@ export function sequential(options: SequentialOptions, ...pipelines: Branch[]): 
 export function sequential(...pipelines: Branch[]): Processor
 export function sequential(...args: unknown[]): Processor {
   const parsed = parseFanOut('sequential', args)
-  const processor: Processor = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
+  const processor: ProcessorFn = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
     new Junction(
       { mode: 'sequential', branches: parsed.branches, capacity: parsed.capacity, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
       source,

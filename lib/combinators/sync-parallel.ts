@@ -3,7 +3,7 @@
  * @module
  */
 import { asContext, type ProcessorContext } from '../core/context.js'
-import { withInfo, type Processor } from '../core/processor.js'
+import { withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
 import { Junction } from './junction.js'
 import { parseFanOut, type Branch, type FanOutOptions } from './options.js'
@@ -35,9 +35,9 @@ import { parseFanOut, type Branch, type FanOutOptions } from './options.js'
  *
  * @example
  * ```ts
- * import { syncParallel, map, run, Frames } from 'apipeline-ts'
+ * import { syncParallel, map, run, Frames, type Frame } from 'apipeline-ts'
  *
- * const slowUpper = async function* (source) {
+ * const slowUpper = async function* (source: AsyncIterable<Frame>) {
  *   for await (const f of source) {
  *     await new Promise((r) => setTimeout(r, 10))
  *     yield f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f
@@ -53,7 +53,7 @@ export function syncParallel(options: FanOutOptions, ...branches: Branch[]): Pro
 export function syncParallel(...branches: Branch[]): Processor
 export function syncParallel(...args: unknown[]): Processor {
   const parsed = parseFanOut('syncParallel', args)
-  const processor: Processor = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
+  const processor: ProcessorFn = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
     new Junction(
       { mode: 'sync', branches: parsed.branches, capacity: parsed.capacity, dedupeWindow: parsed.dedupeWindow, maxBuffered: parsed.maxBuffered },
       source,

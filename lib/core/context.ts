@@ -5,7 +5,7 @@
  */
 import { error as errorFrame, metrics as metricsFrame } from '../frames/constructors.js'
 import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
-import type { Frame, MetricsFrame, StartFrame } from '../frames/types.js'
+import type { ErrorFrame, Frame, MetricsFrame, StartFrame } from '../frames/types.js'
 import { Runtime } from './runtime.js'
 
 /**
@@ -28,7 +28,7 @@ export type UpstreamHandler = (frame: Frame, next: (frame: Frame) => void) => vo
  *
  * @example
  * ```ts
- * async function* llm(source, ctx) {
+ * const llm: ProcessorFn = async function* (source, ctx) {
  *   for await (const f of source) {
  *     if (f.type !== 'text') { yield f; continue }
  *     ctx.metrics.startTtfb()
@@ -163,6 +163,9 @@ export class Context implements ProcessorContext {
    */
   pinnedSignal: AbortSignal | undefined
 
+  /** Set on the root context of a detached run (see {@link detachedContext}); `undefined` inside a task. */
+  detached: DetachedRun | undefined
+
   get cancelSignal(): AbortSignal {
     return this.runtime.cancelSignal
   }
@@ -216,28 +219,91 @@ export class Context implements ProcessorContext {
   }
 }
 
+/** Options of {@link detachedContext}. */
+export interface DetachedContextOptions {
+  /**
+   * Called with every `error` frame that reaches the top (a processor threw, or pushed one upstream); the run goes on.
+   * Without it (and without `onUpstream`), the first error rejects the iteration with a `PipelineError`.
+   */
+  readonly onError?: (error: ErrorFrame) => void
+  /** Sees every frame pushed to the top; `error` frames too when there is no `onError`. Dropped otherwise. */
+  readonly onUpstream?: (frame: Frame) => void
+  /** Aborting it cancels the run: `ctx.signal` aborts and processors stop. */
+  readonly signal?: AbortSignal
+  /** How long teardown waits for processors that ignore the signal, in ms. Default 1000. */
+  readonly cancelTimeoutMs?: number
+}
+
 /**
- * A context for a processor called outside a task (e.g. as a plain it-pipe transform): a run of its own that is
- * never cancelled unless `signal` aborts, whose upstream frames go to `onUpstream` (dropped by default).
+ * The state of a detached run: where its errors go when nobody handles them. The iteration of the processor that
+ * was called with the detached context watches it and rejects as soon as an error is recorded.
+ */
+export class DetachedRun {
+  /** The first unhandled error frame. */
+  failure: ErrorFrame | undefined
+  private listeners: ((error: ErrorFrame) => void)[] = []
+
+  constructor(readonly runtime: Runtime) {}
+
+  /** Records `error` (the first one wins), tells the watchers, and cancels the run. */
+  fail(error: ErrorFrame): void {
+    if (this.failure !== undefined) return
+    this.failure = error
+    const listeners = this.listeners
+    this.listeners = []
+    for (const listener of listeners) listener(error)
+    this.runtime.cancel()
+  }
+
+  /** Calls `listener` once, when an unhandled error is recorded; returns the function that removes it. */
+  onFailure(listener: (error: ErrorFrame) => void): () => void {
+    this.listeners.push(listener)
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+}
+
+/**
+ * A context for running a processor outside a task: a run of its own, never cancelled unless `signal` aborts. Every
+ * processor the library returns creates one by itself when it is called without a context (as an it-pipe step, or by
+ * Node's `stream.pipeline`, which passes `{ signal }`); create one yourself to handle what reaches the top.
+ *
+ * Errors never vanish: an `error` frame that reaches the top goes to `onError`, else to `onUpstream`, else it rejects
+ * the iteration of the processor you called with a `PipelineError` (and cancels the run). Other upstream frames go to
+ * `onUpstream`, or are dropped. There is no `start` frame unless your source has one, so `ctx.start` stays undefined.
+ *
  * @example
  * ```ts
- * const ctx = detachedContext('test', { onUpstream: (f) => seen.push(f) })
- * for await (const f of myProcessor(source, ctx)) out.push(f)
+ * import { Frames, detachedContext, map, pipeline } from 'apipeline-ts'
+ *
+ * const fragile = pipeline(map((f) => { if (f.type === 'text' && f.text === '') throw new Error('empty'); return f }))
+ * const ctx = detachedContext('bot', { onError: (e) => console.warn(e.processor, e.error) })
+ * for await (const f of fragile([Frames.text(''), Frames.text('hi')], ctx)) console.log(Frames.format(f))
+ * // warns "bot/map empty", then logs the second frame
  * ```
  */
-export function detachedContext(
-  name = 'detached',
-  options: { onUpstream?: (frame: Frame) => void; signal?: AbortSignal; cancelTimeoutMs?: number } = {},
-): Context {
+export function detachedContext(name = 'detached', options: DetachedContextOptions = {}): Context {
+  if (typeof name !== 'string') throw new TypeError('detachedContext(name) must be a string')
+  if (options === null || typeof options !== 'object') throw new TypeError('detachedContext(options) must be an object')
   const runtime = new Runtime({ cancelTimeoutMs: options.cancelTimeoutMs ?? 1000 })
-  const onUpstream = options.onUpstream
-  if (onUpstream !== undefined) runtime.upstreamSink = onUpstream
+  const detached = new DetachedRun(runtime)
+  const { onError, onUpstream } = options
+  runtime.upstreamSink = (frame) => {
+    if (frame.kind === 'system' && frame.type === 'error') {
+      if (onError !== undefined) onError(frame)
+      else if (onUpstream !== undefined) onUpstream(frame)
+      else detached.fail(frame)
+    } else onUpstream?.(frame)
+  }
   if (options.signal !== undefined) {
     const signal = options.signal
     if (signal.aborted) runtime.cancel(signal.reason)
     else signal.addEventListener('abort', () => runtime.cancel(signal.reason), { once: true })
   }
-  return new Context(runtime, name, (frame) => runtime.upstreamSink(frame))
+  const ctx = new Context(runtime, name, (frame) => runtime.upstreamSink(frame))
+  ctx.detached = detached
+  return ctx
 }
 
 /** `ctx` as a {@link Context}, or a detached one when a processor was called without a context. */

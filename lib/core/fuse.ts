@@ -14,8 +14,8 @@
 import { isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
-import { asContext, type Context } from './context.js'
-import { processorInfo, processorName, withInfo, type FrameStep, type Processor } from './processor.js'
+import { asContext, type Context, type ProcessorContext } from './context.js'
+import { processorInfo, processorName, withInfo, type FrameStep, type ProcessorFn } from './processor.js'
 import type { Runtime } from './runtime.js'
 import { errorMessage, type SyncPull } from './stage.js'
 import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
@@ -204,7 +204,7 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
 }
 
 /** A processor running `steps` in order over every frame, in one async hop per output frame (fewer when batched). */
-export function fuseSteps(steps: readonly FusedStep[]): Processor {
+export function fuseSteps(steps: readonly FusedStep[]): ProcessorFn {
   const list = [...steps]
   return function fused(source) {
     return new FusedIterator(list, source)
@@ -220,16 +220,18 @@ export function fuseSteps(steps: readonly FusedStep[]): Processor {
  *
  * @example
  * ```ts
+ * const upper = (f: Frame) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f)
+ * const nonEmpty = (f: Frame) => f.type !== 'text' || f.text !== ''
  * const fused = pipeline(map(upper), filter(nonEmpty))
  * const separate = pipeline(unfused(map(upper)), unfused(filter(nonEmpty)))
  * ```
  */
-export function unfused<I extends Frame, O extends Frame>(processor: Processor<I, O>): Processor<I, O> {
+export function unfused<I extends Frame, O extends Frame>(processor: ProcessorFn<I, O>): ProcessorFn<I, O> {
   if (typeof processor !== 'function') throw new TypeError('unfused(processor): processor must be a function')
   const step = processorInfo(processor)?.step
   if (step === undefined) return processor
   const name = processorName(processor, 'step')
-  const separate = async function* (source: AsyncIterable<I>, ctx?: Parameters<Processor>[1]): AsyncGenerator<O> {
+  const separate = async function* (source: AsyncIterable<I>, ctx: ProcessorContext): AsyncGenerator<O> {
     const c = asContext(ctx, name)
     const out: Frame[] = []
     const emit = (frame: Frame): void => {
@@ -245,5 +247,5 @@ export function unfused<I extends Frame, O extends Frame>(processor: Processor<I
       for (const f of batch) yield f as O
     }
   }
-  return withInfo(separate as Processor<I, O>, { name })
+  return withInfo(separate, { name })
 }

@@ -4,14 +4,14 @@
  */
 import { pipe } from 'it-pipe'
 import type { Frame } from '../frames/types.js'
-import { asContext, type Context, type ProcessorContext } from './context.js'
+import type { Context } from './context.js'
 import { fuseSteps, type FusedStep } from './fuse.js'
-import { assertProcessor, processorInfo, processorName, withInfo, type Processor } from './processor.js'
+import { assertProcessor, processorInfo, processorName, withInfo, type Processor, type ProcessorFn } from './processor.js'
 import { Stage } from './stage.js'
 
 /** Nested pipelines are flattened into their parent: same behaviour, fewer hops, more fusion. */
-function flatten(stages: readonly Processor<any, any>[]): Processor<any, any>[] {
-  const flat: Processor<any, any>[] = []
+function flatten(stages: readonly ProcessorFn<any, any>[]): ProcessorFn<any, any>[] {
+  const flat: ProcessorFn<any, any>[] = []
   for (const stage of stages) {
     const inner = processorInfo(stage)?.stages
     if (inner !== undefined && processorInfo(stage)?.name === undefined) flat.push(...flatten(inner))
@@ -21,7 +21,7 @@ function flatten(stages: readonly Processor<any, any>[]): Processor<any, any>[] 
 }
 
 /** Runs `stages` in order over `source` with contexts under `parent`; returns the output iterator. */
-function runStages(stages: readonly Processor<any, any>[], source: AsyncIterable<Frame>, parent: Context): AsyncIterable<Frame> {
+function runStages(stages: readonly ProcessorFn<any, any>[], source: AsyncIterable<Frame>, parent: Context): AsyncIterable<Frame> {
   const n = stages.length
   const ctxs: Context[] = new Array<Context>(n)
   const deliverUp = (i: number, frame: Frame, exit: (frame: Frame) => void): void => {
@@ -31,12 +31,12 @@ function runStages(stages: readonly Processor<any, any>[], source: AsyncIterable
   const toParent = (frame: Frame): void => parent.pushUpstream(frame)
   const used = new Map<string, number>()
   for (let i = 0; i < n; i++) {
-    let base = processorName(stages[i] as Processor<any, any>, `stage${i}`)
+    let base = processorName(stages[i] as ProcessorFn<any, any>, `stage${i}`)
     const seen = used.get(base) ?? 0
     used.set(base, seen + 1)
     if (seen > 0) base = `${base}#${seen}`
     ctxs[i] = parent.child(`${parent.name}/${base}`, (frame) => deliverUp(i - 1, frame, toParent))
-    if (processorInfo(stages[i] as Processor<any, any>)?.metrics === true) parent.runtime.registerMetrics((ctxs[i] as Context).name)
+    if (processorInfo(stages[i] as ProcessorFn<any, any>)?.metrics === true) parent.runtime.registerMetrics((ctxs[i] as Context).name)
   }
   // Frames pushed upstream by whatever follows this pipeline travel through its stages, then on.
   parent.onUpstream((frame, next) => deliverUp(n - 1, frame, next))
@@ -44,12 +44,12 @@ function runStages(stages: readonly Processor<any, any>[], source: AsyncIterable
   const transforms: ((src: AsyncIterable<Frame>) => AsyncIterable<Frame>)[] = []
   let i = 0
   while (i < n) {
-    const step = processorInfo(stages[i] as Processor<any, any>)?.step
+    const step = processorInfo(stages[i] as ProcessorFn<any, any>)?.step
     if (step !== undefined) {
       const group: FusedStep[] = []
       const firstCtx = ctxs[i] as Context
       while (i < n) {
-        const s = processorInfo(stages[i] as Processor<any, any>)?.step
+        const s = processorInfo(stages[i] as ProcessorFn<any, any>)?.step
         if (s === undefined) break
         group.push({ step: s, ctx: ctxs[i] as Context })
         i++
@@ -57,7 +57,7 @@ function runStages(stages: readonly Processor<any, any>[], source: AsyncIterable
       const fused = fuseSteps(group)
       transforms.push((src) => new Stage(fused, src[Symbol.asyncIterator](), firstCtx))
     } else {
-      const processor = stages[i] as Processor<any, any>
+      const processor = stages[i] as ProcessorFn<any, any>
       const ctx = ctxs[i] as Context
       transforms.push((src) => new Stage(processor, src[Symbol.asyncIterator](), ctx))
       i++
@@ -89,27 +89,83 @@ function runStages(stages: readonly Processor<any, any>[], source: AsyncIterable
  * ```
  */
 export function pipeline(): Processor
-export function pipeline<A extends Frame, B extends Frame>(p1: Processor<A, B>): Processor<A, B>
+export function pipeline<A extends Frame, B extends Frame>(p1: ProcessorFn<A, B>): Processor<A, B>
 export function pipeline<A extends Frame, B extends Frame, C extends Frame>(
-  p1: Processor<A, B>,
-  p2: Processor<B, C>,
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
 ): Processor<A, C>
 export function pipeline<A extends Frame, B extends Frame, C extends Frame, D extends Frame>(
-  p1: Processor<A, B>,
-  p2: Processor<B, C>,
-  p3: Processor<C, D>,
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
+  p3: ProcessorFn<C, D>,
 ): Processor<A, D>
 export function pipeline<A extends Frame, B extends Frame, C extends Frame, D extends Frame, E extends Frame>(
-  p1: Processor<A, B>,
-  p2: Processor<B, C>,
-  p3: Processor<C, D>,
-  p4: Processor<D, E>,
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
+  p3: ProcessorFn<C, D>,
+  p4: ProcessorFn<D, E>,
 ): Processor<A, E>
-export function pipeline(...stages: Processor<any, any>[]): Processor
-export function pipeline(...stages: Processor<any, any>[]): Processor {
+export function pipeline<A extends Frame, B extends Frame, C extends Frame, D extends Frame, E extends Frame, F extends Frame>(
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
+  p3: ProcessorFn<C, D>,
+  p4: ProcessorFn<D, E>,
+  p5: ProcessorFn<E, F>,
+): Processor<A, F>
+export function pipeline<A extends Frame, B extends Frame, C extends Frame, D extends Frame, E extends Frame, F extends Frame, G extends Frame>(
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
+  p3: ProcessorFn<C, D>,
+  p4: ProcessorFn<D, E>,
+  p5: ProcessorFn<E, F>,
+  p6: ProcessorFn<F, G>,
+): Processor<A, G>
+export function pipeline<A extends Frame, B extends Frame, C extends Frame, D extends Frame, E extends Frame, F extends Frame, G extends Frame, H extends Frame>(
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
+  p3: ProcessorFn<C, D>,
+  p4: ProcessorFn<D, E>,
+  p5: ProcessorFn<E, F>,
+  p6: ProcessorFn<F, G>,
+  p7: ProcessorFn<G, H>,
+): Processor<A, H>
+export function pipeline<A extends Frame, B extends Frame, C extends Frame, D extends Frame, E extends Frame, F extends Frame, G extends Frame, H extends Frame, I extends Frame>(
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
+  p3: ProcessorFn<C, D>,
+  p4: ProcessorFn<D, E>,
+  p5: ProcessorFn<E, F>,
+  p6: ProcessorFn<F, G>,
+  p7: ProcessorFn<G, H>,
+  p8: ProcessorFn<H, I>,
+): Processor<A, I>
+export function pipeline<A extends Frame, B extends Frame, C extends Frame, D extends Frame, E extends Frame, F extends Frame, G extends Frame, H extends Frame, I extends Frame, J extends Frame>(
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
+  p3: ProcessorFn<C, D>,
+  p4: ProcessorFn<D, E>,
+  p5: ProcessorFn<E, F>,
+  p6: ProcessorFn<F, G>,
+  p7: ProcessorFn<G, H>,
+  p8: ProcessorFn<H, I>,
+  p9: ProcessorFn<I, J>,
+): Processor<A, J>
+export function pipeline<A extends Frame, B extends Frame, C extends Frame, D extends Frame, E extends Frame, F extends Frame, G extends Frame, H extends Frame, I extends Frame, J extends Frame, K extends Frame>(
+  p1: ProcessorFn<A, B>,
+  p2: ProcessorFn<B, C>,
+  p3: ProcessorFn<C, D>,
+  p4: ProcessorFn<D, E>,
+  p5: ProcessorFn<E, F>,
+  p6: ProcessorFn<F, G>,
+  p7: ProcessorFn<G, H>,
+  p8: ProcessorFn<H, I>,
+  p9: ProcessorFn<I, J>,
+  p10: ProcessorFn<J, K>,
+): Processor<A, K>
+export function pipeline<F extends Frame>(...stages: ProcessorFn<F, F>[]): Processor<F, F>
+export function pipeline(...stages: ProcessorFn<any, any>[]): Processor<any, any> {
   stages.forEach((stage, i) => assertProcessor(`pipeline() stage ${i}`, stage))
   const flat = flatten(stages)
-  const composed: Processor = (source: AsyncIterable<Frame>, ctx?: ProcessorContext) =>
-    runStages(flat, source, asContext(ctx, 'pipeline'))
+  const composed: ProcessorFn = (source, ctx) => runStages(flat, source, ctx as Context)
   return withInfo(composed, { stages: flat })
 }

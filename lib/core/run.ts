@@ -5,7 +5,7 @@
 import { PipelineError } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
-import type { Processor } from './processor.js'
+import type { ProcessorFn } from './processor.js'
 import { errorMessage } from './stage.js'
 import { Channel } from '../internal/channel.js'
 import { PipelineTask, type PipelineParams, type TaskResult } from './task.js'
@@ -119,10 +119,10 @@ class NotAFrame extends TypeError {}
  * ```
  */
 export function run<I extends Frame = Frame, O extends Frame = Frame>(
-  processor: Processor<I, O>,
+  processor: ProcessorFn<I, O>,
   input: Iterable<I> | AsyncIterable<I>,
   options: RunOptions = {},
-): RunHandle<O | Frame> {
+): RunHandle<O> {
   if (typeof processor !== 'function') throw new TypeError('run(processor): processor must be a function')
   if (input === null || (typeof input !== 'object' && typeof input !== 'function') || !(Symbol.iterator in input || Symbol.asyncIterator in input)) {
     throw new TypeError('run(input): input must be an Iterable or AsyncIterable of frames')
@@ -157,7 +157,7 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
         return: () => Promise.resolve(DONE),
       }
     }
-    const task = new PipelineTask(processor as Processor<any, any>, options)
+    const task = new PipelineTask(processor as ProcessorFn<any, any>, options)
     currentTask = task
     const output = task.frames() as Channel<Frame>
     const done = task.run()
@@ -199,7 +199,7 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
     [Symbol.asyncIterator]() {
       if (iterated) throw new TypeError('run(): the returned iterable can be iterated once')
       iterated = true
-      return start()
+      return start() as AsyncIterator<O>
     },
   }
 }

@@ -16,7 +16,7 @@ import { isAbortLike, isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import type { Context } from './context.js'
-import type { Processor } from './processor.js'
+import type { ProcessorFn } from './processor.js'
 import { closeQuietly, settleWithin } from '../internal/close.js'
 import { macrotask } from '../internal/turn.js'
 import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
@@ -139,7 +139,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private readonly readAgain = (): Promise<IteratorResult<Frame>> => this.read()
 
   constructor(
-    private readonly processor: Processor<any, any>,
+    private readonly processor: ProcessorFn<any, any>,
     private readonly upstream: AsyncIterator<Frame>,
     private readonly ctx: Context,
   ) {

@@ -11,7 +11,7 @@ import { describe } from '../frames/validate.js'
 import { Channel } from '../internal/channel.js'
 import { Context } from './context.js'
 import { pipeline } from './pipeline.js'
-import { assertProcessor, type Processor } from './processor.js'
+import { assertProcessor, type ProcessorFn } from './processor.js'
 import { Runtime } from './runtime.js'
 import { closeQuietly } from '../internal/close.js'
 import { macrotask } from '../internal/turn.js'
@@ -85,10 +85,10 @@ function positiveInt(where: string, value: unknown, fallback: number): number {
  * result.status // 'ended'
  * ```
  */
-export class PipelineTask {
+export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
   readonly name: string
   readonly params: PipelineParams
-  private readonly processor: Processor
+  private readonly processor: ProcessorFn<any, any>
   private readonly runtime: Runtime
   private readonly input: Channel<Frame>
   private readonly startFrame: StartFrame
@@ -106,7 +106,7 @@ export class PipelineTask {
   private finalResult: TaskResult | undefined
   private hub: ObserverHub | undefined
 
-  constructor(processor: Processor<any, any>, params: PipelineParams = {}) {
+  constructor(processor: ProcessorFn<I, O>, params: PipelineParams = {}) {
     assertProcessor('PipelineTask(processor)', processor)
     if (params === null || typeof params !== 'object') throw new TypeError('PipelineTask(params) must be an object')
     this.processor = processor
@@ -186,7 +186,7 @@ export class PipelineTask {
    * promise to await while the queue is full. Throws a `TypeError` for a value that is not a frame.
    * @example
    * ```ts
-   * for (const frame of frames) {
+   * for (const frame of [Frames.text('a'), Frames.text('b')]) {
    *   const wait = task.pushFrame(frame)
    *   if (wait) await wait
    * }
@@ -249,7 +249,7 @@ export class PipelineTask {
    * pipeline). Call it before awaiting `run()`; frames produced while no reader is attached are dropped. Breaking out
    * of the loop cancels the task. One reader only.
    */
-  frames(): AsyncIterable<Frame> {
+  frames(): AsyncIterable<O> {
     if (this.output !== undefined) throw new TypeError(`${this.name}: frames() can be called once`)
     const out = new Channel<Frame>(positiveInt('outputCapacity', this.params.outputCapacity, 64))
     out.onReturn = () => {
@@ -257,10 +257,10 @@ export class PipelineTask {
     }
     this.output = out
     if (this.state === 'done') out.close()
-    return out
+    return out as AsyncIterable<Frame> as AsyncIterable<O>
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Frame> {
+  [Symbol.asyncIterator](): AsyncIterator<O> {
     return this.frames()[Symbol.asyncIterator]()
   }
 

@@ -366,13 +366,22 @@ export function imageRaw(init: ImageRawInit): ImageRawFrame {
 
 /**
  * An app frame of your own `type` carrying `data`. The type must not be a built-in frame type.
+ * Name your frame type to check `data` against it and keep its literal types: `Frames.app<Intent>('intent', data)`.
  * @example
  * ```ts
+ * import { Frames, type AppFrame } from 'apipeline-ts'
+ *
  * const f = Frames.app('transcript', { text: 'hi', final: true })
  * f.kind // 'app'; f.name // 'transcript#0'
+ *
+ * type Intent = AppFrame<'intent', { name: 'buy' | 'sell' }>
+ * const buying = Math.random() > 0.5
+ * const intent = Frames.app<Intent>('intent', { name: buying ? 'buy' : 'sell' }) // Intent, not { name: string }
  * ```
  */
-export function app<T extends string, D>(type: T, data: D): AppFrame<T, D> {
+export function app<T extends string, D>(type: T, data: D): AppFrame<T, D>
+export function app<A extends AppFrame<string, unknown>>(type: A['type'], data: A['data']): A
+export function app(type: string, data: unknown): AppFrame<string, unknown> {
   requireString('Frames.app(type)', type)
   if (type.length === 0) throw new TypeError('Frames.app(type) must not be empty')
   if (isBuiltinType(type)) throw new TypeError(`Frames.app(type): "${type}" is a built-in frame type`)

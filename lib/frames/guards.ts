@@ -9,7 +9,7 @@ import type { AppFrame, BuiltinFrameType, ControlFrame, DataFrame, Frame, FrameO
  * True for system frames (out-of-band: may overtake queued frames).
  * @example
  * ```ts
- * frames.filter(Frames.isSystem) // cancel, error, metrics, interruptions …
+ * const system = input.filter(Frames.isSystem) // cancel, error, metrics, interruptions …
  * ```
  */
 export function isSystem(frame: Frame): frame is SystemFrame {
@@ -31,6 +31,7 @@ export function isControl(frame: Frame): frame is ControlFrame {
  * True for data frames.
  * @example
  * ```ts
+ * let bytesIn = 0
  * if (Frames.isData(frame)) bytesIn += frame.type === 'audioRaw' ? frame.audio.length : 0
  * ```
  */
@@ -71,7 +72,9 @@ export function is<T extends BuiltinFrameType>(...types: T[]): (frame: Frame) =>
  * A guard for app frames of one `type`.
  * @example
  * ```ts
+ * type Transcript = AppFrame<'transcript', { text: string }>
  * const isTranscript = Frames.isAppType<Transcript>('transcript')
+ * if (isTranscript(frame)) console.log(frame.data.text)
  * ```
  */
 export function isAppType<A extends AppFrame>(type: A['type']): (frame: Frame) => frame is A {

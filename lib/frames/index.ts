@@ -35,4 +35,5 @@ export {
 export type { AudioRawInit, ErrorOptions, ImageRawInit, MetricsInit } from './constructors.js'
 export { is, isApp, isAppType, isControl, isData, isFrame, isInterruption, isLifecycle, isSystem } from './guards.js'
 export { format } from './format.js'
+export { defineAppFrame, type AppFrameDefinition } from './define.js'
 export { TYPE_KINDS, TYPE_NAMES } from './identity.js'

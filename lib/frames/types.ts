@@ -4,15 +4,14 @@
  * Every frame carries `kind` (its category), `type` (the discriminant), a process-wide unique
  * increasing `id` and a `name` of the form `"<TypeName>#<n>"` with a per-type counter.
  *
- * Narrow with `frame.kind` first, then `frame.type`: once `kind` is not `'app'`, a `switch` on `type`
- * is exhaustive over the built-in frames.
+ * `frame.type === 'text'` narrows a {@link Frame} to a `TextFrame`; with your app frames declared
+ * (`Frame<Transcript | Intent>`), a `switch` on `type` is exhaustive.
  *
  * @example
  * ```ts
- * import { Frames, type Frame } from 'apipeline-ts'
+ * import { Frames, type AppFrame, type Frame } from 'apipeline-ts'
  *
  * function describe(frame: Frame): string {
- *   if (frame.kind === 'app') return `app frame ${frame.type}`
  *   switch (frame.type) {
  *     case 'text': return frame.text
  *     case 'audioRaw': return `${frame.numFrames} audio frames`
@@ -20,6 +19,12 @@
  *   }
  * }
  * describe(Frames.text('hi')) // 'hi'
+ *
+ * type Transcript = AppFrame<'transcript', { text: string }>
+ * function words(frame: Frame<Transcript>): number {
+ *   if (frame.type === 'transcript') return frame.data.text.split(' ').length
+ *   return frame.type === 'text' ? frame.text.split(' ').length : 0
+ * }
  * ```
  * @module
  */
@@ -29,10 +34,12 @@ export type FrameKind = 'system' | 'control' | 'data' | 'app'
 
 /** Fields every frame has. */
 export interface FrameHeader<K extends FrameKind, T extends string> {
-  /** The category: decides ordering and how library processors treat the frame. */
-  readonly kind: K
+  // `type` is declared before `kind` on purpose: TypeScript keys a large union on the first literal-typed property
+  // of its members, and narrowing on `frame.type` must find the built-in frame directly (see `Frame`).
   /** The discriminant of the union. */
   readonly type: T
+  /** The category: decides ordering and how library processors treat the frame. */
+  readonly kind: K
   /** Process-wide unique, increasing; kept across the wire formats. */
   readonly id: number
   /** `"<TypeName>#<n>"`, `n` counted per type from 0, e.g. `TextFrame#0`. */
@@ -151,26 +158,90 @@ export type DataFrame = TextFrame | AudioRawFrame | ImageRawFrame
 // ---------------------------------------------------------------- app frames
 
 /**
- * A user-defined frame: its own `type` and a `data` payload.
+ * A user-defined frame: its own `type` and a `data` payload. Build them with `Frames.app` (or a constructor from
+ * `defineAppFrame`), and list them in `Frame<...>` to get narrowing and exhaustive `switch`es.
+ *
+ * Declare app frame types with this alias (`type Transcript = AppFrame<...>`), not as interfaces extending it: an
+ * alias is what lets your frames flow where the library accepts any frame ({@link UnknownAppFrame}).
  *
  * @example
  * ```ts
+ * import { Frames, type AppFrame } from 'apipeline-ts'
+ *
  * type Transcript = AppFrame<'transcript', { text: string; final: boolean }>
  * const t: Transcript = Frames.app('transcript', { text: 'hi', final: true })
  * ```
  */
-export interface AppFrame<T extends string = string, D = unknown> extends FrameHeader<'app', T> {
+export type AppFrame<T extends string = string, D = unknown> = {
+  /** Your frame type; never one of the built-in type names. */
+  readonly type: T
+  readonly kind: 'app'
+  /** Process-wide unique, increasing; kept across the wire formats. */
+  readonly id: number
+  /** `"<type>#<n>"`, `n` counted per type from 0. */
+  readonly name: string
+  /** The payload. */
   readonly data: D
 }
+
+/**
+ * An app frame the types know nothing about: what the default {@link Frame} holds besides the built-in frames.
+ *
+ * Every {@link AppFrame} is assignable to it, so any frame can go where a `Frame` is expected. Its `type` is a
+ * `string`, but it is not a discriminant: it is declared through index signatures, which TypeScript leaves out when
+ * it keys a union on `type`. That is why `frame.type === 'text'` narrows a `Frame` straight to `TextFrame` (a plain
+ * `type: string` member would stay in every branch), while `frame.kind === 'app'` still narrows to this type.
+ *
+ * @example
+ * ```ts
+ * import type { Frame } from 'apipeline-ts'
+ *
+ * function appType(frame: Frame): string | undefined {
+ *   return frame.kind === 'app' ? frame.type : undefined
+ * }
+ * ```
+ */
+export type UnknownAppFrame = {
+  readonly [type: `type${string}`]: string
+  readonly [kind: `kind${string}`]: 'app'
+  /** Process-wide unique, increasing. */
+  readonly id: number
+  /** `"<type>#<n>"`. */
+  readonly name: string
+  /** The payload: unknown until you check the type. */
+  readonly data: unknown
+}
+
+/** What a `Frame<A>` accepts as `A`: declared app frames, or {@link UnknownAppFrame}. */
+export type AppFrameLike = AppFrame<string, unknown> | UnknownAppFrame
 
 /** Every frame defined by the library. */
 export type BuiltinFrame = SystemFrame | ControlFrame | DataFrame
 
 /**
- * A frame: the built-in frames plus app frames. Pass your own app frame types to type them precisely:
- * `Frame<Transcript | Intent>`.
+ * A frame: the built-in frames plus app frames.
+ *
+ * - `Frame` (the default) is open: it accepts every frame, app frames of any type included. `frame.type === 'text'`
+ *   narrows it to `TextFrame`; app frames are reached with `frame.kind === 'app'` and have `data: unknown`.
+ * - `Frame<Transcript | Intent>` is closed over your app frames: `frame.type === 'transcript'` narrows to
+ *   `Transcript`, and a `switch` on `type` is exhaustive.
+ *
+ * @example
+ * ```ts
+ * import { Frames, type AppFrame, type Frame } from 'apipeline-ts'
+ *
+ * type Intent = AppFrame<'intent', { name: 'buy' | 'sell' }>
+ * type BotFrame = Frame<Intent>
+ *
+ * function label(frame: BotFrame): string {
+ *   if (frame.type === 'intent') return frame.data.name
+ *   if (frame.type === 'text') return frame.text
+ *   return frame.name
+ * }
+ * label(Frames.app<Intent>('intent', { name: 'buy' })) // 'buy'
+ * ```
  */
-export type Frame<A extends AppFrame = AppFrame> = BuiltinFrame | A
+export type Frame<A extends AppFrameLike = UnknownAppFrame> = BuiltinFrame | A
 
 /** The `type` strings of the built-in frames. */
 export type BuiltinFrameType = BuiltinFrame['type']

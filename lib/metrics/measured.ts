@@ -19,7 +19,7 @@
  * @module
  */
 import { asContext, type ProcessorContext } from '../core/context.js'
-import { assertProcessor, processorName, withInfo, type Processor } from '../core/processor.js'
+import { assertProcessor, processorName, withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import type { Frame, MetricsFrame } from '../frames/types.js'
 import { closeQuietly } from '../internal/close.js'
 import { Wake, WAKE } from '../internal/wake.js'
@@ -99,7 +99,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
   constructor(
     source: AsyncIterable<Frame>,
     private readonly ctx: ProcessorContext,
-    processor: Processor<any, any>,
+    processor: ProcessorFn<any, any>,
     private readonly settings: Settings,
   ) {
     const out = processor(new TappedSource(source, this), ctx)
@@ -216,7 +216,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
  * // output: start, metrics (llm: ttfb 0, processing 0), …, metrics (llm ttfb 0.21 s), first token, …
  * ```
  */
-export function measured<I extends Frame, O extends Frame>(processor: Processor<I, O>, options: MeasuredOptions = {}): Processor<I, O | MetricsFrame> {
+export function measured<I extends Frame, O extends Frame>(processor: ProcessorFn<I, O>, options: MeasuredOptions = {}): Processor<I, O | MetricsFrame> {
   assertProcessor('measured(processor)', processor)
   if (options === null || typeof options !== 'object') throw new TypeError('measured(options) must be an object')
   for (const key of ['trigger', 'isOutput'] as const) {
@@ -235,7 +235,7 @@ export function measured<I extends Frame, O extends Frame>(processor: Processor<
     ttfb: options.ttfb ?? true,
     processing: options.processing ?? true,
   }
-  const wrapper: Processor<I, O | MetricsFrame> = (source, ctx) =>
+  const wrapper: ProcessorFn<I, O | MetricsFrame> = (source, ctx) =>
     new MeasuredIterator(source as AsyncIterable<Frame>, asContext(ctx, name), processor, settings) as AsyncIterable<O | MetricsFrame>
   return withInfo(wrapper, { name, metrics: true })
 }

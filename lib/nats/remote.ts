@@ -3,8 +3,8 @@
  * @module
  */
 import { createInbox, errors as natsErrors, type NatsConnection, type Subscription } from '@nats-io/transport-node'
-import { detachedContext, type ProcessorContext } from '../core/context.js'
-import { withInfo, type Processor } from '../core/processor.js'
+import type { ProcessorContext } from '../core/context.js'
+import { withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import { end as endFrame, error as errorFrame, start as startFrame } from '../frames/constructors.js'
 import type { Frame, StartFrame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
@@ -497,8 +497,7 @@ export function remote(nc: NatsConnection, subject: string, options: RemoteOptio
   if (nc === null || typeof nc !== 'object' || typeof nc.request !== 'function') throw new TypeError('remote(nc) needs a NATS connection')
   subjectOption('remote(subject)', subject)
   const o = resolveOptions(subject, options)
-  const processor: Processor = async function* remoteStage(source, given) {
-    const ctx = (given as ProcessorContext | undefined) ?? detachedContext(o.name)
+  const processor: ProcessorFn = async function* remoteStage(source, ctx) {
     const it = source[Symbol.asyncIterator]()
     const first = await it.next()
     if (first.done === true) return

@@ -3,7 +3,7 @@
  * @module
  */
 import { nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node'
-import type { Processor } from '../core/processor.js'
+import type { ProcessorFn } from '../core/processor.js'
 import type { TaskResult } from '../core/task.js'
 import type { FrameSerializer } from '../wire/index.js'
 import { MalformedMessageError } from './errors.js'
@@ -29,7 +29,7 @@ export interface ServeOptions {
   /** The service subject callers name in `remote(nc, subject)`. */
   readonly subject: string
   /** Builds the processor of one session (called once per session, with its description). */
-  readonly processor: (session: SessionInfo) => Processor<any, any>
+  readonly processor: (session: SessionInfo) => ProcessorFn<any, any>
   /** The queue group: sessions spread over every worker in it serving the subject. Default `apipeline`. */
   readonly queue?: string
   /** Sessions this worker runs at once; beyond it, it stops taking new ones (they go to other workers). Default 1000. */
@@ -80,7 +80,7 @@ class Service implements NatsService, SessionHost {
   readonly codec: FrameCodec
   readonly window: number
   readonly cancelTimeoutMs: number
-  readonly factory: (session: SessionInfo) => Processor<any, any>
+  readonly factory: (session: SessionInfo) => ProcessorFn<any, any>
   private readonly queue: string
   private readonly maxSessions: number
   private readonly onError: ((error: Error, session?: SessionInfo) => void) | undefined

@@ -6,7 +6,7 @@
 import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node'
 import type { ProcessorContext, UpstreamHandler } from '../core/context.js'
 import { pipeline } from '../core/pipeline.js'
-import { withInfo, type Processor } from '../core/processor.js'
+import { withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import { PipelineTask, type TaskResult } from '../core/task.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame, StartFrame } from '../frames/types.js'
@@ -47,7 +47,7 @@ export interface SessionHost {
   readonly codec: FrameCodec
   readonly window: number
   readonly cancelTimeoutMs: number
-  readonly factory: (session: SessionInfo) => Processor<any, any>
+  readonly factory: (session: SessionInfo) => ProcessorFn<any, any>
   report(error: Error, session?: SessionInfo): void
   /** The session's task finished. */
   finished(session: WorkerSession, result: TaskResult): void
@@ -126,7 +126,7 @@ export class WorkerSession {
 
   /** Starts the task (after the accept was sent). */
   start(): void {
-    let user: Processor<any, any>
+    let user: ProcessorFn<any, any>
     try {
       user = this.host.factory(this.info)
       if (typeof user !== 'function') throw new TypeError(`serve(): processor(session) must return a processor, got ${typeof user}`)
@@ -165,7 +165,7 @@ export class WorkerSession {
   }
 
   /** The served processor, its upstream frames relayed to the caller instead of reaching this task. */
-  private runSession(user: Processor<any, any>, source: AsyncIterable<Frame>, ctx: ProcessorContext): AsyncIterable<Frame> {
+  private runSession(user: ProcessorFn<any, any>, source: AsyncIterable<Frame>, ctx: ProcessorContext): AsyncIterable<Frame> {
     const handlers = this.upstreamHandlers
     const inner: ProcessorContext = {
       name: this.info.name,

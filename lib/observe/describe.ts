@@ -4,7 +4,7 @@
  * processors, so observed frames can be placed on the graph.
  * @module
  */
-import { processorInfo, processorName, type Processor } from '../core/processor.js'
+import { processorInfo, processorName, type ProcessorFn } from '../core/processor.js'
 import { renderDot, renderMermaid } from './graph-render.js'
 
 /**
@@ -121,8 +121,8 @@ function node(path: string, kind: GraphNodeKind, children: GraphNode[] = [], ext
 }
 
 /** The stages of a pipeline as it runs them: unnamed nested pipelines inlined. */
-function flatStages(stages: readonly Processor<any, any>[]): Processor<any, any>[] {
-  const flat: Processor<any, any>[] = []
+function flatStages(stages: readonly ProcessorFn<any, any>[]): ProcessorFn<any, any>[] {
+  const flat: ProcessorFn<any, any>[] = []
   for (const stage of stages) {
     const info = processorInfo(stage)
     if (info?.stages !== undefined && info.name === undefined) flat.push(...flatStages(info.stages))
@@ -134,7 +134,7 @@ function flatStages(stages: readonly Processor<any, any>[]): Processor<any, any>
 const join = (parent: string, name: string): string => (parent === '' ? name : `${parent}/${name}`)
 
 /** The nodes of a pipeline's stages under `parent`, named as the pipeline names their contexts. */
-function describeStages(stages: readonly Processor<any, any>[], parent: string, depth: number): GraphNode[] {
+function describeStages(stages: readonly ProcessorFn<any, any>[], parent: string, depth: number): GraphNode[] {
   if (depth > 64) throw new RangeError('describe(): pipeline nested more than 64 levels deep')
   const flat = flatStages(stages)
   const used = new Map<string, number>()
@@ -144,14 +144,14 @@ function describeStages(stages: readonly Processor<any, any>[], parent: string, 
     const seen = used.get(base) ?? 0
     used.set(base, seen + 1)
     if (seen > 0) base = `${base}#${seen}`
-    const isStep = (p: Processor<any, any> | undefined): boolean => p !== undefined && processorInfo(p)?.step !== undefined
+    const isStep = (p: ProcessorFn<any, any> | undefined): boolean => p !== undefined && processorInfo(p)?.step !== undefined
     const fused = isStep(stage) && (isStep(flat[i - 1]) || isStep(flat[i + 1]))
     nodes.push(describeOne(stage, join(parent, base), depth, fused))
   })
   return nodes
 }
 
-function describeOne(stage: Processor<any, any>, path: string, depth: number, fused: boolean): GraphNode {
+function describeOne(stage: ProcessorFn<any, any>, path: string, depth: number, fused: boolean): GraphNode {
   const info = processorInfo(stage)
   const measured = info?.metrics === true
   const kind = info?.kind
@@ -261,7 +261,7 @@ class Graph implements PipelineGraph {
  * console.log(graph.toMermaid()) // flowchart LR … stt --> llm --> buffer --> tts / log …
  * ```
  */
-export function describe(processor: Processor<any, any>): PipelineGraph {
+export function describe(processor: ProcessorFn<any, any>): PipelineGraph {
   if (typeof processor !== 'function') throw new TypeError('describe(processor): processor must be a function')
   return new Graph(node('', 'pipeline', describeStages([processor], '', 0)))
 }

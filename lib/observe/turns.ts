@@ -4,7 +4,7 @@
  * the time every processor took. Shared by the latency breakdown and the OpenTelemetry integration.
  * @module
  */
-import type { Processor } from '../core/processor.js'
+import type { ProcessorFn } from '../core/processor.js'
 import type { Frame, MetricsFrame } from '../frames/types.js'
 import { GRAPH_INPUT, type PipelineGraph } from './describe.js'
 import type { FrameEvent, ObserverEvent } from './events.js'
@@ -83,7 +83,7 @@ export interface TurnOptions {
    * The processor being run (as given to the task), to time each processor from its predecessor's first output.
    * Without it, the predecessor is the processor whose first output came just before.
    */
-  readonly processor?: Processor<any, any>
+  readonly processor?: ProcessorFn<any, any>
 }
 
 const isContent = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'

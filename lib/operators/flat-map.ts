@@ -13,7 +13,7 @@ import { stepProcessor } from './step-processor.js'
  *
  * @example
  * ```ts
- * const words = flatMap((f) => (f.type === 'text' ? f.text.split(' ').map((w) => Frames.text(w)) : [f]))
+ * const words = flatMap((f): Frame[] => (f.type === 'text' ? f.text.split(' ').map((w) => Frames.text(w)) : [f]))
  * ```
  */
 export function flatMap<I extends Frame = Frame, O extends Frame = Frame>(

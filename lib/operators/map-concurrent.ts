@@ -4,7 +4,7 @@
  */
 import PQueue from 'p-queue'
 import { asContext, type ProcessorContext } from '../core/context.js'
-import { withInfo, type Processor } from '../core/processor.js'
+import { withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import { errorMessage } from '../core/stage.js'
 import { isAbortLike, isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
@@ -90,7 +90,7 @@ export function mapConcurrent(
   const match = options.match ?? ((f: Frame) => f.kind === 'data')
   const name = options.name ?? 'mapConcurrent'
 
-  const processor: Processor = (source, ctx) => {
+  const processor: ProcessorFn = (source, ctx) => {
     const c = asContext(ctx, name)
     return (async function* mapConcurrentStage(): AsyncGenerator<Frame> {
       const queue = new PQueue({ concurrency })

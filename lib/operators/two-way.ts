@@ -66,7 +66,7 @@ export function twoWayStep<I extends Frame = Frame, O extends Frame = Frame>(nam
  *
  * @example
  * ```ts
- * async function* upper(source, ctx) {
+ * const upper: ProcessorFn = async function* (source, ctx) {
  *   const up = orderedUpstream(ctx, (f) => f.kind === 'system', async (f) => [f])
  *   try {
  *     for await (const f of source) {

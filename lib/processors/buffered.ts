@@ -19,7 +19,7 @@
  */
 import { asContext, type ProcessorContext } from '../core/context.js'
 import { pipeline } from '../core/pipeline.js'
-import { assertProcessor, withInfo, type Processor } from '../core/processor.js'
+import { assertProcessor, withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import { error as errorFrame, startInterruption } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { Channel } from '../internal/channel.js'
@@ -308,7 +308,7 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
  */
 export function buffer(options: BufferOptions = {}): Processor {
   const resolved = resolve('buffer(options)', options)
-  const processor: Processor = (source, ctx) =>
+  const processor: ProcessorFn = (source, ctx) =>
     new BufferIterator(source, asContext(ctx, resolved.name), resolved)
   return withInfo(processor, { name: resolved.name, kind: 'buffer' })
 }
@@ -327,7 +327,7 @@ export function buffer(options: BufferOptions = {}): Processor {
  * task.interrupt() // llm's ctx.signal aborts, queued words are dropped, startInterruption goes ahead
  * ```
  */
-export function buffered<I extends Frame, O extends Frame>(processor: Processor<I, O>, options: BufferOptions = {}): Processor<I, O | Frame> {
+export function buffered<I extends Frame, O extends Frame>(processor: ProcessorFn<I, O>, options: BufferOptions = {}): Processor<I, O | Frame> {
   assertProcessor('buffered(processor)', processor)
-  return pipeline(processor as Processor<any, any>, buffer(options)) as Processor<I, O | Frame>
+  return pipeline(processor as ProcessorFn<any, any>, buffer(options)) as Processor<I, O | Frame>
 }

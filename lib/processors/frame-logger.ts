@@ -62,7 +62,7 @@ function optionalFunction(where: string, value: unknown): void {
  * const p = pipeline(
  *   frameLogger({ prefix: 'in', exclude: ['audioRaw'] }),
  *   llm,
- *   frameLogger({ prefix: 'out', logger: (line) => myLog.info(line) }),
+ *   frameLogger({ prefix: 'out', logger: (line) => console.info(line) }),
  * )
  * ```
  */

@@ -16,7 +16,7 @@
  * @module
  */
 import { asContext, type ProcessorContext } from '../core/context.js'
-import { withInfo, type Processor } from '../core/processor.js'
+import { withInfo, type Processor, type ProcessorFn } from '../core/processor.js'
 import { isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import { isFrame } from '../frames/guards.js'
@@ -283,7 +283,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
  * ```
  */
 export function idleWatcher(name: string, timeoutMs: number, onIdle: IdleCallback, classify: (frame: Frame) => IdleEvent): Processor {
-  const processor: Processor = (source, ctx) => new IdleIterator(source, asContext(ctx, name), timeoutMs, onIdle, classify)
+  const processor: ProcessorFn = (source, ctx) => new IdleIterator(source, asContext(ctx, name), timeoutMs, onIdle, classify)
   return withInfo(processor, { name })
 }
 

@@ -52,9 +52,9 @@ const isText = (f: Frame): f is Extract<Frame, { type: 'text'; kind: 'data' }> =
 /** A generator that forwards everything (not fusable). */
 function identity(): Processor {
   return described(
-    async function* identity(source: AsyncIterable<Frame>) {
+    withInfo(async function* identity(source: AsyncIterable<Frame>) {
       for await (const frame of source) yield frame
-    },
+    }, {}),
     'identity',
   )
 }

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import type { Arbitrary } from 'fast-check'
-import type { Processor } from '../core/processor.js'
+import type { ProcessorFn } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
 import { arbFrames } from './arbitraries.js'
 import { describeProcessor, failureText } from './laws.js'
@@ -31,12 +31,13 @@ export interface EquivalenceOptions extends NormalizeOptions {
  *
  * @example
  * ```ts
+ * const [a, b, c] = [llm, tts, bot]
  * await assertSameRun(pipeline(a, pipeline(b, c)), pipeline(pipeline(a, b), c), [Frames.text('x')])
  * ```
  */
 export async function assertSameRun(
-  p: Processor<any, any>,
-  q: Processor<any, any>,
+  p: ProcessorFn<any, any>,
+  q: ProcessorFn<any, any>,
   framesIn: Iterable<TestInput>,
   options: EquivalenceOptions = {},
 ): Promise<[RunProcessorResult, RunProcessorResult]> {
@@ -78,8 +79,8 @@ export interface CheckEquivalentOptions extends EquivalenceOptions {
  * ```
  */
 export async function checkEquivalent(
-  p: Processor<any, any>,
-  q: Processor<any, any>,
+  p: ProcessorFn<any, any>,
+  q: ProcessorFn<any, any>,
   options: CheckEquivalentOptions = {},
 ): Promise<void> {
   if (typeof p !== 'function' || typeof q !== 'function') throw new TypeError('checkEquivalent(p, q) needs two processors')

@@ -31,7 +31,7 @@
  */
 import fc from 'fast-check'
 import type { Arbitrary } from 'fast-check'
-import { processorName, type Processor } from '../core/processor.js'
+import { processorName, type ProcessorFn } from '../core/processor.js'
 import { format } from '../frames/format.js'
 import type { Frame, StartParams } from '../frames/types.js'
 import { arbFrames } from './arbitraries.js'
@@ -180,13 +180,13 @@ interface ProbeSettings {
   readonly maxOutput: number
 }
 
-async function finishedOutcome(processor: Processor<any, any>, body: readonly Frame[], probe: ProbeSettings): Promise<string[]> {
+async function finishedOutcome(processor: ProcessorFn<any, any>, body: readonly Frame[], probe: ProbeSettings): Promise<string[]> {
   const report = await probeRun(processor, body, probe)
   requireFinished(report)
   return outcome(report.output, report.upstream)
 }
 
-async function checkFlushesAtEnd(processor: Processor<any, any>, frames: readonly Frame[], k: number, probe: ProbeSettings): Promise<void> {
+async function checkFlushesAtEnd(processor: ProcessorFn<any, any>, frames: readonly Frame[], k: number, probe: ProbeSettings): Promise<void> {
   if (frames.length === 0) return
   const split = 1 + (k % frames.length)
   const body = frames.slice(0, split)
@@ -209,7 +209,7 @@ async function checkFlushesAtEnd(processor: Processor<any, any>, frames: readonl
 /** Data and app frames: the content an interruption must not carry over (control frames are kept in order by design). */
 const isContent = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
 
-async function checkFreshAfterInterruption(processor: Processor<any, any>, frames: readonly Frame[], k: number, probe: ProbeSettings): Promise<void> {
+async function checkFreshAfterInterruption(processor: ProcessorFn<any, any>, frames: readonly Frame[], k: number, probe: ProbeSettings): Promise<void> {
   const at = k % (frames.length + 1)
   const settings = { ...probe, start: { ...probe.start, allowInterruptions: true } }
   const interrupted = await probeRun(processor, frames, { ...settings, interruptAt: at })
@@ -238,7 +238,7 @@ function nodeProcess(): ProcessLike | undefined {
   return typeof p?.on === 'function' && typeof p.off === 'function' ? (p as ProcessLike) : undefined
 }
 
-async function runLaw(law: LawName, processor: Processor<any, any>, frames: Frame[], k: number, options: LawOptions): Promise<void> {
+async function runLaw(law: LawName, processor: ProcessorFn<any, any>, frames: Frame[], k: number, options: LawOptions): Promise<void> {
   const probe = { start: options.start ?? {}, timeoutMs: options.timeoutMs ?? 2000, maxOutput: options.maxOutput ?? 10_000 }
   switch (law) {
     case 'passesLifecycle':
@@ -299,6 +299,7 @@ function validate(law: unknown, processor: unknown, options: unknown): asserts o
  * fast-check's report of a failed property, with the reason (kept as its `cause`) spelled out first.
  * @example
  * ```ts
+ * const property = lawProperty('passesLifecycle', myProcessor)
  * try { await fc.assert(property) } catch (err) { throw new Error(failureText(err)) }
  * ```
  */
@@ -320,7 +321,7 @@ export function failureText(err: unknown): string {
  */
 export function lawProperty(
   law: LawName,
-  processor: Processor<any, any>,
+  processor: ProcessorFn<any, any>,
   options: LawOptions = {},
 ): fc.IAsyncProperty<[Frame[], number]> {
   validate(law, processor, options)
@@ -336,7 +337,7 @@ export function lawProperty(
  * await checkLaw('noEmitAfterEnd', myProcessor, { numRuns: 50 })
  * ```
  */
-export async function checkLaw(law: LawName, processor: Processor<any, any>, options: LawOptions = {}): Promise<void> {
+export async function checkLaw(law: LawName, processor: ProcessorFn<any, any>, options: LawOptions = {}): Promise<void> {
   const property = lawProperty(law, processor, options)
   const params: fc.Parameters<[Frame[], number]> = { ...options.parameters, numRuns: options.numRuns ?? options.parameters?.numRuns ?? 100 }
   if (options.seed !== undefined) params.seed = options.seed
@@ -357,7 +358,7 @@ export async function checkLaw(law: LawName, processor: Processor<any, any>, opt
  * describeProcessor(async function* (source) { yield* source }) // 'anonymous (async function* (source) { yield* source })'
  * ```
  */
-export function describeProcessor(processor: Processor<any, any>): string {
+export function describeProcessor(processor: ProcessorFn<any, any>): string {
   const name = processorName(processor, '')
   if (name !== '') return name
   let text: string
@@ -383,7 +384,7 @@ export function describeProcessor(processor: Processor<any, any>): string {
  * })
  * ```
  */
-export async function checkLifecycleLaws(processor: Processor<any, any>, options: LifecycleLawOptions = {}): Promise<void> {
+export async function checkLifecycleLaws(processor: ProcessorFn<any, any>, options: LifecycleLawOptions = {}): Promise<void> {
   const laws = options.laws ?? LAWS
   if (!Array.isArray(laws) || laws.length === 0) throw new TypeError('checkLifecycleLaws({ laws }) must be a non-empty array of law names')
   for (const law of laws) validate(law, processor, options)

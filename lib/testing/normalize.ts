@@ -42,6 +42,8 @@ function assertFrameLike(where: string, frame: unknown): asserts frame is Frame 
  * @example
  * ```ts
  * normalizeFrame(Frames.text('hi')) // { kind: 'data', type: 'text', text: 'hi' }
+ * const result = await runProcessor(myProcessor, [Frames.text('hi')])
+ * const expected = [Frames.start(), Frames.text('hi'), Frames.end()]
  * expect(result.downstream.map((f) => normalizeFrame(f))).toEqual(expected.map((f) => normalizeFrame(f)))
  * ```
  */

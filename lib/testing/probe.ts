@@ -5,7 +5,7 @@
  * @module
  */
 import { Context } from '../core/context.js'
-import type { Processor } from '../core/processor.js'
+import type { ProcessorFn } from '../core/processor.js'
 import { Runtime } from '../core/runtime.js'
 import { errorMessage } from '../core/stage.js'
 import * as F from '../frames/constructors.js'
@@ -35,7 +35,8 @@ export function macrotask(): Promise<void> {
  * Lets pending work of a few turns run (rejections become unhandled, teardown completes).
  * @example
  * ```ts
- * await it.return?.()
+ * const iterator = [Frames.text('a')][Symbol.iterator]()
+ * iterator.return?.()
  * await settle()
  * ```
  */
@@ -207,7 +208,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIM
  * report.source.released // the processor let go of its source after the early break
  * ```
  */
-export async function probeRun(processor: Processor<any, any>, body: readonly Frame[], options: ProbeOptions = {}): Promise<ProbeReport> {
+export async function probeRun(processor: ProcessorFn<any, any>, body: readonly Frame[], options: ProbeOptions = {}): Promise<ProbeReport> {
   const timeoutMs = options.timeoutMs ?? 2000
   const maxOutput = options.maxOutput ?? 10_000
   const startFrame = F.start(options.start ?? {})

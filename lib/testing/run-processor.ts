@@ -6,7 +6,7 @@
 import { isFrame } from '../frames/guards.js'
 import type { Frame } from '../frames/types.js'
 import { pipeline } from '../core/pipeline.js'
-import { assertProcessor, type Processor } from '../core/processor.js'
+import { assertProcessor, type ProcessorFn } from '../core/processor.js'
 import { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } from '../core/task.js'
 import { tap } from '../operators/tap.js'
 
@@ -199,7 +199,7 @@ function entersInput(frame: Frame): boolean {
  * @example
  * ```ts
  * import { Frames, map } from 'apipeline-ts'
- * import { runProcessor, normalizeFrame } from 'apipeline-ts/testing'
+ * import { runProcessor, normalizeFrame, sleep } from 'apipeline-ts/testing'
  *
  * const upper = map((f) => (f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
  * const { downstream, upstream, status } = await runProcessor(upper, [Frames.text('hi')])
@@ -213,7 +213,7 @@ function entersInput(frame: Frame): boolean {
  * ```
  */
 export async function runProcessor(
-  processor: Processor<any, any>,
+  processor: ProcessorFn<any, any>,
   framesIn: Iterable<TestInput>,
   options: RunProcessorOptions = {},
 ): Promise<RunProcessorResult> {

@@ -4,7 +4,7 @@
  * @module
  */
 import { open, rename, rm, type FileHandle } from 'node:fs/promises'
-import type { Processor } from '../core/processor.js'
+import type { ProcessorFn } from '../core/processor.js'
 import { describe } from '../observe/describe.js'
 import type { ObserverEvent, ObserverObject } from '../observe/events.js'
 import { TRACE_VERSION, traceFrame, type TraceHeader, type TraceLine } from './trace-format.js'
@@ -20,7 +20,7 @@ import { TRACE_VERSION, traceFrame, type TraceHeader, type TraceLine } from './t
  */
 export interface TraceRecorderOptions {
   /** The processor the task runs: its graph goes in the header, so the viewer draws it. */
-  readonly processor?: Processor<any, any>
+  readonly processor?: ProcessorFn<any, any>
   /** Largest size of one file in bytes. Default 16 MiB. */
   readonly maxBytes?: number
   /**

@@ -9,7 +9,7 @@ import type { RawData, WebSocket } from 'ws'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { PipelineTask, type PipelineParams, type TaskResult } from '../core/task.js'
-import type { Processor } from '../core/processor.js'
+import type { ProcessorFn } from '../core/processor.js'
 import { FrameDecodeError, FrameEncodeError } from '../wire/errors.js'
 import type { FrameSerializer } from '../wire/serializer.js'
 import { CloseCode, closeCodeFor, closeReason } from './close-codes.js'
@@ -35,7 +35,7 @@ export interface SessionInfo {
 }
 
 /** What a session factory returns: a processor, or a processor with the task's parameters. */
-export type SessionSpec = Processor<any, any> | { readonly processor: Processor<any, any>; readonly params?: PipelineParams }
+export type SessionSpec = ProcessorFn<any, any> | { readonly processor: ProcessorFn<any, any>; readonly params?: PipelineParams }
 
 /**
  * Builds the pipeline of one session. Interruptions are allowed unless `params.allowInterruptions` is `false`.

@@ -15,7 +15,7 @@ import type { FrameSerializer, WireInput } from './serializer.js'
  * import * as E from 'fp-ts/lib/Either.js'
  *
  * const decode = decodeEither(protobufSerializer())
- * pipe(decode(bytes), E.match((err) => log(err.message), (frame) => task.queueFrame(frame)))
+ * pipe(decode(bytes), E.match((err: Error) => log(err.message), (frame: Frame) => task.queueFrame(frame)))
  * ```
  */
 export function decodeEither(serializer: FrameSerializer): (data: WireInput) => E.Either<FrameDecodeError, Frame> {
@@ -33,6 +33,8 @@ export function decodeEither(serializer: FrameSerializer): (data: WireInput) => 
  * `serialize` as a function returning `Left(FrameEncodeError)` for a frame the format cannot carry instead of throwing.
  * @example
  * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ *
  * const encode = encodeEither(protobufSerializer())
  * E.isLeft(encode(Frames.end())) // true: protobuf carries no end frame
  * ```

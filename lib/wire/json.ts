@@ -328,7 +328,7 @@ export function jsonSerializer(): FrameSerializer<string> {
   return {
     format: FORMAT,
     supports: (frame: Frame): boolean =>
-      frame.kind === 'app' ? !isBuiltinType(frame.type) : isBuiltinType(frame.type) && TYPE_KINDS[frame.type] === frame.kind,
+      frame.kind === 'app' ? !isBuiltinType(frame.type as string) : isBuiltinType(frame.type) && TYPE_KINDS[frame.type] === frame.kind,
     serialize: encodeJson,
     deserialize: decodeJson,
   }

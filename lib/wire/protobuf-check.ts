@@ -189,6 +189,8 @@ function checkMessage(c: Cursor, desc: DescMessage, end: number, depth: number, 
  * top-level fields (skipped by the decoder).
  * @example
  * ```ts
+ * import { FrameSchema } from './gen/frames_pb.js'
+ *
  * checkWire(FrameSchema, new Uint8Array([0x0a, 0x02, 0x18, 0x05])) // throws: text field 3 sent as a varint
  * ```
  */

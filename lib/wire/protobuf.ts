@@ -82,7 +82,8 @@ function parseSize(size: string): [number, number] {
  * Decodes one `pipeline_frames.Frame` message into a frame. Throws only {@link FrameDecodeError}.
  * @example
  * ```ts
- * decodeProtobuf(hexBytes('0a0f0807120b546578744672616d652331'), false) // TextFrame#1, text ''
+ * const bytes = Uint8Array.from([0x0a, 0x0f, 0x08, 0x07, 0x12, 0x0b, ...new TextEncoder().encode('TextFrame#1')])
+ * decodeProtobuf(bytes, false) // TextFrame#1 (id 7), text ''
  * ```
  */
 export function decodeProtobuf(data: WireInput, copyBytes: boolean): Frame {

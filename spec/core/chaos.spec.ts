@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buffered, Frames, parallel, pipeline, PipelineTask, type Frame, type Processor } from '../../lib/index.js'
+import { buffered, Frames, parallel, pipeline, PipelineTask, type Frame, type ProcessorFn } from '../../lib/index.js'
 import { arbProcessor } from '../../lib/testing/index.js'
 import { sleep, tick } from '../helpers/collect.js'
 
@@ -16,7 +16,7 @@ interface Probe {
 }
 
 /** A pass-through stage that counts its instances and their `finally` runs; may await (honouring the signal) and throw. */
-function probe(p: Probe, opts: { delay: boolean; failOn: number | undefined }): Processor {
+function probe(p: Probe, opts: { delay: boolean; failOn: number | undefined }): ProcessorFn {
   return async function* probed(source, ctx) {
     p.started++
     try {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { Frames, InterruptedError, PipelineTask, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, InterruptedError, PipelineTask, type Frame, type ProcessorFn } from '../../lib/index.js'
 import { sleep, tick } from '../helpers/collect.js'
 
 describe('a processor suspended at a yield when an interruption comes', () => {
   it('sees the aborted signal when it resumes, even if it reads ctx.signal only then', async () => {
     let produced = 0
     const aborts: unknown[] = []
-    const talker: Processor = async function* talker(source, ctx) {
+    const talker: ProcessorFn = async function* talker(source, ctx) {
       for await (const f of source) {
         if (f.kind !== 'data') {
           yield f
@@ -52,7 +52,7 @@ describe('a processor suspended at a yield when an interruption comes', () => {
 
   it('gets a fresh signal again once it reads its source', async () => {
     const states: boolean[] = []
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         states.push(ctx.signal.aborted)
         yield f

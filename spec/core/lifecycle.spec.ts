@@ -7,7 +7,7 @@ import {
   pipeline,
   run,
   type Frame,
-  type Processor,
+  type Processor, type ProcessorFn,
 } from '../../lib/index.js'
 import { collect, deferred, sleep, textFrames, texts, tick, types } from '../helpers/collect.js'
 
@@ -46,7 +46,7 @@ describe('start (rule 2)', () => {
 
   it('ctx.start holds the start parameters once start has passed', async () => {
     let seenParams: unknown
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         seenParams = ctx.start?.audioInSampleRate
         yield f
@@ -91,7 +91,7 @@ describe('end (rule 3)', () => {
 
   it('leaves no timer behind when run finishes', async () => {
     const before = activeTimers()
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         await sleep(1, ctx.signal)
         yield f
@@ -126,7 +126,7 @@ describe('cancel (rule 4)', () => {
     const parked = deferred()
     let aborted: unknown
     const finallies: string[] = []
-    const waiter: Processor = async function* waiter(source, ctx) {
+    const waiter: ProcessorFn = async function* waiter(source, ctx) {
       try {
         for await (const f of source) {
           if (f.type === 'text') {
@@ -187,7 +187,7 @@ describe('cancel (rule 4)', () => {
   })
 
   it('a processor that ignores the cancel and keeps producing is still cut off after the cancel timeout', async () => {
-    const runaway: Processor = async function* runaway(source) {
+    const runaway: ProcessorFn = async function* runaway(source) {
       for await (const f of source) {
         yield f
         if (f.kind === 'data') for (;;) yield Frames.text('again')
@@ -248,7 +248,7 @@ describe('cancel (rule 4)', () => {
   })
 
   it('an upstream cancel frame cancels the task', async () => {
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text' && f.text === '2') ctx.pushUpstream(Frames.cancel())
         yield f
@@ -261,7 +261,7 @@ describe('cancel (rule 4)', () => {
 
   it('early break by the consumer of run() tears down every stage', async () => {
     const log = { seen: [] as Frame[], finallies: [] as string[] }
-    const slowSink: Processor = async function* slowSink(source) {
+    const slowSink: ProcessorFn = async function* slowSink(source) {
       for await (const f of source) {
         await tick()
         yield f
@@ -296,7 +296,7 @@ describe('stop (rule 5)', () => {
   })
 
   it('a stopTask frame from upstream stops the task', async () => {
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.stopTask())
         yield f
@@ -309,7 +309,7 @@ describe('stop (rule 5)', () => {
 
 describe('upstream reactions of the task (rule 7)', () => {
   it('an upstream end ends the task gracefully while the input is still open', async () => {
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text' && f.text === 'bye') ctx.pushUpstream(Frames.end())
         yield f
@@ -328,7 +328,7 @@ describe('upstream reactions of the task (rule 7)', () => {
 
   it('an upstream interruptionTask interrupts when allowed: ctx.signal aborts and startInterruption follows', async () => {
     const states: string[] = []
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text' && f.text === '0') {
           const before = ctx.signal
@@ -344,7 +344,7 @@ describe('upstream reactions of the task (rule 7)', () => {
   })
 
   it('interruptions are ignored unless allowInterruptions is set', async () => {
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.interruptionTask())
         yield f
@@ -358,7 +358,7 @@ describe('upstream reactions of the task (rule 7)', () => {
   })
 
   it('onUpstream sees every frame that reaches the top; a throwing onUpstream is recorded, not fatal', async () => {
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.app('note', f.text))
         yield f

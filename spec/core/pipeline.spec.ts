@@ -11,7 +11,7 @@ import {
   run,
   tap,
   type Frame,
-  type Processor,
+  type Processor, type ProcessorFn,
 } from '../../lib/index.js'
 import { collect, textFrames, texts, types } from '../helpers/collect.js'
 
@@ -115,7 +115,7 @@ describe('errors in processors (rule 6)', () => {
       }
     }
     const seenUp: string[] = []
-    const first: Processor = async function* first(source, ctx) {
+    const first: ProcessorFn = async function* first(source, ctx) {
       ctx.onUpstream((f, next) => {
         seenUp.push(f.type)
         next(f)
@@ -178,7 +178,7 @@ describe('errors in processors (rule 6)', () => {
   })
 
   it('an upstream error frame marked fatal ends the task', async () => {
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.error('model down', { fatal: true }))
         yield f
@@ -197,7 +197,7 @@ describe('errors in processors (rule 6)', () => {
 describe('upstream (rule 7)', () => {
   it('earlier stages see upstream frames in reverse order, then the task, exactly once', async () => {
     const log: string[] = []
-    const observer = (label: string): Processor =>
+    const observer = (label: string): ProcessorFn =>
       named(label, async function* (source, ctx) {
         ctx.onUpstream((f, next) => {
           log.push(`${label}:${f.type}`)
@@ -205,7 +205,7 @@ describe('upstream (rule 7)', () => {
         })
         yield* source
       })
-    const pusher: Processor = async function* pusher(source, ctx) {
+    const pusher: ProcessorFn = async function* pusher(source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.app('ping', f.text))
         yield f
@@ -217,14 +217,14 @@ describe('upstream (rule 7)', () => {
   })
 
   it('an upstream handler can swallow or replace frames', async () => {
-    const swallow: Processor = async function* swallow(source, ctx) {
+    const swallow: ProcessorFn = async function* swallow(source, ctx) {
       ctx.onUpstream((f, next) => {
         if (f.kind === 'app' && f.type === 'secret') return
         next(f.kind === 'app' ? Frames.app('seen', f.data) : f)
       })
       yield* source
     }
-    const pusher: Processor = async function* pusher(source, ctx) {
+    const pusher: ProcessorFn = async function* pusher(source, ctx) {
       for await (const f of source) {
         if (f.type === 'text') {
           ctx.pushUpstream(Frames.app('secret', 1))

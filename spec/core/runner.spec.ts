@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { Frames, PipelineRunner, PipelineTask, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, PipelineRunner, PipelineTask, pipeline, type Frame, type ProcessorFn } from '../../lib/index.js'
 import { deferred, sleep } from '../helpers/collect.js'
 
-function waitingProcessor(started: { resolve: () => void }, finallies: string[]): Processor {
+function waitingProcessor(started: { resolve: () => void }, finallies: string[]): ProcessorFn {
   return async function* waiting(source, ctx) {
     try {
       for await (const f of source) {
@@ -81,7 +81,7 @@ describe('PipelineRunner', () => {
   })
 
   it('a task whose processor pushes end upstream ends by itself', async () => {
-    const p: Processor = async function* (source, ctx) {
+    const p: ProcessorFn = async function* (source, ctx) {
       for await (const f of source) {
         yield f
         if (f.kind === 'data') ctx.pushUpstream(Frames.end())

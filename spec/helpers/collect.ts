@@ -1,9 +1,9 @@
 /** Small helpers shared by the core specs. */
-import { Frames, PipelineTask, run, type Frame, type PipelineParams, type Processor, type RunOptions, type TaskResult } from '../../lib/index.js'
+import { Frames, PipelineTask, run, type Frame, type PipelineParams, type ProcessorFn, type RunOptions, type TaskResult } from '../../lib/index.js'
 
 /** Runs `processor` over `input` and collects the output frames, the upstream frames and the result. */
 export async function collect(
-  processor: Processor<any, any>,
+  processor: ProcessorFn<any, any>,
   input: Iterable<Frame> | AsyncIterable<Frame>,
   options: RunOptions = {},
 ): Promise<{ out: Frame[]; up: Frame[]; result: TaskResult }> {
@@ -63,7 +63,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** Starts a task with a reader attached to its output; `finish()` waits for the result and the reader. */
 export function startTask(
-  processor: Processor<any, any>,
+  processor: ProcessorFn<any, any>,
   params: PipelineParams = {},
 ): { task: PipelineTask; out: Frame[]; finish: () => Promise<TaskResult> } {
   const task = new PipelineTask(processor, params)

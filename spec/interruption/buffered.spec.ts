@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { detachedContext } from '../../lib/core/context.js'
-import { Frames, PipelineTask, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, PipelineTask, pipeline, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { buffer, buffered, type DropReason } from '../../lib/processors/buffered.js'
 import { collect, deferred, texts, textFrames, tick, types } from '../helpers/collect.js'
 
@@ -19,7 +19,7 @@ function gate(open: Promise<void>): Processor {
 }
 
 /** A processor that yields `frames` (ignoring its input until they are out), then passes its input on. */
-function producer(frames: readonly Frame[], pulled?: { n: number }, done?: () => void): Processor {
+function producer(frames: readonly Frame[], pulled?: { n: number }, done?: () => void): ProcessorFn {
   return async function* produce(source) {
     const it = source[Symbol.asyncIterator]()
     const first = await it.next() // start

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { detachedContext } from '../../lib/core/context.js'
-import { FatalError, Frames, PipelineTask, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { FatalError, Frames, PipelineTask, pipeline, type Frame, type ProcessorFn } from '../../lib/index.js'
 import { Channel } from '../../lib/internal/channel.js'
 import { idle } from '../../lib/processors/idle.js'
 import { userIdle } from '../../lib/processors/user-idle.js'
@@ -9,7 +9,7 @@ import { texts, types } from '../helpers/collect.js'
 const T = 1000
 
 /** Runs `processor` over a source fed by hand; collects its output and upstream frames. */
-function harness(processor: Processor, signal?: AbortSignal) {
+function harness(processor: ProcessorFn, signal?: AbortSignal) {
   const source = new Channel<Frame>(1000)
   const up: Frame[] = []
   const ctx = detachedContext('test', { onUpstream: (f) => up.push(f), ...(signal === undefined ? {} : { signal }) })

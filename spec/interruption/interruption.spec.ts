@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Frames, InterruptedError, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, InterruptedError, pipeline, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { buffer, buffered } from '../../lib/processors/buffered.js'
 import { deferred, startTask, texts, tick, types } from '../helpers/collect.js'
 
@@ -21,7 +21,7 @@ describe('interruption', () => {
     const reasons: unknown[] = []
     const signals: AbortSignal[] = []
     const waiting = { n: 0 }
-    const llm: Processor = async function* llm(source, ctx) {
+    const llm: ProcessorFn = async function* llm(source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text' && f.text === 'wait') {
           signals.push(ctx.signal)
@@ -57,7 +57,7 @@ describe('interruption', () => {
 
   it('is refused without allowInterruptions: nothing aborts, nothing is dropped, no startInterruption', async () => {
     const seen: AbortSignal[] = []
-    const p: Processor = async function* p(source, ctx) {
+    const p: ProcessorFn = async function* p(source, ctx) {
       for await (const f of source) {
         seen.push(ctx.signal)
         yield f
@@ -76,13 +76,13 @@ describe('interruption', () => {
   it('an interruptionTask frame pushed upstream interrupts when allowed, and is ignored otherwise', async () => {
     for (const allowInterruptions of [true, false]) {
       let aborted = false
-      const vad: Processor = async function* vad(source, ctx) {
+      const vad: ProcessorFn = async function* vad(source, ctx) {
         for await (const f of source) {
           if (f.kind === 'data' && f.type === 'text' && f.text === 'user speaks') ctx.pushUpstream(Frames.interruptionTask())
           yield f
         }
       }
-      const llm: Processor = async function* llm(source, ctx) {
+      const llm: ProcessorFn = async function* llm(source, ctx) {
         const signal = ctx.signal
         signal.addEventListener('abort', () => {
           if (signal.reason instanceof InterruptedError) aborted = true
@@ -104,7 +104,7 @@ describe('interruption', () => {
   it('drops the words a buffered LLM has queued; startInterruption reaches the sink ahead of them; the next answer follows', async () => {
     const open = deferred()
     const spoke = { n: 0 }
-    const llm: Processor = async function* llm(source, ctx) {
+    const llm: ProcessorFn = async function* llm(source, ctx) {
       for await (const f of source) {
         if (f.kind !== 'data' || f.type !== 'text') {
           yield f
@@ -216,7 +216,7 @@ describe('interruption', () => {
 
   it('never drops cancel: a cancel right after an interruption ends the task as cancelled', async () => {
     let finalized = false
-    const llm: Processor = async function* llm(source, ctx) {
+    const llm: ProcessorFn = async function* llm(source, ctx) {
       try {
         for await (const f of source) {
           if (f.kind === 'data') await hang(ctx.signal)

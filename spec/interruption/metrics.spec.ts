@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Frames, PipelineTask, pipeline, processorInfo, withInfo, type Frame, type MetricsFrame, type PipelineParams, type Processor } from '../../lib/index.js'
+import { Frames, PipelineTask, pipeline, processorInfo, withInfo, type Frame, type MetricsFrame, type PipelineParams, type Processor, type ProcessorContext, type ProcessorFn } from '../../lib/index.js'
 import { measured } from '../../lib/metrics/measured.js'
 import { sleep, startTask, texts } from '../helpers/collect.js'
 
 /** A fake model: for every text frame, waits `firstMs`, then streams `words` words `everyMs` apart. */
-function model(words: number, firstMs: number, everyMs: number): Processor {
+function model(words: number, firstMs: number, everyMs: number): ProcessorFn {
   return async function* llm(source, ctx) {
     for await (const f of source) {
       if (f.kind !== 'data' || f.type !== 'text') {
@@ -19,7 +19,7 @@ function model(words: number, firstMs: number, everyMs: number): Processor {
   }
 }
 
-async function drive(params: PipelineParams, processor: Processor, script: (task: PipelineTask) => Promise<void>): Promise<Frame[]> {
+async function drive(params: PipelineParams, processor: ProcessorFn, script: (task: PipelineTask) => Promise<void>): Promise<Frame[]> {
   const { task, out, finish } = startTask(processor, params)
   await script(task)
   task.stopWhenDone()
@@ -43,8 +43,8 @@ describe('metrics', () => {
   it('sends an initial metrics frame listing every measuring processor with zeros, right after start', async () => {
     const declared = withInfo(async function* tts(source: AsyncIterable<Frame>) {
       yield* source
-    } as Processor, { metrics: true })
-    const plain: Processor = async function* plain(source) {
+    } as ProcessorFn, { metrics: true })
+    const plain: ProcessorFn = async function* plain(source) {
       yield* source
     }
     const p = pipeline(plain, measured(model(1, 10, 10)), pipeline(declared))
@@ -114,7 +114,7 @@ describe('metrics', () => {
 
   it('ctx.metrics: a second startTtfb restarts the clock, but not with reportOnlyInitialTtfb', async () => {
     for (const reportOnlyInitialTtfb of [false, true]) {
-      const p = withInfo(async function* svc(source: AsyncIterable<Frame>, ctx) {
+      const p = withInfo(async function* svc(source: AsyncIterable<Frame>, ctx: ProcessorContext) {
         for await (const f of source) {
           if (f.kind === 'data' && f.type === 'text') {
             ctx.metrics.startTtfb()

@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parallel } from '../../lib/combinators/parallel.js'
 import { syncParallel } from '../../lib/combinators/sync-parallel.js'
-import { Frames, map, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, map, pipeline, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import {
   arbFrames,
   arbProcessor,
@@ -37,9 +37,9 @@ const arbPerFrameStage = fc.oneof(
   { arbitrary: fc.nat({ max: 2 }).map(failsOn), weight: 1 },
 )
 const frames = arbFrames({ maxLength: 10 })
-const branchesOf = (stage: fc.Arbitrary<Processor>) => fc.array(stage, { minLength: 1, maxLength: 4 })
+const branchesOf = (stage: fc.Arbitrary<ProcessorFn>) => fc.array(stage, { minLength: 1, maxLength: 4 })
 
-const payload = async (p: Processor, input: readonly Frame[]): Promise<Frame[]> => {
+const payload = async (p: ProcessorFn, input: readonly Frame[]): Promise<Frame[]> => {
   const r = await runProcessor(p, input)
   expect(r.status).toBe('ended')
   return withoutLifecycle(r.downstream)

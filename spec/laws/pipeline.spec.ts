@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FatalError, filter, Frames, map, named, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { FatalError, filter, Frames, map, named, pipeline, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { arbFrames, arbProcessor, assertSameRun, checkEquivalent, checkLaw, checkLifecycleLaws, LAWS } from '../../lib/testing/index.js'
 import { arbStage, failsOn } from './stages.js'
 
@@ -106,7 +106,7 @@ describe('pipeline laws', () => {
   })
 
   it('the equivalence check sees upstream frames and statuses', async () => {
-    const pushes: Processor = async function* pushes(source, ctx) {
+    const pushes: ProcessorFn = async function* pushes(source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.app('seen', f.text))
         yield f

@@ -1,12 +1,12 @@
 /** Processors shared by the law specs. */
 import fc from 'fast-check'
-import type { Frame, Processor } from '../../lib/index.js'
+import type { Frame, ProcessorFn } from '../../lib/index.js'
 import { arbProcessor } from '../../lib/testing/index.js'
 
 const PRINT = Symbol.for('fast-check/toStringMethod')
 
 /** A processor that throws (non-fatally) on text frames of length `n` mod 3: the stage reports it and restarts. */
-export const failsOn = (n: number): Processor =>
+export const failsOn = (n: number): ProcessorFn =>
   Object.defineProperty(
     async function* failsOn(source: AsyncIterable<Frame>) {
       for await (const f of source) {

@@ -4,7 +4,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FrameEncodeError, Frames, PipelineTask, pipeline, run, type ErrorFrame, type Frame, type Processor, type TaskResult } from '../../lib/index.js'
+import { FrameEncodeError, Frames, PipelineTask, pipeline, run, type ErrorFrame, type Frame, type ProcessorFn, type TaskResult } from '../../lib/index.js'
 import {
   GapDetectedError,
   MalformedMessageError,
@@ -26,7 +26,7 @@ const texts = (frames: readonly Frame[]): string[] => frames.flatMap((f) => (f.k
 const errorsIn = (frames: readonly Frame[]): ErrorFrame[] => frames.filter((f): f is ErrorFrame => f.kind === 'system' && f.type === 'error')
 
 /** A processor that passes frames on, waiting for `gate` (or a cancel) before each data frame. */
-function gated(gate: { open: Promise<void> }): Processor {
+function gated(gate: { open: Promise<void> }): ProcessorFn {
   return async function* gatedEcho(source, ctx) {
     for await (const f of source) {
       if (f.kind === 'data') {
@@ -46,7 +46,7 @@ describe.skipIf(skip !== undefined)('session failures over a real nats-server', 
   const services: NatsService[] = []
   let subjects = 0
 
-  function serveFresh(processor: (session: SessionInfo) => Processor, options: Partial<ServeOptions> = {}) {
+  function serveFresh(processor: (session: SessionInfo) => ProcessorFn, options: Partial<ServeOptions> = {}) {
     const subject = `fail.s${subjects++}`
     const ended: { session: SessionInfo; result: TaskResult }[] = []
     const errors: Error[] = []

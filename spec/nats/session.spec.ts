@@ -4,7 +4,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Frames, PipelineTask, pipeline, run, type Frame, type Processor, type TaskResult } from '../../lib/index.js'
+import { Frames, PipelineTask, pipeline, run, type Frame, type Processor, type ProcessorFn, type TaskResult } from '../../lib/index.js'
 import { remote, serve, type NatsService, type ServeOptions, type SessionInfo } from '../../lib/nats/index.js'
 import { connectTo, until } from './harness/connections.js'
 import { natsUnavailable, startNats, type NatsNode } from './harness/server.js'
@@ -141,14 +141,14 @@ describe.skipIf(skip !== undefined)('remote() and serve() over a real nats-serve
       }),
     )
     const seenBefore: string[] = []
-    const before: Processor = async function* before(source, ctx) {
+    const before: ProcessorFn = async function* before(source, ctx) {
       ctx.onUpstream((f, next) => {
         seenBefore.push(f.type)
         next(f)
       })
       yield* source
     }
-    const after: Processor = async function* after(source, ctx) {
+    const after: ProcessorFn = async function* after(source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.app('ack', { text: f.text }))
         yield f

@@ -11,7 +11,7 @@ import {
   type Frame,
   type FrameEvent,
   type ObserverEvent,
-  type Processor,
+  type Processor, type ProcessorFn,
 } from '../../lib/index.js'
 import { sleep } from '../helpers/collect.js'
 
@@ -212,7 +212,7 @@ describe('observers', () => {
 
   it('cost nothing when none is attached: the run has no tap', async () => {
     const taps: unknown[] = []
-    const probe: Processor = async function* probe(source, ctx) {
+    const probe: ProcessorFn = async function* probe(source, ctx) {
       for await (const f of source) {
         taps.push(ctx.runtime.tap)
         yield f

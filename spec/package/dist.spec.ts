@@ -22,5 +22,8 @@ describe('package', () => {
     `
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })
     expect(JSON.parse(out.trim())).toEqual({ frames: ['start', 'text', 'end'], testing: true })
+    // CommonJS consumers: require() of the ES module package works on Node >= 20.19 (require(esm)).
+    const required = execFileSync(process.execPath, ['-e', "const api = require('apipeline-ts'); console.log(typeof api.pipeline + ' ' + typeof api.Frames.text)"], { cwd: root, encoding: 'utf8' })
+    expect(required.trim()).toBe('function function')
   }, 120_000)
 })

@@ -1,5 +1,5 @@
 /** Helpers shared by the parallel / syncParallel / sequential specs. */
-import { Frames, run, type Frame, type Processor, type TaskResult } from '../../lib/index.js'
+import { Frames, run, type Frame, type Processor, type ProcessorFn, type TaskResult } from '../../lib/index.js'
 
 /** A short description of a frame for order assertions: the text of text frames, else the type. */
 export function label(frame: Frame): string {
@@ -8,7 +8,7 @@ export function label(frame: Frame): string {
 
 /** Runs `processor` over `input` and collects the output and the result. */
 export async function collect(
-  processor: Processor,
+  processor: ProcessorFn,
   input: Iterable<Frame> | AsyncIterable<Frame>,
   options: Parameters<typeof run>[2] = {},
 ): Promise<{ frames: Frame[]; labels: string[]; result: TaskResult }> {
@@ -48,7 +48,7 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
 }
 
 /** A processor that counts how many times its `finally` ran into `counter.finals`. */
-export function tracked(counter: { finals: number }, inner: Processor): Processor {
+export function tracked(counter: { finals: number }, inner: ProcessorFn): ProcessorFn {
   return async function* trackedBranch(source, ctx) {
     try {
       yield* inner(source, ctx)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { pipe } from 'it-pipe'
 import { parallel } from '../../lib/combinators/parallel.js'
 import { BranchDedupe, RecentIds } from '../../lib/combinators/dedupe.js'
-import { FatalError, Frames, PipelineTask, filter, pipeline, run, type Frame, type Processor } from '../../lib/index.js'
+import { FatalError, Frames, PipelineTask, filter, pipeline, run, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { collect, deferred, label, mapText, texts, ticks, tracked, untilAborted } from './helpers.js'
 
 const identity: Processor = async function* identity(source) {
@@ -161,7 +161,7 @@ describe('parallel: backpressure and fairness', () => {
 describe('parallel: upstream, errors and teardown', () => {
   it('an upstream frame from a branch reaches the earlier stages and the task once', async () => {
     const seenByEarlier: Frame[] = []
-    const observer: Processor = async function* observer(source, ctx) {
+    const observer: ProcessorFn = async function* observer(source, ctx) {
       ctx.onUpstream((f, next) => {
         seenByEarlier.push(f)
         next(f)
@@ -169,7 +169,7 @@ describe('parallel: upstream, errors and teardown', () => {
       yield* source
     }
     const ping = Frames.app('ping', {})
-    const pusher: Processor = async function* pusher(source, ctx) {
+    const pusher: ProcessorFn = async function* pusher(source, ctx) {
       for await (const f of source) {
         if (f.type === 'text') ctx.pushUpstream(ping)
         yield f
@@ -184,7 +184,7 @@ describe('parallel: upstream, errors and teardown', () => {
   it('a frame pushed upstream after the element passes every branch handler and goes on once', async () => {
     const handled: string[] = []
     const watcher =
-      (name: string): Processor =>
+      (name: string): ProcessorFn =>
       async function* watcher(source, ctx) {
         ctx.onUpstream((f, next) => {
           handled.push(name)
@@ -193,7 +193,7 @@ describe('parallel: upstream, errors and teardown', () => {
         yield* source
       }
     const back = Frames.app('back', {})
-    const after: Processor = async function* after(source, ctx) {
+    const after: ProcessorFn = async function* after(source, ctx) {
       for await (const f of source) {
         if (f.type === 'end') ctx.pushUpstream(back)
         yield f
@@ -230,7 +230,7 @@ describe('parallel: upstream, errors and teardown', () => {
         yield f
       }
     }
-    const idle: Processor = async function* idle(source, ctx) {
+    const idle: ProcessorFn = async function* idle(source, ctx) {
       for await (const f of source) {
         yield f
         if (f.type === 'text') await untilAborted(ctx.signal)
@@ -247,7 +247,7 @@ describe('parallel: upstream, errors and teardown', () => {
 
   it('cancel tears every branch down, also branches blocked on their input or on a signal', async () => {
     const counter = { finals: 0 }
-    const waiting: Processor = async function* waiting(source, ctx) {
+    const waiting: ProcessorFn = async function* waiting(source, ctx) {
       for await (const f of source) {
         if (f.type === 'text') await untilAborted(ctx.signal)
         yield f

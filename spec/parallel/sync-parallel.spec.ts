@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parallel } from '../../lib/combinators/parallel.js'
 import { syncParallel } from '../../lib/combinators/sync-parallel.js'
-import { FatalError, Frames, filter, pipeline, run, type Frame, type Processor } from '../../lib/index.js'
+import { FatalError, Frames, filter, pipeline, run, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { collect, deferred, label, mapText, texts, ticks, tracked } from './helpers.js'
 
 /** Maps text with `fn` after waiting `delay(text)` turns of the event loop. */
@@ -106,7 +106,7 @@ describe('syncParallel: per-input barrier', () => {
 
   it('a stage after the element pushing upstream while output is released causes no duplicates (Python P12)', async () => {
     const atTop: Frame[] = []
-    const echo: Processor = async function* echo(source, ctx) {
+    const echo: ProcessorFn = async function* echo(source, ctx) {
       for await (const f of source) {
         if (f.type === 'text') ctx.pushUpstream(Frames.app('ack', { text: label(f) }))
         yield f
@@ -128,7 +128,7 @@ describe('syncParallel: per-input barrier', () => {
       await gate.promise
       yield Frames.text('2')
     })()
-    const ticker: Processor = async function* ticker(source) {
+    const ticker: ProcessorFn = async function* ticker(source) {
       const it = source[Symbol.asyncIterator]()
       let timer: Promise<'tick'> | undefined
       for (;;) {

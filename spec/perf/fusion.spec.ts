@@ -17,7 +17,7 @@ import {
   run,
   tap,
   type Frame,
-  type Processor,
+  type Processor, type ProcessorFn,
 } from '../../lib/index.js'
 
 type OpName = 'suffix' | 'keepEven' | 'split' | 'throwMap' | 'throwFilter' | 'throwTap' | 'pushUp' | 'generator'
@@ -93,7 +93,7 @@ interface Observed {
   readonly status: string
 }
 
-async function observe(processor: Processor, input: readonly Frame[], breakAfter?: number): Promise<Observed> {
+async function observe(processor: ProcessorFn, input: readonly Frame[], breakAfter?: number): Promise<Observed> {
   const up: Record<string, string[]> = {}
   const handle = run(processor, input, {
     name: 'fusion',

@@ -2,7 +2,7 @@
  * Helpers shared by the processor and adapter specs: drive a processor end to end with `run()` and observe both
  * directions.
  */
-import type { Processor } from '../../lib/core/processor.js'
+import type { ProcessorFn } from '../../lib/core/processor.js'
 import { run, type RunOptions } from '../../lib/core/run.js'
 import type { TaskResult } from '../../lib/core/task.js'
 import * as Frames from '../../lib/frames/index.js'
@@ -18,7 +18,7 @@ export interface Collected {
 
 /** Runs `processor` over `input` and collects both directions. */
 export async function collect(
-  processor: Processor<any, any>,
+  processor: ProcessorFn<any, any>,
   input: Iterable<Frame> | AsyncIterable<Frame>,
   options: RunOptions = {},
 ): Promise<Collected> {
@@ -36,7 +36,7 @@ export async function collect(
 }
 
 /** A stage that, when `start` reaches it, sends `frames()` upstream (in order), then forwards everything. */
-export function pushUpOnStart(frames: () => Frame[]): Processor {
+export function pushUpOnStart(frames: () => Frame[]): ProcessorFn {
   return async function* pushUp(source, ctx) {
     for await (const f of source) {
       yield f

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { Frames, map, named, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, map, named, pipeline, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { checkEquivalent, checkLaw, checkLifecycleLaws, describeProcessor, failureText, LAWS, lawProperty, type LawName } from '../../lib/testing/index.js'
 
 const upper = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
@@ -9,7 +9,7 @@ const passthrough: Processor = async function* passthrough(source) {
 }
 
 /** The error message of a law check that must fail. */
-async function failure(law: LawName, p: Processor, numRuns = 30): Promise<string> {
+async function failure(law: LawName, p: ProcessorFn, numRuns = 30): Promise<string> {
   try {
     await checkLaw(law, p, { numRuns })
   } catch (err) {
@@ -41,7 +41,7 @@ const doubleStart: Processor = async function* doubleStart(source) {
   }
 }
 /** Ignores return(): keeps its source open when the consumer stops. */
-const ignoresReturn: Processor = (source) => {
+const ignoresReturn: ProcessorFn = (source) => {
   const it = source[Symbol.asyncIterator]()
   return {
     [Symbol.asyncIterator]: () => ({
@@ -51,7 +51,7 @@ const ignoresReturn: Processor = (source) => {
   }
 }
 /** Reads one more frame from its source after being returned. */
-const readsAfterClose: Processor = (source) => {
+const readsAfterClose: ProcessorFn = (source) => {
   const it = source[Symbol.asyncIterator]()
   let closed = false
   return {
@@ -184,7 +184,7 @@ describe('lifecycle laws', () => {
   it('freshAfterInterruption interrupts as a task does: ctx.signal aborts and in-flight output has come out first', async () => {
     const seen: Array<{ aborted: boolean; frames: number }> = []
     let count = 0
-    const watcher: Processor = async function* watcher(source, ctx) {
+    const watcher: ProcessorFn = async function* watcher(source, ctx) {
       const signal = ctx.signal
       for await (const f of source) {
         count++
@@ -258,7 +258,7 @@ describe('lifecycle laws', () => {
   it('lawProperty gives plain fast-check properties; options pick laws, frames and start', async () => {
     await fc.assert(lawProperty('teardownOnBreak', upper), { numRuns: 20 })
     const startSeen: boolean[] = []
-    const spy: Processor = async function* spy(source, ctx) {
+    const spy: ProcessorFn = async function* spy(source, ctx) {
       startSeen.push(ctx.start?.allowInterruptions === true)
       yield* source
     }

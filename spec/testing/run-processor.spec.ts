@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { FatalError, Frames, map, type Frame, type Processor } from '../../lib/index.js'
+import { FatalError, Frames, map, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { interrupt, isInterrupt, isSleep, runProcessor, sleep, withoutLifecycle } from '../../lib/testing/index.js'
 
 const upper = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f))
@@ -7,7 +7,7 @@ const types = (frames: readonly Frame[]): string[] => frames.map((f) => f.type)
 const texts = (frames: readonly Frame[]): string[] => frames.flatMap((f) => (f.kind === 'data' && f.type === 'text' ? [f.text] : []))
 
 /** Waits `ms` per text frame (on the clock of setTimeout), honouring the signal. */
-const slow = (ms: number): Processor =>
+const slow = (ms: number): ProcessorFn =>
   async function* slow(source, ctx) {
     for await (const frame of source) {
       if (frame.kind === 'data' && frame.type === 'text') {
@@ -25,7 +25,7 @@ const slow = (ms: number): Processor =>
   }
 
 /** Emits an app frame `idle` whenever no frame has arrived for `ms`. */
-const idle = (ms: number): Processor =>
+const idle = (ms: number): ProcessorFn =>
   async function* idle(source) {
     const pending: Frame[] = []
     let wake: (() => void) | undefined
@@ -77,7 +77,7 @@ describe('runProcessor', () => {
   })
 
   it('collects frames pushed upstream and passes them to options.onUpstream too', async () => {
-    const echo: Processor = async function* echo(source, ctx) {
+    const echo: ProcessorFn = async function* echo(source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text') ctx.pushUpstream(Frames.app('heard', f.text))
         yield f
@@ -118,7 +118,7 @@ describe('runProcessor', () => {
   })
 
   it('with sendEnd: false, the processor ends the run', async () => {
-    const closer: Processor = async function* closer(source, ctx) {
+    const closer: ProcessorFn = async function* closer(source, ctx) {
       for await (const f of source) {
         yield f
         if (f.type === 'sync') ctx.pushUpstream(Frames.end())
@@ -180,7 +180,7 @@ describe('runProcessor', () => {
   })
 
   it('times out a hung processor in real time and cancels it', async () => {
-    const hung: Processor = async function* hung(source, ctx) {
+    const hung: ProcessorFn = async function* hung(source, ctx) {
       for await (const f of source) {
         yield f
         if (f.kind === 'data' && f.type === 'text') await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))
@@ -212,7 +212,7 @@ describe('runProcessor', () => {
 
   it('interrupt() after sleep() lands at an exact fake time in the middle of the work', async () => {
     vi.useFakeTimers()
-    const words: Processor = async function* words(source, ctx) {
+    const words: ProcessorFn = async function* words(source, ctx) {
       for await (const f of source) {
         if (f.kind !== 'data' || f.type !== 'text') {
           yield f

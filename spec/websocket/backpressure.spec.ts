@@ -4,7 +4,7 @@
  */
 import type { WebSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Frames, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { jsonSerializer } from '../../lib/wire/json.js'
 import { CloseCode, connect } from '../../lib/websocket/index.js'
 import { closeAll, closedWith, rawClient, sleep, startServer, waitFor } from './helpers.js'
@@ -15,7 +15,7 @@ const json = jsonSerializer()
 const PAD = 'x'.repeat(600)
 
 /** On "go", streams numbered ~640-byte text frames as fast as it can, until cancelled; counts them. */
-function firehose(counter: { produced: number }): Processor {
+function firehose(counter: { produced: number }): ProcessorFn {
   return async function* (source, ctx) {
     for await (const f of source) {
       yield f

@@ -3,7 +3,7 @@
  * sees `startInterruption` before any stale output, and the client drops what it had from before.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Frames, pipeline, PipelineTask, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, pipeline, PipelineTask, type Frame, type ProcessorFn } from '../../lib/index.js'
 import { protobufSerializer } from '../../lib/wire/protobuf.js'
 import { connect, remote } from '../../lib/websocket/index.js'
 import { closeAll, probe, rawClient, sleep, startServer, waitFor } from './helpers.js'
@@ -11,7 +11,7 @@ import { closeAll, probe, rawClient, sleep, startServer, waitFor } from './helpe
 afterEach(closeAll)
 
 /** A fake LLM: answers a question `q` with words `q-0`, `q-1`, … every 3 ms, honouring ctx.signal. */
-const llm: Processor = async function* llm(source, ctx) {
+const llm: ProcessorFn = async function* llm(source, ctx) {
   for await (const f of source) {
     if (f.kind !== 'data' || f.type !== 'text') {
       yield f

@@ -3,7 +3,7 @@
  * with none lost or reordered.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Frames, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, pipeline, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
 import { jsonSerializer } from '../../lib/wire/json.js'
 import { protobufSerializer } from '../../lib/wire/protobuf.js'
 import { CloseCode, connect } from '../../lib/websocket/index.js'
@@ -12,7 +12,7 @@ import { closeAll, echo, probe, rawClient, startServer, texts, waitFor } from '.
 afterEach(closeAll)
 
 /** Streams numbered text frames until cancelled, honouring ctx.signal. */
-const ticker: Processor = async function* ticker(source, ctx) {
+const ticker: ProcessorFn = async function* ticker(source, ctx) {
   for await (const f of source) {
     yield f
     if (f.kind === 'data' && f.type === 'text' && f.text === 'go') {
