@@ -60,7 +60,7 @@ function body(pieces: readonly Piece[], capacity: number, count: Count): Process
 }
 
 /** Branch `b` tags every text with its number, so each branch's output can be checked on its own. */
-const tag = (b: number): Processor => map((f: Frame) => (f.type === 'text' ? Frames.text(`${b}:${f.text}`) : f))
+const tag = (b: number): Processor => map((f: Frame) => (f.kind === 'data' && f.type === 'text' ? Frames.text(`${b}:${f.text}`) : f))
 
 let total = 0
 
@@ -95,7 +95,7 @@ describe('soak', () => {
         let texts = 0
         for await (const f of output) {
           kinds.push(f.type)
-          if (f.type !== 'text') continue
+          if (f.kind !== 'data' || f.type !== 'text') continue
           const colon = f.text.indexOf(':')
           ;(seen[Number(f.text.slice(0, colon))] as number[]).push(Number(f.text.slice(colon + 1)))
           if (++texts === disruptAt) {
