@@ -189,7 +189,7 @@ describe('every stage is finalized, even next to a stuck one', () => {
     }
     const p = pipeline(stage('first', log), stage('stuck', log, true), stage('last', log))
     // 'stuck' parks on its first text: the read waits until the consumer closes the pipeline.
-    const it = p(source())[Symbol.asyncIterator]()
+    const it = p(source(), undefined)[Symbol.asyncIterator]()
     const pending = it.next()
     await sleep(10)
     const t0 = performance.now()
@@ -413,7 +413,7 @@ describe('run() handle interrupt()', () => {
     let aborted: unknown
     const slow: Processor = async function* slow(source, ctx) {
       for await (const f of source) {
-        if (f.type === 'text' && f.text === 'long') {
+        if (f.kind === 'data' && f.type === 'text' && f.text === 'long') {
           started.resolve()
           try {
             await sleep(60_000, ctx.signal)
