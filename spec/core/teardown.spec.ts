@@ -189,7 +189,7 @@ describe('every stage is finalized, even next to a stuck one', () => {
     }
     const p = pipeline(stage('first', log), stage('stuck', log, true), stage('last', log))
     // 'stuck' parks on its first text: the read waits until the consumer closes the pipeline.
-    const it = p(source(), undefined)[Symbol.asyncIterator]()
+    const it = p(source(), undefined as never)[Symbol.asyncIterator]()
     const pending = it.next()
     await sleep(10)
     const t0 = performance.now()

@@ -41,7 +41,7 @@ describe('parallel never emits a frame twice', () => {
 describe('iterating a combinator directly is as safe as through run()', () => {
   const stuck: Processor = async function* stuck(source) {
     for await (const f of source) {
-      if (f.type === 'text' && f.text === 'b') await new Promise(() => {})
+      if (f.kind === 'data' && f.type === 'text' && f.text === 'b') await new Promise(() => {})
       yield f
     }
   }
@@ -54,7 +54,7 @@ describe('iterating a combinator directly is as safe as through run()', () => {
       }
       const broke = (async () => {
         for await (const f of element(source())) {
-          if (f.type === 'text' && f.text === 'b') break
+          if (f.kind === 'data' && f.type === 'text' && f.text === 'b') break
         }
         return 'returned'
       })()
