@@ -53,7 +53,7 @@ describe('iterating a combinator directly is as safe as through run()', () => {
         yield Frames.text('b')
       }
       const broke = (async () => {
-        for await (const f of element(source())) {
+        for await (const f of element(source(), undefined as never)) {
           if (f.kind === 'data' && f.type === 'text' && f.text === 'b') break
         }
         return 'returned'
