@@ -14,6 +14,7 @@ import {
   syncParallel,
   type Frame,
   type Processor,
+  type ProcessorFn,
 } from '../../lib/index.js'
 import { deferred, sleep, textFrames, texts, tick, types } from '../helpers/collect.js'
 
@@ -156,7 +157,7 @@ describe('every stage is finalized, even next to a stuck one', () => {
   it('cancel() while nobody reads frames(): resolves once every stage is finalized, not after the timeout', async () => {
     const log: string[] = []
     const parked = deferred()
-    const waiter: Processor = async function* waiter(source, ctx) {
+    const waiter: ProcessorFn = async function* waiter(source, ctx) {
       try {
         for await (const f of source) {
           if (f.type === 'text') {
@@ -343,7 +344,7 @@ describe('a value that is not a frame never travels on (rule 14)', () => {
   })
 
   it('ctx.pushUpstream(nonFrame): an error naming the processor goes upstream instead', async () => {
-    const pusher: Processor = async function* pusher(source, ctx) {
+    const pusher: ProcessorFn = async function* pusher(source, ctx) {
       for await (const f of source) {
         if (f.type === 'text') ctx.pushUpstream({ nope: true } as unknown as Frame)
         yield f
@@ -411,7 +412,7 @@ describe('run() handle interrupt()', () => {
   it('interrupts the running pipeline: ctx.signal aborts and startInterruption reaches the consumer', async () => {
     const started = deferred()
     let aborted: unknown
-    const slow: Processor = async function* slow(source, ctx) {
+    const slow: ProcessorFn = async function* slow(source, ctx) {
       for await (const f of source) {
         if (f.kind === 'data' && f.type === 'text' && f.text === 'long') {
           started.resolve()
