@@ -264,7 +264,7 @@ describe('run() never leaks a task', () => {
 })
 
 describe('a value that is not a frame never travels on (rule 14)', () => {
-  const collectRun = async (p: Processor): Promise<{ out: unknown[]; up: Frame[]; status: string }> => {
+  const collectRun = async (p: ProcessorFn): Promise<{ out: unknown[]; up: Frame[]; status: string }> => {
     const up: Frame[] = []
     const handle = run(p, [Frames.text('a')], { onUpstream: (f) => up.push(f), cancelTimeoutMs: 200 })
     const out: unknown[] = []
