@@ -75,3 +75,8 @@ export type { SinkOptions } from './adapters/sink-options.js'
 // Wire formats
 export { FrameDecodeError, FrameEncodeError, protobufSerializer, jsonSerializer, serializeFrames, deserializeFrames, decodeEither, encodeEither } from './wire/index.js'
 export type { FrameSerializer, WireInput, ProtobufSerializerOptions, SerializeFramesOptions, DeserializeFramesOptions, WireErrorPolicy } from './wire/index.js'
+
+// Interruptions: epochs, delivery marks, uninterruptible frames
+export { uninterruptible, isUninterruptible, isInterruptible } from './interruption/uninterruptible.js'
+export { interruptionReport, isInterruptionReport, type InterruptionReport, type InterruptionReportFrame, type ReportedFrame } from './interruption/report.js'
+export { ledgerOf, DeliveryLedger } from './interruption/ledger.js'

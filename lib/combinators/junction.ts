@@ -30,6 +30,7 @@ import { BranchInput, type BranchInputEvents, type InputItem } from './branch-in
 import { BranchDedupe, RecentIds } from './dedupe.js'
 import { isLockstep, lockstepChild } from './lockstep.js'
 import { closeQuietly } from '../internal/close.js'
+import { ledgerOf } from '../interruption/ledger.js'
 
 /** How the join orders branch output. */
 export type JoinMode = 'parallel' | 'sync' | 'sequential'
@@ -715,14 +716,25 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     this.admit()
   }
 
-  /** An interruption drops the data frames waiting in every buffer of the element. */
+  /**
+   * An interruption drops the data frames waiting in every buffer of the element (not those marked uninterruptible);
+   * the run's delivery ledger records them.
+   */
   private onInterrupt(): void {
-    for (const input of this.inputs) input.removeWhere(isDataFrame)
-    this.ready.removeWhere(isDataFrame)
-    for (const held of this.held) this.heldCount -= held.removeWhere((h) => isDataFrame(h.frame)).length
+    const runtime = this.base.runtime
+    const ledger = ledgerOf(runtime)
+    const epoch = runtime.interruptEpoch - 1
+    const drop = (f: Frame): boolean => {
+      if (!isDataFrame(f) || f.uninterruptible === true) return false
+      ledger.dropped(f, epoch)
+      return true
+    }
+    for (const input of this.inputs) input.removeWhere(drop)
+    this.ready.removeWhere(drop)
+    for (const held of this.held) this.heldCount -= held.removeWhere((h) => drop(h.frame)).length
     for (let b = 0; b < this.n; b++) {
       const list = this.batch[b] as Frame[]
-      if (list.some(isDataFrame)) this.batch[b] = list.filter((f) => !isDataFrame(f))
+      if (list.some((f) => isDataFrame(f) && f.uninterruptible !== true)) this.batch[b] = list.filter((f) => !drop(f))
     }
     this.wakeFeeder()
     this.admit()

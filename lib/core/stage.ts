@@ -18,6 +18,9 @@ import type { Frame } from '../frames/types.js'
 import type { Context } from './context.js'
 import type { Processor } from './processor.js'
 import { closeQuietly } from '../internal/close.js'
+import { existingLedger, ledgerOf } from '../interruption/ledger.js'
+import { isInterruptible } from '../interruption/uninterruptible.js'
+import type { Runtime } from './runtime.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
@@ -32,20 +35,59 @@ export interface SyncPull<T> {
   tryNext(): IteratorResult<T> | undefined
 }
 
+/**
+ * An iterator that tells its reader when it hands over a value (`onDeliver` is called at that moment). The library's
+ * own iterators (stages, channels, branch inputs) implement it, so that a stage learns the interruption epoch of
+ * every frame its processor reads without an extra async hop.
+ */
+export interface DeliveryHooked<T> {
+  onDeliver: ((value: T) => void) | undefined
+}
+
+function hasDeliveryHook(it: object): it is DeliveryHooked<Frame> {
+  return 'onDeliver' in it
+}
+
 /** The processor's view of its source. Reading it ends the processor's previous unit of work (see `pinnedSignal`). */
 class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   closed = false
   pulls = 0
+  /** The interruption epoch in which the processor last read a frame (its current work answers that epoch). */
+  readEpoch: number
+  /** True while a read is in flight: whatever it returns is read after any interruption that comes meanwhile. */
+  pending = false
+  /** True while the stage is still busy with a turn that was interrupted (the ledger waits for it). */
+  lagging = false
+  private readonly hooked: boolean
+  private readonly runtime: Runtime
+  readonly delivered = (): void => {
+    this.pending = false
+    this.readEpoch = this.runtime.interruptEpoch
+    if (this.lagging) this.catchUp()
+  }
+  private readonly deliveredResult = (r: IteratorResult<Frame>): IteratorResult<Frame> => {
+    if (r.done !== true) this.delivered()
+    return r
+  }
+
   constructor(
     private readonly upstream: AsyncIterator<Frame>,
     private readonly ctx: Context,
-  ) {}
+    private readonly owner: object,
+  ) {
+    this.runtime = ctx.runtime
+    this.readEpoch = ctx.runtime.interruptEpoch
+    this.hooked = hasDeliveryHook(upstream)
+    if (this.hooked) (upstream as unknown as DeliveryHooked<Frame>).onDeliver = this.delivered
+  }
 
   next(): Promise<IteratorResult<Frame>> {
     if (this.closed) return DONE_PROMISE()
     this.pulls++
     this.ctx.pinnedSignal = undefined
-    return this.upstream.next()
+    this.pending = true
+    // A foreign source does not report deliveries: learn the moment from the result (one more hop, only there).
+    return this.hooked ? this.upstream.next() : this.upstream.next().then(this.deliveredResult)
   }
 
   tryNext(): IteratorResult<Frame> | undefined {
@@ -54,13 +96,24 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     const up = this.upstream as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (up.tryNext === undefined) return undefined
     const r = up.tryNext()
-    if (r !== undefined) this.pulls++
+    if (r !== undefined) {
+      this.pulls++
+      if (!this.hooked && r.done !== true) this.delivered()
+    }
     return r
   }
 
   return(): Promise<IteratorResult<Frame>> {
     this.closed = true
+    this.catchUp()
     return DONE_PROMISE()
+  }
+
+  /** The stage has moved on from an interrupted turn. */
+  catchUp(): void {
+    if (!this.lagging) return
+    this.lagging = false
+    existingLedger(this.runtime)?.caughtUp(this.owner)
   }
 
   [Symbol.asyncIterator](): this {
@@ -78,18 +131,34 @@ export function errorMessage(err: unknown): string {
   }
 }
 
-/** A guarded running processor; see the module documentation. */
-export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
+/**
+ * A guarded running processor; see the module documentation.
+ *
+ * Stale output (interruption epochs): an interruption starts a new epoch. A data or app frame the processor hands
+ * over while the epoch of the input it last read is older than the run's (it answers input read before the
+ * interruption) is dropped here, counted by the run's delivery ledger, and the processor is asked for its next output
+ * at once: a processor that ignores its signal delays nothing and leaks nothing. Frames marked uninterruptible,
+ * control and system frames always pass. The check compares two numbers already at hand.
+ */
+export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, DeliveryHooked<Frame> {
   private view!: SourceView
+  /** Called when this stage hands a frame to its consumer (see {@link DeliveryHooked}). */
+  onDeliver: ((value: Frame) => void) | undefined
   private inner!: AsyncIterator<Frame>
   private epoch = 0
   private finished = false
   /** True while the processor has handed over an output and is suspended until it is asked for the next. */
   private atYield = false
   private readonly offInterrupt: () => void
-  private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> => {
-    if (r.done === true) this.complete()
-    else this.atYield = true
+  private readonly runtime: Runtime
+  private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
+    if (r.done === true) {
+      this.complete()
+      return r
+    }
+    if (this.view.readEpoch !== this.runtime.interruptEpoch && isInterruptible(r.value)) return this.dropStale(r.value)
+    this.atYield = true
+    this.onDeliver?.(r.value)
     return r
   }
   private readonly onError = (err: unknown): Promise<IteratorResult<Frame>> | IteratorResult<Frame> =>
@@ -101,10 +170,19 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     private readonly ctx: Context,
   ) {
     const runtime = ctx.runtime
+    this.runtime = runtime
     // A processor suspended at a `yield` when an interruption comes resumes work of before the interruption: it must
     // see the aborted signal (and stop at its next abortable await) even if it reads `ctx.signal` only then.
     this.offInterrupt = runtime.onInterrupt(() => {
       if (this.atYield) ctx.pinnedSignal = runtime.interruptedSignal
+      const view = this.view
+      // A read in flight returns what comes after the interruption; otherwise the processor's current work (and any
+      // output it hands over until it reads again) answers the interrupted turn.
+      if (view.pending) view.readEpoch = runtime.interruptEpoch
+      else if (!view.lagging && !this.finished) {
+        view.lagging = true
+        ledgerOf(runtime).lag(this)
+      }
     })
     this.launch()
   }
@@ -123,13 +201,32 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     if (this.finished) return DONE
     const inner = this.inner as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (inner.tryNext === undefined) return undefined
-    this.atYield = false
-    const r = inner.tryNext()
-    if (r !== undefined) {
-      if (r.done === true) this.complete()
-      else this.atYield = true
+    for (;;) {
+      this.atYield = false
+      const r = inner.tryNext()
+      if (r === undefined) return r
+      if (r.done === true) {
+        this.complete()
+        return r
+      }
+      if (this.view.readEpoch !== this.runtime.interruptEpoch && isInterruptible(r.value)) {
+        this.recordStale(r.value)
+        continue
+      }
+      this.atYield = true
+      this.onDeliver?.(r.value)
+      return r
     }
-    return r
+  }
+
+  /** Drops a stale output (see the class documentation) and asks the processor for its next one. */
+  private dropStale(frame: Frame): Promise<IteratorResult<Frame>> {
+    this.recordStale(frame)
+    return this.next()
+  }
+
+  private recordStale(frame: Frame): void {
+    ledgerOf(this.runtime).stale(frame, this.view.readEpoch)
   }
 
   /** Teardown from downstream: returns the processor's iterator and closes the source. */
@@ -137,6 +234,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     if (this.finished) return DONE_PROMISE()
     this.finished = true
     this.offInterrupt()
+    this.view.catchUp()
     const pending: Promise<unknown>[] = []
     const inner = this.inner
     if (typeof inner.return === 'function') {
@@ -155,7 +253,8 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   }
 
   private launch(): void {
-    this.view = new SourceView(this.upstream, this.ctx)
+    this.view?.catchUp()
+    this.view = new SourceView(this.upstream, this.ctx, this)
     this.epoch = this.ctx.runtime.interruptEpoch
     this.atYield = false
     this.ctx.pinnedSignal = undefined
@@ -175,6 +274,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     if (this.finished) return
     this.finished = true
     this.offInterrupt()
+    this.view.catchUp()
     void this.closeUpstream()
   }
 

@@ -37,6 +37,8 @@ export interface FrameHeader<K extends FrameKind, T extends string> {
   readonly id: number
   /** `"<TypeName>#<n>"`, `n` counted per type from 0, e.g. `TextFrame#0`. */
   readonly name: string
+  /** `true`: no interruption drops this frame (see `uninterruptible()`); absent on ordinary frames. */
+  readonly uninterruptible?: boolean
 }
 
 /** One measurement of a metrics frame: which processor, and the value (seconds for times). */
