@@ -131,10 +131,19 @@ export class DeliveryLedger {
     }
   }
 
-  /** `frame` reached the user in the current turn. */
+  /**
+   * `frame` reached the user: in the current turn, or in an interrupted turn still waiting for its report when the
+   * frame was accepted there (a player that finished it just as the interruption came).
+   */
   delivered(frame: Frame): void {
     if (!isInterruptible(frame)) return
     this.sync()
+    for (const t of this.closing) {
+      if (t.pending.has(frame.id)) {
+        t.deliver(frame)
+        return
+      }
+    }
     this.turn.deliver(frame)
   }
 
