@@ -82,3 +82,4 @@ export { interruptionReport, isInterruptionReport, type InterruptionReport, type
 export { ledgerOf, DeliveryLedger } from './interruption/ledger.js'
 export { deliveryMarker, type DeliveryMarker } from './interruption/delivery.js'
 export { playback, type Playback, type PlaybackOptions } from './interruption/playback.js'
+export { interruptionPolicy, DEFAULT_BACKCHANNELS, type InterruptionPolicyOptions } from './interruption/policy.js'

@@ -54,14 +54,14 @@ export function toCallback(cb: FrameCallback, options: SinkOptions = {}): Proces
     const ctx = asContext(context, name)
     return (async function* toCallbackGen() {
       // Delivery marks: a frame counts as delivered once the callback acknowledged it (see `deliveryMarker`).
-      const marks = deliveryMarker(ctx)
+      const marks = deliveryMarker(ctx, source)
       try {
         for await (const frame of source) {
           if (!isSelected(select, frame, ctx)) {
             yield frame
             continue
           }
-          marks.accepted(frame)
+          if (!marks.accept(frame)) continue // stale: read before an interruption that came since
           try {
             const ack = cb(frame, { signal: ctx.signal, ctx })
             if (ack !== null && typeof ack === 'object' && typeof (ack as PromiseLike<unknown>).then === 'function') await ack

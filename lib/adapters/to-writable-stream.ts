@@ -79,7 +79,7 @@ export function toWritableStream(stream: WritableStream<any>, options: ToWritabl
     return (async function* toWritableStreamGen() {
       const writer = stream.getWriter()
       // Delivery marks: a frame counts as delivered once its write resolved (see `deliveryMarker`).
-      const marks = deliveryMarker(ctx)
+      const marks = deliveryMarker(ctx, source)
       let settled = false
       // Write results are observed through `ready`/`close`; a failed write must not become an unhandled rejection.
       const ignore = (): void => {}
@@ -118,7 +118,7 @@ export function toWritableStream(stream: WritableStream<any>, options: ToWritabl
             if (ctx.cancelSignal.aborted) throw err
             throw failed(err)
           }
-          marks.accepted(frame)
+          if (!marks.accept(frame)) continue // stale: read before an interruption that came since
           writer.write(chunk).then(() => marks.delivered(frame), ignore)
           if (forward) yield frame
         }

@@ -98,6 +98,7 @@ export class DeliveryLedger {
   private readonly closing: Turn[] = []
   private readonly lagging = new Set<object>()
   private claims = 0
+  private readonly deliveryListeners = new Set<(frame: Frame) => void>()
   private scheduled = false
   private finished = false
   /** Frames dropped as stale at a stage boundary since the run began. */
@@ -138,13 +139,16 @@ export class DeliveryLedger {
   delivered(frame: Frame): void {
     if (!isInterruptible(frame)) return
     this.sync()
-    for (const t of this.closing) {
-      if (t.pending.has(frame.id)) {
-        t.deliver(frame)
-        return
-      }
-    }
-    this.turn.deliver(frame)
+    let turn = this.turn
+    for (const t of this.closing) if (t.pending.has(frame.id)) turn = t
+    turn.deliver(frame)
+    for (const listener of this.deliveryListeners) listener(frame)
+  }
+
+  /** Calls `listener` with every frame marked delivered; returns the function that unsubscribes. */
+  onDelivered(listener: (frame: Frame) => void): () => void {
+    this.deliveryListeners.add(listener)
+    return () => this.deliveryListeners.delete(listener)
   }
 
   /** `frame` was handed to a player that will report it played (or not, if an interruption comes first). */

@@ -65,7 +65,7 @@ export function playback(options: PlaybackOptions): Playback {
   const sink = (source: AsyncIterable<Frame>, context?: ProcessorContext): AsyncIterable<Frame> => {
     const ctx = asContext(context, name)
     return (async function* playbackGen() {
-      const current = deliveryMarker(ctx)
+      const current = deliveryMarker(ctx, source)
       marks = current
       const offInterrupt = ctx.runtime.onInterrupt(() => {
         waiting.clear()
@@ -82,8 +82,8 @@ export function playback(options: PlaybackOptions): Playback {
             yield frame
             continue
           }
+          if (!current.accept(frame)) continue // stale: read before an interruption that came since
           waiting.set(frame.id, frame)
-          current.accepted(frame)
           try {
             const room = play(frame, { signal: ctx.signal })
             if (room !== null && typeof room === 'object' && typeof (room as PromiseLike<unknown>).then === 'function') await room
