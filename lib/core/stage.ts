@@ -235,6 +235,8 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
     this.finished = true
     this.offInterrupt()
     this.view.catchUp()
+    // The source is being closed: a processor still running (e.g. a pump of its own) reads nothing more from it.
+    this.view.closed = true
     const pending: Promise<unknown>[] = []
     const inner = this.inner
     if (typeof inner.return === 'function') {

@@ -114,7 +114,7 @@ export class PipelineTask {
   private owedStarts = 0
   /** The interruption epoch in which the pipeline handed over the frame the driver holds. */
   private outEpoch = 0
-  /** True once `start` has reached the output (nothing may overtake it there). */
+  /** True once the output's reader has taken `start` (nothing may overtake it). */
   private startOut = false
 
   constructor(processor: Processor<any, any>, params: PipelineParams = {}) {
@@ -230,6 +230,7 @@ export class PipelineTask {
     this.runtime.interrupt()
     const frame = F.startInterruption()
     this.input.pushPriority(frame)
+    if (this.state === 'running') this.ledger?.sent()
     // The sink learns of the interruption at once, ahead of anything produced after it, even when a stage in the
     // middle is busy and not reading its source; the copy travelling the pipeline is not emitted a second time.
     const out = this.output
@@ -271,7 +272,13 @@ export class PipelineTask {
     }
     const ledger = this.ledger
     // The reader taking a frame is its delivery (unless a sink inside the pipeline marks deliveries itself).
-    if (ledger !== undefined) out.onDeliver = (frame) => void (ledger.claimed || ledger.delivered(frame))
+    // `start` taken by the reader: from now on an interruption's startInterruption may go straight to the output.
+    if (ledger !== undefined) {
+      out.onDeliver = (frame) => {
+        if (frame.kind === 'control' && frame.type === 'start') this.startOut = true
+        else if (!ledger.claimed) ledger.delivered(frame)
+      }
+    }
     this.output = out
     if (this.state === 'done') out.close()
     return out
@@ -442,6 +449,7 @@ export class PipelineTask {
             continue
           }
           if (frame.kind === 'system') {
+            if (frame.type === 'startInterruption') ledger.arrived()
             if (frame.type === 'startInterruption' && this.owedStarts > 0) {
               this.owedStarts--
               continue
@@ -449,9 +457,9 @@ export class PipelineTask {
             if (frame.type === 'stopInterruption') ledger.newTurn()
           }
         }
-        if (frame.kind === 'control' && frame.type === 'start') this.startOut = true
         if (frame.kind === 'control' && frame.type === 'end') {
           endSeen = true
+          ledger?.arrived(true)
           // Everything has drained; give stages a bounded time to leave their loops.
           this.armDeadline()
         }

@@ -9,7 +9,9 @@
  *   stage boundary, the task's output flushed).
  * - On an interruption the current turn closes. Its report is sent once every stage that was busy with the old turn
  *   has moved on (read a frame after the interruption, or finished), so the frames they still drop are counted; at
- *   the latest when the task finishes. Frames accepted but never reported played count as dropped.
+ *   the latest when the task finishes. It also waits for the interruption's `startInterruption` frame to reach the end
+ *   of the pipeline (every queue on its way has dropped what it had to). Frames accepted but never reported played
+ *   count as dropped.
  * - A turn also restarts when `stopInterruption` reaches the end of the pipeline (the user stopped speaking: what
  *   follows is the next answer).
  *
@@ -100,6 +102,8 @@ export class DeliveryLedger {
   private claims = 0
   private readonly deliveryListeners = new Set<(frame: Frame) => void>()
   private scheduled = false
+  /** `startInterruption` frames sent through the pipeline that have not reached its end yet. */
+  private travelling = 0
   private finished = false
   /** Frames dropped as stale at a stage boundary since the run began. */
   staleDropped = 0
@@ -182,7 +186,22 @@ export class DeliveryLedger {
 
   /** `stage` moved on (read a frame after the interruption, or finished). */
   caughtUp(stage: object): void {
-    if (this.lagging.delete(stage) && this.lagging.size === 0) this.schedule()
+    if (this.lagging.delete(stage) && this.lagging.size === 0 && this.travelling === 0) this.schedule()
+  }
+
+  /**
+   * A `startInterruption` frame was sent through the pipeline: reports wait until it has reached the end (every queue
+   * on its way has dropped what it had to), at the latest until the task ends.
+   */
+  sent(): void {
+    this.travelling++
+  }
+
+  /** A `startInterruption` frame reached the end of the pipeline (`all`: the pipeline drained, none will come). */
+  arrived(all = false): void {
+    if (this.travelling === 0) return
+    this.travelling = all ? 0 : this.travelling - 1
+    if (this.travelling === 0) this.schedule()
   }
 
   /** The user stopped speaking: the next answer is a new turn (unless an interruption is still being reported). */
@@ -206,6 +225,7 @@ export class DeliveryLedger {
     this.sync()
     this.finished = true
     this.lagging.clear()
+    this.travelling = 0
     this.flush()
   }
 
@@ -224,7 +244,7 @@ export class DeliveryLedger {
     // their way (handed over just before the interruption) meet the stale check first.
     later(() => {
       this.scheduled = false
-      if (this.lagging.size === 0) this.flush()
+      if (this.lagging.size === 0 && this.travelling === 0) this.flush()
     })
   }
 
