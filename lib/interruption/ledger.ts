@@ -94,7 +94,18 @@ function entry(frame: Frame): ReportedFrame {
 const later: (fn: () => void) => void =
   typeof globalThis.setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0)
 
-/** The ledger of one run; see the module documentation. Get it with {@link ledgerOf}. */
+/**
+ * The ledger of one run; see the module documentation. Get it with {@link ledgerOf}.
+ * @example
+ * ```ts
+ * import { ledgerOf, type Processor } from 'apipeline-ts'
+ *
+ * const stats: Processor = async function* (source, ctx) {
+ *   for await (const f of source) yield f
+ *   if (ctx) console.log(`${ledgerOf(ctx.runtime).staleDropped} stale frames dropped`)
+ * }
+ * ```
+ */
 export class DeliveryLedger {
   private turn: Turn
   private readonly closing: Turn[] = []

@@ -20,7 +20,15 @@ import { withInfo, type Processor } from '../core/processor.js'
 import { interruptionTask } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 
-/** Short answers that acknowledge the speaker without taking the turn. */
+/**
+ * Short answers that acknowledge the speaker without taking the turn (the default backchannel list).
+ * @example
+ * ```ts
+ * import { DEFAULT_BACKCHANNELS, interruptionPolicy } from 'apipeline-ts'
+ *
+ * const policy = interruptionPolicy({ backchannels: [...DEFAULT_BACKCHANNELS, 'claro', 'vale'] })
+ * ```
+ */
 export const DEFAULT_BACKCHANNELS: readonly string[] = Object.freeze([
   'mm-hmm', 'mhm', 'mm', 'hmm', 'uh-huh', 'uh huh', 'yeah', 'yep', 'yes', 'ok', 'okay', 'right', 'sure', 'i see', 'got it', 'ah', 'oh',
 ])
