@@ -9,6 +9,11 @@
  * Reported as p50 / p99 in the `note`; `ms` is the wall time of the whole run, `frames` the text frames fed.
  * Variants: with the buffered stage, and the same chain without it.
  *
+ * Signal-ignoring variant: `map → model → map → reader` where the model streams 20 words per question, one per
+ * macrotask turn, and never looks at its signal. Each round queues a question, waits for its first word at the sink,
+ * then interrupts: measured from just before `task.interrupt()` to `startInterruption` at the reader, and the stale
+ * words (of a question read before the interruption) that reach the reader after it — interruption epochs make that 0.
+ *
  * Environment: `BENCH_INTERRUPTS` (default 1000). Run alone: `npx tsx bench/interruption.ts`.
  */
 import { pathToFileURL } from 'node:url'
@@ -109,6 +114,75 @@ async function once(withBuffer: boolean, interrupts: number): Promise<Result> {
   return { wallMs: now() - t0, fed, delivered, abort, sink, interrupts: done }
 }
 
+interface DeafResult {
+  readonly wallMs: number
+  readonly sink: number[]
+  readonly stale: number
+  readonly rounds: number
+  readonly staleDropped: number
+}
+
+/** The signal-ignoring variant (see the module documentation). */
+async function onceDeaf(rounds: number): Promise<DeafResult> {
+  const WORDS = 20
+  let epoch = 0
+  const epochOf = new Map<number, number>()
+  const model: ProcessorFn = async function* model(source) {
+    for await (const f of source) {
+      if (f.kind !== 'data' || f.type !== 'text') {
+        yield f
+        continue
+      }
+      const asked = epoch
+      for (let i = 0; i < WORDS; i++) {
+        await new Promise((resolve) => setImmediate(resolve)) // never looks at ctx.signal
+        const word = Frames.text(`w${i}`)
+        epochOf.set(word.id, asked)
+        yield word
+      }
+    }
+  }
+  const pass = (f: Frame): Frame => f
+  const task = new PipelineTask(pipeline(map(pass), model, map(pass)), { allowInterruptions: true })
+  const sink: number[] = []
+  let stale = 0
+  let words = 0
+  let startedAt = 0
+  let sinkEpoch = 0
+  const output = task.frames()
+  const reading = (async () => {
+    for await (const f of output) {
+      if (f.kind === 'system' && f.type === 'startInterruption') {
+        sink.push(now() - startedAt)
+        sinkEpoch++
+      } else if (f.kind === 'data') {
+        words++
+        const asked = epochOf.get(f.id)
+        epochOf.delete(f.id)
+        if (asked !== undefined && asked < sinkEpoch) stale++
+      }
+    }
+  })()
+  const running = task.run()
+  const t0 = now()
+  for (let r = 0; r < rounds; r++) {
+    const before = words
+    await task.queueFrame(Frames.text('question'))
+    while (words === before) await new Promise((resolve) => setImmediate(resolve))
+    startedAt = now()
+    epoch++
+    task.interrupt()
+    while (sink.length <= r) await new Promise((resolve) => setImmediate(resolve))
+  }
+  // Let the model finish its last (stale) answer, so every stale word had its chance to reach the sink.
+  for (let i = 0; i < 2 * WORDS; i++) await new Promise((resolve) => setImmediate(resolve))
+  task.stopWhenDone()
+  await running
+  await reading
+  epochOf.clear()
+  return { wallMs: now() - t0, sink, stale, rounds, staleDropped: task.staleFrames }
+}
+
 /** Runs B5 and returns its rows. */
 export async function bench(): Promise<BenchRow[]> {
   const n = interruptCount()
@@ -135,6 +209,24 @@ export async function bench(): Promise<BenchRow[]> {
       note: `p50 ${us(percentile(sink, 50))}, p99 ${us(percentile(sink, 99))}, max ${us(sink.at(-1) ?? Number.NaN)} over ${sink.length}/${r.interrupts} interruptions`,
     })
   }
+  const deafRounds = Math.max(20, Math.min(300, Math.floor(n / 3)))
+  await onceDeaf(20) // warm-up
+  const d = await onceDeaf(deafRounds)
+  const sink = [...d.sink].sort((a, b) => a - b)
+  rows.push({
+    bench: 'B5',
+    variant: 'interrupt→startInterruption at sink, model ignoring its signal (20 words/answer)',
+    frames: d.rounds,
+    ms: d.wallMs,
+    note: `p50 ${us(percentile(sink, 50))}, p99 ${us(percentile(sink, 99))}, max ${us(sink.at(-1) ?? Number.NaN)} over ${sink.length} interruptions; target p99 ≤ 1 ms`,
+  })
+  rows.push({
+    bench: 'B5',
+    variant: 'stale words delivered after startInterruption, model ignoring its signal',
+    frames: d.rounds,
+    ms: d.wallMs,
+    note: `${d.stale} stale words reached the sink (target 0); ${d.staleDropped} dropped at the stage boundary as stale`,
+  })
   return rows
 }
 

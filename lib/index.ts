@@ -86,3 +86,11 @@ export type { StreamSinkOptions } from './adapters/stream-sink.js'
 // Wire formats
 export { FrameDecodeError, FrameEncodeError, protobufSerializer, jsonSerializer, serializeFrames, deserializeFrames, decodeEither, encodeEither } from './wire/index.js'
 export type { FrameSerializer, WireInput, ProtobufSerializerOptions, SerializeFramesOptions, DeserializeFramesOptions, WireErrorPolicy } from './wire/index.js'
+
+// Interruptions: epochs, delivery marks, uninterruptible frames
+export { uninterruptible, isUninterruptible, isInterruptible } from './interruption/uninterruptible.js'
+export { interruptionReport, isInterruptionReport, type InterruptionReport, type InterruptionReportFrame, type ReportedFrame } from './interruption/report.js'
+export { ledgerOf, DeliveryLedger } from './interruption/ledger.js'
+export { deliveryMarker, type DeliveryMarker } from './interruption/delivery.js'
+export { playback, type Playback, type PlaybackOptions } from './interruption/playback.js'
+export { interruptionPolicy, DEFAULT_BACKCHANNELS, type InterruptionPolicyOptions } from './interruption/policy.js'

@@ -8,6 +8,7 @@ import { isAbortLike, isFatal } from '../errors.js'
 import type { Frame } from '../frames/types.js'
 import { reportError } from '../operators/two-way.js'
 import { isSelected, parseSinkOptions, type SinkOptions } from './sink-options.js'
+import { deliveryMarker } from '../interruption/delivery.js'
 
 /** What the callback receives besides the frame. */
 export interface DeliveryInfo {
@@ -52,19 +53,27 @@ export function toCallback(cb: FrameCallback, options: SinkOptions = {}): Proces
   const sink = (source: AsyncIterable<Frame>, context?: ProcessorContext): AsyncIterable<Frame> => {
     const ctx = asContext(context, name)
     return (async function* toCallbackGen() {
-      for await (const frame of source) {
-        if (!isSelected(select, frame, ctx)) {
-          yield frame
-          continue
+      // Delivery marks: a frame counts as delivered once the callback acknowledged it (see `deliveryMarker`).
+      const marks = deliveryMarker(ctx, source)
+      try {
+        for await (const frame of source) {
+          if (!isSelected(select, frame, ctx)) {
+            yield frame
+            continue
+          }
+          if (!marks.accept(frame)) continue // stale: read before an interruption that came since
+          try {
+            const ack = cb(frame, { signal: ctx.signal, ctx })
+            if (ack !== null && typeof ack === 'object' && typeof (ack as PromiseLike<unknown>).then === 'function') await ack
+            marks.delivered(frame)
+          } catch (err) {
+            if (isFatal(err) || isAbortLike(err)) throw err
+            reportError(ctx, err)
+          }
+          if (forward) yield frame
         }
-        try {
-          const ack = cb(frame, { signal: ctx.signal, ctx })
-          if (ack !== null && typeof ack === 'object' && typeof (ack as PromiseLike<unknown>).then === 'function') await ack
-        } catch (err) {
-          if (isFatal(err) || isAbortLike(err)) throw err
-          reportError(ctx, err)
-        }
-        if (forward) yield frame
+      } finally {
+        marks.release()
       }
     })()
   }

@@ -9,6 +9,7 @@ import { FatalError } from '../errors.js'
 import type { Frame } from '../frames/types.js'
 import { reportError } from '../operators/two-way.js'
 import { isSelected, parseSinkOptions, type SinkOptions } from './sink-options.js'
+import { deliveryMarker } from '../interruption/delivery.js'
 
 /** Options of {@link toWritableStream}. */
 export interface ToWritableStreamOptions extends SinkOptions {
@@ -77,6 +78,8 @@ export function toWritableStream(stream: WritableStream<any>, options: ToWritabl
     const ctx = asContext(context, name)
     return (async function* toWritableStreamGen() {
       const writer = stream.getWriter()
+      // Delivery marks: a frame counts as delivered once its write resolved (see `deliveryMarker`).
+      const marks = deliveryMarker(ctx, source)
       let settled = false
       // Write results are observed through `ready`/`close`; a failed write must not become an unhandled rejection.
       const ignore = (): void => {}
@@ -115,12 +118,14 @@ export function toWritableStream(stream: WritableStream<any>, options: ToWritabl
             if (ctx.cancelSignal.aborted) throw err
             throw failed(err)
           }
-          writer.write(chunk).catch(ignore)
+          if (!marks.accept(frame)) continue // stale: read before an interruption that came since
+          writer.write(chunk).then(() => marks.delivered(frame), ignore)
           if (forward) yield frame
         }
       } finally {
         if (!settled) writer.abort(ctx.cancelSignal.reason ?? new Error(`${name}: the pipeline stopped before end`)).catch(ignore)
         writer.releaseLock()
+        marks.release()
       }
     })()
   }

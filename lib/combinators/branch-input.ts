@@ -40,6 +40,8 @@ export class BranchInput implements AsyncIterableIterator<Frame> {
   private closed = false
   /** True once the branch called `return()`: it reads no more. */
   returned = false
+  /** Called with every frame handed to the branch, at that moment (see `DeliveryHooked`). */
+  onDeliver: ((value: Frame) => void) | undefined
 
   constructor(
     readonly branch: number,
@@ -74,6 +76,7 @@ export class BranchInput implements AsyncIterableIterator<Frame> {
     if (waiter !== undefined) {
       this.waiter = undefined
       this.events.onTake(this.branch, item)
+      this.onDeliver?.(item.frame)
       waiter({ done: false, value: item.frame })
       return
     }
@@ -101,6 +104,7 @@ export class BranchInput implements AsyncIterableIterator<Frame> {
     const item = this.buffer.shift()
     if (item !== undefined) {
       this.events.onTake(this.branch, item)
+      this.onDeliver?.(item.frame)
       return Promise.resolve({ done: false, value: item.frame })
     }
     if (this.closed || this.returned) return Promise.resolve(DONE)

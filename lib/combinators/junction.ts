@@ -31,6 +31,7 @@ import { BranchDedupe, RecentIds } from './dedupe.js'
 import { isLockstep, lockstepChild } from './lockstep.js'
 import { closeQuietly, settleWithin } from '../internal/close.js'
 import { onNextTurn } from '../internal/turn.js'
+import { ledgerOf } from '../interruption/ledger.js'
 
 /** How the join orders branch output. */
 export type JoinMode = 'parallel' | 'sync' | 'sequential'
@@ -762,25 +763,34 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   }
 
   /**
-   * An interruption drops the data frames waiting in every buffer of the element. Once the element's input has ended,
-   * the task's `startInterruption` frame can no longer arrive through it: the element sends the run's frame ahead of
-   * what is left (copies of it that branches yield later are recognised by id and dropped).
+   * An interruption drops the data frames waiting in every buffer of the element (not those marked uninterruptible);
+   * the run's delivery ledger records them. Once the element's input has ended, the task's `startInterruption` frame
+   * can no longer arrive through it: the element sends the run's frame ahead of what is left (copies of it that
+   * branches yield later are recognised by id and dropped).
    */
   private onInterrupt(): void {
-    const frame = this.base.runtime.interruption
+    const runtime = this.base.runtime
+    const frame = runtime.interruption
     if (this.inputClosed && !this.terminalEmitted && !this.finished && frame !== undefined && frame.id !== this.sentInterruption) {
       this.sentInterruption = frame.id
       // `start` stays the first frame out: before it has gone out, the interruption follows it.
       if (this.elem === 0 && this.startSeq >= 0) this.interruptionAfterStart = frame
       else this.emitFirst(frame)
     }
-    for (const input of this.inputs) input.removeWhere(isDataFrame)
-    this.ready.removeWhere(isDataFrame)
-    for (const held of this.held) this.heldCount -= held.removeWhere((h) => isDataFrame(h.frame)).length
+    const ledger = ledgerOf(runtime)
+    const epoch = runtime.interruptEpoch - 1
+    const drop = (f: Frame): boolean => {
+      if (!isDataFrame(f) || f.uninterruptible === true) return false
+      ledger.dropped(f, epoch)
+      return true
+    }
+    for (const input of this.inputs) input.removeWhere(drop)
+    this.ready.removeWhere(drop)
+    for (const held of this.held) this.heldCount -= held.removeWhere((h) => drop(h.frame)).length
     for (let b = 0; b < this.n; b++) this.heldDrained(b)
     for (let b = 0; b < this.n; b++) {
       const list = this.batch[b] as Frame[]
-      if (list.some(isDataFrame)) this.batch[b] = list.filter((f) => !isDataFrame(f))
+      if (list.some((f) => isDataFrame(f) && f.uninterruptible !== true)) this.batch[b] = list.filter((f) => !drop(f))
     }
     this.wakeFeeder()
     this.admit()

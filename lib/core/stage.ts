@@ -20,6 +20,9 @@ import type { ProcessorFn } from './processor.js'
 import { closeQuietly, settleWithin } from '../internal/close.js'
 import { macrotask } from '../internal/turn.js'
 import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
+import { existingLedger, ledgerOf } from '../interruption/ledger.js'
+import { isInterruptible } from '../interruption/uninterruptible.js'
+import type { Runtime } from './runtime.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
@@ -34,25 +37,65 @@ export interface SyncPull<T> {
   tryNext(): IteratorResult<T> | undefined
 }
 
+/**
+ * An iterator that tells its reader when it hands over a value (`onDeliver` is called at that moment). The library's
+ * own iterators (stages, channels, branch inputs) implement it, so that a stage learns the interruption epoch of
+ * every frame its processor reads without an extra async hop.
+ */
+export interface DeliveryHooked<T> {
+  onDeliver: ((value: T) => void) | undefined
+}
+
+function hasDeliveryHook(it: object): it is DeliveryHooked<Frame> {
+  return 'onDeliver' in it
+}
+
 /** The processor's view of its source. Reading it ends the processor's previous unit of work (see `pinnedSignal`). */
 class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   closed = false
   pulls = 0
   /** The upstream stage when there is one: read through `read()`, which teardown can end. */
   private readonly stage: Stage | undefined
+  /** The interruption epoch in which the processor last read a frame (its current work answers that epoch). */
+  readEpoch: number
+  /** True while a read is in flight: whatever it returns is read after any interruption that comes meanwhile. */
+  pending = false
+  /** True while the stage is still busy with a turn that was interrupted (the ledger waits for it). */
+  lagging = false
+  private readonly hooked: boolean
+  private readonly runtime: Runtime
+  readonly delivered = (): void => {
+    this.pending = false
+    this.readEpoch = this.runtime.interruptEpoch
+    if (this.lagging) this.catchUp()
+  }
+  private readonly deliveredResult = (r: IteratorResult<Frame>): IteratorResult<Frame> => {
+    if (r.done !== true) this.delivered()
+    return r
+  }
+
   constructor(
     private readonly upstream: AsyncIterator<Frame>,
     private readonly ctx: Context,
+    private readonly owner: object,
   ) {
     this.stage = upstream instanceof Stage ? upstream : undefined
+    this.runtime = ctx.runtime
+    this.readEpoch = ctx.runtime.interruptEpoch
+    this.hooked = hasDeliveryHook(upstream)
+    if (this.hooked) (upstream as unknown as DeliveryHooked<Frame>).onDeliver = this.delivered
   }
 
   next(): Promise<IteratorResult<Frame>> {
     if (this.closed) return DONE_PROMISE()
     this.pulls++
     this.ctx.pinnedSignal = undefined
+    this.pending = true
     const stage = this.stage
-    return stage === undefined ? this.upstream.next() : stage.read()
+    // An upstream stage reports the hand-over itself (onDeliver); a foreign source does not: learn the moment from the
+    // result (one more hop, only there).
+    if (stage !== undefined) return stage.read()
+    return this.hooked ? this.upstream.next() : this.upstream.next().then(this.deliveredResult)
   }
 
   tryNext(): IteratorResult<Frame> | undefined {
@@ -61,13 +104,24 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     const up = this.upstream as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (up.tryNext === undefined) return undefined
     const r = up.tryNext()
-    if (r !== undefined) this.pulls++
+    if (r !== undefined) {
+      this.pulls++
+      if (!this.hooked && r.done !== true) this.delivered()
+    }
     return r
   }
 
   return(): Promise<IteratorResult<Frame>> {
     this.closed = true
+    this.catchUp()
     return DONE_PROMISE()
+  }
+
+  /** The stage has moved on from an interrupted turn. */
+  catchUp(): void {
+    if (!this.lagging) return
+    this.lagging = false
+    existingLedger(this.runtime)?.caughtUp(this.owner)
   }
 
   [Symbol.asyncIterator](): this {
@@ -85,9 +139,19 @@ export function errorMessage(err: unknown): string {
   }
 }
 
-/** A guarded running processor; see the module documentation. */
-export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
+/**
+ * A guarded running processor; see the module documentation.
+ *
+ * Stale output (interruption epochs): an interruption starts a new epoch. A data or app frame the processor hands
+ * over while the epoch of the input it last read is older than the run's (it answers input read before the
+ * interruption) is dropped here, counted by the run's delivery ledger, and the processor is asked for its next output
+ * at once: a processor that ignores its signal delays nothing and leaks nothing. Frames marked uninterruptible,
+ * control and system frames always pass. The check compares two numbers already at hand.
+ */
+export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, DeliveryHooked<Frame> {
   private view!: SourceView
+  /** Called when this stage hands a frame to its consumer (see {@link DeliveryHooked}). */
+  onDeliver: ((value: Frame) => void) | undefined
   private inner!: AsyncIterator<Frame>
   private epoch = 0
   private finished = false
@@ -103,9 +167,11 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   private readonly offInterrupt: () => void
   /** False when the processor reports its own outputs to observers (a fused stage reports each step's). */
   private tapOutput = true
+  private readonly runtime: Runtime
   private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
     if (r.done === true) this.complete()
     else if (!isFrameShaped(r.value)) return this.skipNonFrame(r.value).then(this.again)
+    else if (this.isStale(r.value)) return this.next()
     else this.handedOver(r.value)
     return r
   }
@@ -122,6 +188,9 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     if (r.done === true) this.complete()
     else if (!isFrameShaped(r.value)) {
       void this.skipNonFrame(r.value).then(this.pullAgain)
+      return
+    } else if (this.isStale(r.value)) {
+      this.pull()
       return
     } else this.handedOver(r.value)
     this.settle = undefined
@@ -144,10 +213,19 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     private readonly ctx: Context,
   ) {
     const runtime = ctx.runtime
+    this.runtime = runtime
     // A processor suspended at a `yield` when an interruption comes resumes work of before the interruption: it must
     // see the aborted signal (and stop at its next abortable await) even if it reads `ctx.signal` only then.
     this.offInterrupt = runtime.onInterrupt(() => {
       if (this.atYield) ctx.pinnedSignal = runtime.interruptedSignal
+      const view = this.view
+      // A read in flight returns what comes after the interruption; otherwise the processor's current work (and any
+      // output it hands over until it reads again) answers the interrupted turn.
+      if (view.pending) view.readEpoch = runtime.interruptEpoch
+      else if (!view.lagging && !this.finished) {
+        view.lagging = true
+        ledgerOf(runtime).lag(this)
+      }
     })
     this.launch()
   }
@@ -188,20 +266,33 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     if (this.pending !== undefined) return undefined
     const inner = this.inner as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (inner.tryNext === undefined) return undefined
-    this.atYield = false
     for (;;) {
+      this.atYield = false
       const r = inner.tryNext()
       if (r === undefined) return undefined
       if (r.done === true) {
         this.complete()
         return r
       }
-      if (isFrameShaped(r.value)) {
-        this.handedOver(r.value)
-        return r
+      if (!isFrameShaped(r.value)) {
+        this.reportNonFrame(r.value)
+        continue
       }
-      this.reportNonFrame(r.value)
+      if (this.isStale(r.value)) continue
+      this.handedOver(r.value)
+      return r
     }
+  }
+
+  /**
+   * True (and the frame is counted by the run's delivery ledger) when `frame` is stale: a data or app frame handed
+   * over while the epoch of the input the processor last read is older than the run's (see the class documentation).
+   */
+  private isStale(frame: Frame): boolean {
+    const readEpoch = this.view.readEpoch
+    if (readEpoch === this.runtime.interruptEpoch || !isInterruptible(frame)) return false
+    ledgerOf(this.runtime).stale(frame, readEpoch)
+    return true
   }
 
   /**
@@ -215,6 +306,9 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     this.finished = true
     this.offInterrupt()
     this.done()
+    this.view.catchUp()
+    // The source is being closed: a processor still running (e.g. a pump of its own) reads nothing more from it.
+    this.view.closed = true
     const closing: Promise<unknown>[] = []
     const inner = this.inner
     if (typeof inner.return === 'function') {
@@ -258,6 +352,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   /** The processor handed over `frame` and is suspended until asked for the next; observers see it leave. */
   private handedOver(frame: Frame): void {
     this.atYield = true
+    this.onDeliver?.(frame)
     const tap = this.ctx.runtime.tap
     if (tap !== undefined && this.tapOutput) tap.frame(frame, this.ctx.name, 'down')
   }
@@ -272,7 +367,8 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   }
 
   private launch(): void {
-    this.view = new SourceView(this.upstream, this.ctx)
+    this.view?.catchUp()
+    this.view = new SourceView(this.upstream, this.ctx, this)
     this.epoch = this.ctx.runtime.interruptEpoch
     this.atYield = false
     this.ctx.pinnedSignal = undefined
@@ -293,6 +389,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     if (this.finished) return
     this.finished = true
     this.offInterrupt()
+    this.view.catchUp()
     void this.closeUpstream()
   }
 

@@ -17,6 +17,9 @@ import { closeQuietly } from '../internal/close.js'
 import { macrotask } from '../internal/turn.js'
 import type { Observer, ObserverHandle, ObserverStats } from '../observe/events.js'
 import { ObserverHub, observerList } from '../observe/hub.js'
+import { ledgerOf, type DeliveryLedger } from '../interruption/ledger.js'
+import { isInterruptible } from '../interruption/uninterruptible.js'
+import type { DeliveryHooked } from './stage.js'
 
 /** How a task ended. */
 export type TaskStatus = 'ended' | 'stopped' | 'cancelled' | 'errored'
@@ -103,8 +106,17 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
   private resolveResult!: (r: TaskResult) => void
   private readonly resultPromise: Promise<TaskResult>
   private removeSignalListener: (() => void) | undefined
+  private root: Context | undefined
   private finalResult: TaskResult | undefined
   private hub: ObserverHub | undefined
+  /** The run's delivery ledger (only when interruptions are allowed). */
+  private readonly ledger: DeliveryLedger | undefined
+  /** `startInterruption` frames sent straight to the output whose copy travelling the pipeline is still to come. */
+  private owedStarts = 0
+  /** The interruption epoch in which the pipeline handed over the frame the driver holds. */
+  private outEpoch = 0
+  /** True once the output's reader has taken `start` (nothing may overtake it). */
+  private startOut = false
 
   constructor(processor: ProcessorFn<I, O>, params: PipelineParams = {}) {
     assertProcessor('PipelineTask(processor)', processor)
@@ -120,6 +132,11 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
       this.resolveResult = resolve
     })
     for (const observer of observerList(params.observe)) this.observe(observer)
+    if (this.startFrame.allowInterruptions) {
+      const ledger = ledgerOf(this.runtime)
+      this.ledger = ledger
+      ledger.onReport = (frame) => this.onReport(frame)
+    }
     const signal = params.signal
     if (signal !== undefined) {
       if (signal.aborted) this.cancel()
@@ -240,8 +257,35 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     if (!this.startFrame.allowInterruptions || this.terminal !== undefined || this.state === 'done') return false
     this.runtime.interrupt()
     this.hub?.interrupted()
-    this.input.pushPriority(this.runtime.interruption ?? F.startInterruption())
+    const frame = this.runtime.interruption ?? F.startInterruption()
+    this.input.pushPriority(frame)
+    if (this.state === 'running') this.ledger?.sent()
+    // The sink learns of the interruption at once, ahead of anything produced after it, even when a stage in the
+    // middle is busy and not reading its source; the copy travelling the pipeline is not emitted a second time.
+    const out = this.output
+    if (out !== undefined && this.startOut && this.state === 'running' && !out.exhausted) {
+      const ledger = this.ledger
+      for (const dropped of out.removeWhere(isInterruptible)) ledger?.dropped(dropped, this.runtime.interruptEpoch - 1)
+      out.pushPriority(frame)
+      this.owedStarts++
+    }
+    this.ledger?.sync()
     return true
+  }
+
+  /**
+   * How many frames were dropped as stale so far: frames a stage handed over after an interruption in answer to input
+   * it read before it (see the README section "Interruptions").
+   */
+  get staleFrames(): number {
+    return this.ledger?.staleDropped ?? 0
+  }
+
+  /** Sends an interruption report upstream from the end of the pipeline: every stage's upstream handlers, then the task. */
+  private onReport(frame: Frame): void {
+    const root = this.root
+    if (root === undefined || this.state === 'done') this.onUpstreamFrame(frame)
+    else root.deliverUpstream(frame, (f) => this.onUpstreamFrame(f))
   }
 
   /**
@@ -254,6 +298,15 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     const out = new Channel<Frame>(positiveInt('outputCapacity', this.params.outputCapacity, 64))
     out.onReturn = () => {
       if (this.state !== 'done') this.terminate('cancelled')
+    }
+    const ledger = this.ledger
+    // The reader taking a frame is its delivery (unless a sink inside the pipeline marks deliveries itself).
+    // `start` taken by the reader: from now on an interruption's startInterruption may go straight to the output.
+    if (ledger !== undefined) {
+      out.onDeliver = (frame) => {
+        if (frame.kind === 'control' && frame.type === 'start') this.startOut = true
+        else if (!ledger.claimed) ledger.delivered(frame)
+      }
     }
     this.output = out
     if (this.state === 'done') out.close()
@@ -269,6 +322,7 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     if (this.state !== 'idle') return this.resultPromise
     this.state = 'running'
     const root = new Context(this.runtime, this.name, (frame) => this.onUpstreamFrame(frame))
+    this.root = root
     this.runtime.upstreamSink = (frame) => this.onUpstreamFrame(frame)
     try {
       const top = pipeline(this.processor)
@@ -421,6 +475,13 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     const it = this.iterator as AsyncIterator<Frame> & { tryNext?: () => IteratorResult<Frame> | undefined }
     // Fused stages hand over what is already available without a hop: take it all, await only when nothing is.
     const pull = typeof it.tryNext === 'function' ? it.tryNext : undefined
+    const runtime = this.runtime
+    const ledger = 'onDeliver' in it ? this.ledger : undefined
+    if (ledger !== undefined) {
+      ;(it as unknown as DeliveryHooked<Frame>).onDeliver = () => {
+        this.outEpoch = runtime.interruptEpoch
+      }
+    }
     let endSeen = false
     let sinceTurn = 0
     try {
@@ -437,8 +498,24 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
           if (this.stopping()) return
         }
         if (endSeen) continue
+        if (ledger !== undefined) {
+          // Handed over by the pipeline just before an interruption: stale (see Stage).
+          if (this.outEpoch !== runtime.interruptEpoch && isInterruptible(frame)) {
+            ledger.stale(frame, this.outEpoch)
+            continue
+          }
+          if (frame.kind === 'system') {
+            if (frame.type === 'startInterruption') ledger.arrived()
+            if (frame.type === 'startInterruption' && this.owedStarts > 0) {
+              this.owedStarts--
+              continue
+            }
+            if (frame.type === 'stopInterruption') ledger.newTurn()
+          }
+        }
         if (frame.kind === 'control' && frame.type === 'end') {
           endSeen = true
+          ledger?.arrived(true)
           // Everything has drained; give stages a bounded time to leave their loops.
           this.armDeadline()
         }
@@ -473,6 +550,7 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
 
   private finish(): void {
     if (this.state === 'done') return
+    this.ledger?.finish()
     this.state = 'done'
     if (this.deadline !== undefined) {
       clearTimeout(this.deadline)

@@ -44,6 +44,8 @@ export interface FrameHeader<K extends FrameKind, T extends string> {
   readonly id: number
   /** `"<TypeName>#<n>"`, `n` counted per type from 0, e.g. `TextFrame#0`. */
   readonly name: string
+  /** `true`: no interruption drops this frame (see `uninterruptible()`); absent on ordinary frames. */
+  readonly uninterruptible?: boolean
 }
 
 /** One measurement of a metrics frame: which processor, and the value (seconds for times). */
@@ -182,6 +184,8 @@ export type AppFrame<T extends string = string, D = unknown> = {
   readonly name: string
   /** The payload. */
   readonly data: D
+  /** `true`: no interruption drops this frame (see `uninterruptible()`); absent on ordinary frames. */
+  readonly uninterruptible?: boolean
 }
 
 /**
@@ -210,6 +214,8 @@ export type UnknownAppFrame = {
   readonly name: string
   /** The payload: unknown until you check the type. */
   readonly data: unknown
+  /** `true`: no interruption drops this frame (see `uninterruptible()`); absent on ordinary frames. */
+  readonly uninterruptible?: boolean
 }
 
 /** What a `Frame<A>` accepts as `A`: declared app frames, or {@link UnknownAppFrame}. */

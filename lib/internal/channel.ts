@@ -112,6 +112,8 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   private failure: { error: unknown } | undefined
   /** Called when the consumer calls `return()` (it stopped reading). */
   onReturn: (() => void) | undefined
+  /** Called with every item handed to the consumer, at that moment (see `DeliveryHooked`). */
+  onDeliver: ((value: T) => void) | undefined
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -143,6 +145,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     if (this.closed) return undefined
     const reader = this.readers.shift()
     if (reader !== undefined) {
+      this.onDeliver?.(value)
       reader.resolve({ done: false, value })
       return undefined
     }
@@ -160,24 +163,30 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   pushPriority(value: T): void {
     if (this.aborted || (this.closed && this.buffer.length === 0 && this.priority.length === 0)) return
     const reader = this.readers.shift()
-    if (reader !== undefined) reader.resolve({ done: false, value })
-    else this.priority.push(value)
+    if (reader !== undefined) {
+      this.onDeliver?.(value)
+      reader.resolve({ done: false, value })
+    } else this.priority.push(value)
   }
 
   /** Puts `value` first of all (before the priority lane), ignoring capacity and `close()`; not after `abort()`. */
   unshiftFirst(value: T): void {
     if (this.aborted) return
     const reader = this.readers.shift()
-    if (reader !== undefined) reader.resolve({ done: false, value })
-    else this.priority.unshift(value)
+    if (reader !== undefined) {
+      this.onDeliver?.(value)
+      reader.resolve({ done: false, value })
+    } else this.priority.unshift(value)
   }
 
   /** Adds `value` at the very front of the normal lane, ignoring capacity. */
   unshift(value: T): void {
     if (this.closed) return
     const reader = this.readers.shift()
-    if (reader !== undefined) reader.resolve({ done: false, value })
-    else this.buffer.unshift(value)
+    if (reader !== undefined) {
+      this.onDeliver?.(value)
+      reader.resolve({ done: false, value })
+    } else this.buffer.unshift(value)
   }
 
   /** Removes queued items (both lanes and blocked producers) for which `drop` is true; returns them in order. */
@@ -222,10 +231,15 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
 
   /** Takes the next item without waiting, or `undefined` when none is queued. */
   tryTake(): { value: T } | undefined {
-    if (this.priority.length > 0) return { value: this.priority.shift() as T }
+    if (this.priority.length > 0) {
+      const value = this.priority.shift() as T
+      this.onDeliver?.(value)
+      return { value }
+    }
     if (this.buffer.length > 0) {
       const value = this.buffer.shift() as T
       if (this.writers.length > 0) this.admitWriters()
+      this.onDeliver?.(value)
       return { value }
     }
     return undefined
@@ -237,10 +251,15 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
    * queued item in one hop.
    */
   tryNext(): IteratorResult<T, undefined> | undefined {
-    if (this.priority.length > 0) return { done: false, value: this.priority.shift() as T }
+    if (this.priority.length > 0) {
+      const value = this.priority.shift() as T
+      this.onDeliver?.(value)
+      return { done: false, value }
+    }
     if (this.buffer.length > 0) {
       const value = this.buffer.shift() as T
       if (this.writers.length > 0) this.admitWriters()
+      this.onDeliver?.(value)
       return { done: false, value }
     }
     if (this.failure !== undefined) return undefined

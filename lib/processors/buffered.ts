@@ -8,7 +8,7 @@
  * |---|---|
  * | data, app, control (`start`, `end`, `sync`, …) | one FIFO lane, bounded by `capacity`: a control frame never overtakes data; `end` is queued in order, so the queue drains before it passes |
  * | system (`metrics`, `error`, `stopInterruption`, …) | a priority lane, ahead of everything queued (FIFO among system frames); also read while the queue is full |
- * | `startInterruption` / `interruption` (with `allowInterruptions`) | queued data and app frames are dropped (reported to `onDrop`); the frame goes to the priority lane. Queued control frames are **kept**, in order, behind it |
+ * | `startInterruption` / `interruption` (with `allowInterruptions`) | queued data and app frames are dropped (reported to `onDrop` and to the run's delivery ledger); the frame goes to the priority lane. Queued control frames and frames marked uninterruptible are **kept**, in order, behind it |
  * | `cancel`, `stopTask` (and a cancelled run) | everything queued in the FIFO lane is dropped (including `end`); the frame goes to the priority lane |
  *
  * On an interruption of the run (`runtime.interrupt()`, called by `PipelineTask.interrupt()`), queued data and app
@@ -24,6 +24,8 @@ import { error as errorFrame, startInterruption } from '../frames/constructors.j
 import type { Frame } from '../frames/types.js'
 import { Channel } from '../internal/channel.js'
 import { closeQuietly } from '../internal/close.js'
+import { ledgerOf } from '../interruption/ledger.js'
+import { isInterruptible } from '../interruption/uninterruptible.js'
 
 /** Why queued frames were dropped. */
 export type DropReason = 'interruption' | 'cancel'
@@ -48,7 +50,7 @@ const ADMITTED: unique symbol = Symbol('admitted')
 const noop = (): void => {}
 
 const isStart = (frame: Frame): boolean => frame.kind === 'control' && frame.type === 'start'
-const dropDataAndApp = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
+const dropDataAndApp = isInterruptible
 
 interface Resolved {
   readonly capacity: number
@@ -168,12 +170,37 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
 
   private drop(which: (frame: Frame) => boolean, reason: DropReason): void {
     const dropped = this.channel.removeWhere(which)
+    if (dropped.length > 0 && reason === 'interruption') {
+      const ledger = ledgerOf(this.ctx.runtime)
+      for (const frame of dropped) ledger.dropped(frame)
+    }
     if (dropped.length === 0 || this.options.onDrop === undefined) return
     try {
       this.options.onDrop(dropped, reason)
     } catch (err) {
       this.ctx.pushUpstream(errorFrame(err instanceof Error ? err : String(err), { processor: this.ctx.name, cause: err }))
     }
+  }
+
+  /**
+   * True (and the frame is dropped, as stale) when the pump read `frame` before an interruption that came while the
+   * frame was on its way into the queue, so the interruption could not find it there. The epoch of the last read is
+   * the one the stage's source view recorded when the read was handed over.
+   */
+  private isStale(frame: Frame): boolean {
+    const readEpoch = (this.source as { readEpoch?: unknown }).readEpoch
+    const runtime = this.ctx.runtime
+    if (typeof readEpoch !== 'number' || readEpoch === runtime.interruptEpoch) return false
+    if (!this.options.droppable(frame) || !this.interruptionsAllowed()) return false
+    ledgerOf(runtime).stale(frame, readEpoch)
+    if (this.options.onDrop !== undefined) {
+      try {
+        this.options.onDrop([frame], 'interruption')
+      } catch (err) {
+        this.ctx.pushUpstream(errorFrame(err instanceof Error ? err : String(err), { processor: this.ctx.name, cause: err }))
+      }
+    }
+    return true
   }
 
   private onInterrupt(): void {
@@ -253,6 +280,7 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
           if (frame.type === 'start') this.allowInterruptions = frame.allowInterruptions
           else if (frame.type === 'end') this.endQueued = true
         }
+        if (this.isStale(frame)) continue
         const wait = channel.push(frame)
         if (wait === undefined) continue
         // The queue is full: keep reading so that system frames jump in at once; the next ordered frame waits.

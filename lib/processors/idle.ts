@@ -45,6 +45,12 @@ export interface IdleOptions {
 /** How an idle watcher treats a frame: re-arm the timer, pause it (until `resume`), resume it, or ignore. */
 export type IdleEvent = 'activity' | 'pause' | 'resume' | 'none'
 
+/**
+ * Activity that does not pass the watcher as a frame (e.g. output delivered by a sink further down): subscribes
+ * `poke` (which re-arms the timer, unless paused) for the watcher's run; returns the function that unsubscribes.
+ */
+export type ExternalActivity = (ctx: ProcessorContext, poke: () => void) => () => void
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const noop = (): void => {}
 
@@ -98,6 +104,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
   private readonly outbox: Frame[] = []
   private readonly wake = new Wake()
   private offCancel: (() => void) | undefined
+  private offExternal: (() => void) | undefined
   private readonly fire = (): void => this.onTimer()
 
   constructor(
@@ -106,8 +113,10 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
     private readonly timeoutMs: number,
     private readonly onIdle: IdleCallback,
     private readonly classify: (frame: Frame) => IdleEvent,
+    external?: ExternalActivity,
   ) {
     this.it = source[Symbol.asyncIterator]()
+    if (external !== undefined) this.offExternal = external(ctx, () => this.arm())
     // One entry in the run's cancel listeners (not one listener per stage on the signal).
     this.offCancel = ctx.runtime.onCancel(() => {
       this.halt()
@@ -220,6 +229,8 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
   private finish(): void {
     this.finished = true
     this.halt()
+    this.offExternal?.()
+    this.offExternal = undefined
     this.offCancel?.()
     this.offCancel = undefined
   }
@@ -282,8 +293,14 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
  *   f.kind === 'app' ? (f.type === 'busy' ? 'pause' : 'resume') : f.kind === 'data' ? 'activity' : 'none')
  * ```
  */
-export function idleWatcher(name: string, timeoutMs: number, onIdle: IdleCallback, classify: (frame: Frame) => IdleEvent): Processor {
-  const processor: ProcessorFn = (source, ctx) => new IdleIterator(source, asContext(ctx, name), timeoutMs, onIdle, classify)
+export function idleWatcher(
+  name: string,
+  timeoutMs: number,
+  onIdle: IdleCallback,
+  classify: (frame: Frame) => IdleEvent,
+  external?: ExternalActivity,
+): Processor {
+  const processor: ProcessorFn = (source, ctx) => new IdleIterator(source, asContext(ctx, name), timeoutMs, onIdle, classify, external)
   return withInfo(processor, { name })
 }
 

@@ -11,6 +11,7 @@
  * | `stopInterruption` (the user stopped speaking) | the timer is re-armed |
  * | a frame matching `types` passes (default: every data, control and app frame) | the timer is re-armed (unless paused) |
  * | other system frames | no effect |
+ * | (`measureFrom: 'delivery'`) a sink delivers bot output | the timer is re-armed (unless paused) |
  * | the timer expires | `onIdle(ctx)` is called; frames it returns are emitted downstream; re-armed once it has settled |
  * | `end`, `cancel`, `stopTask`, a cancelled run, teardown | the timer is cleared (as for {@link idle}) |
  *
@@ -20,6 +21,7 @@
  */
 import type { Processor } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
+import { ledgerOf } from '../interruption/ledger.js'
 import { checkIdleOptions, idleWatcher, type IdleCallback, type IdleEvent } from './idle.js'
 
 /** Options of {@link userIdle}. */
@@ -32,6 +34,14 @@ export interface UserIdleOptions {
   readonly types?: readonly string[] | ((frame: Frame) => boolean)
   /** Display name. Default `userIdle`. */
   readonly name?: string
+  /**
+   * Where the silence is measured from. `'input'` (default): the last user activity passing this stage.
+   * `'delivery'`: also the last bot output a sink *delivered* (the task's reader took it, a callback acknowledged it,
+   * a player reported it played — see the README section "Interruptions"), so a long answer still playing, or audio
+   * still queued in a player, does not count as the user's silence. Deliveries are recorded when the run allows
+   * interruptions.
+   */
+  readonly measureFrom?: 'input' | 'delivery'
 }
 
 /**
@@ -56,5 +66,8 @@ export function userIdle(options: UserIdleOptions): Processor {
     }
     return isActivity(frame) ? 'activity' : 'none'
   }
-  return idleWatcher(name ?? 'userIdle', timeoutMs, onIdle, classify)
+  const measureFrom = options.measureFrom ?? 'input'
+  if (measureFrom !== 'input' && measureFrom !== 'delivery') throw new TypeError("userIdle(options): measureFrom must be 'input' or 'delivery'")
+  if (measureFrom === 'input') return idleWatcher(name ?? 'userIdle', timeoutMs, onIdle, classify)
+  return idleWatcher(name ?? 'userIdle', timeoutMs, onIdle, classify, (ctx, poke) => ledgerOf(ctx.runtime).onDelivered(poke))
 }

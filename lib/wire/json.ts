@@ -6,6 +6,7 @@
  * See the README ("JSON frame format") for the full list.
  * @module
  */
+import { uninterruptible } from '../interruption/uninterruptible.js'
 import * as F from '../frames/constructors.js'
 import { isBuiltinType, TYPE_KINDS } from '../frames/identity.js'
 import type { BuiltinFrameType, Frame, MetricValue } from '../frames/types.js'
@@ -140,6 +141,8 @@ export function encodeJson(frame: Frame): string {
     if (value === undefined && spec.optional === true) continue
     out[spec.key] = encodeField(frame, spec, value)
   }
+  // The interruption mark travels as a header field, only when set.
+  if (own(frame, 'uninterruptible') === true) out.uninterruptible = true
   return JSON.stringify(out)
 }
 
@@ -292,8 +295,10 @@ export function decodeJson(data: WireInput): Frame {
       allowed = APP_KEYS
     }
     for (const key of Object.keys(obj)) {
-      if (!allowed.has(key)) return fail(`unknown key ${JSON.stringify(key)} in a ${type} frame`)
+      if (!allowed.has(key) && key !== 'uninterruptible') return fail(`unknown key ${JSON.stringify(key)} in a ${type} frame`)
     }
+    const mark = own(obj, 'uninterruptible')
+    if (mark !== undefined && typeof mark !== 'boolean') return fail(`uninterruptible must be a boolean, got ${describe(mark)}`)
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
       return fail(`id must be a non-negative safe integer, got ${describe(id)}`)
     }
@@ -306,7 +311,8 @@ export function decodeJson(data: WireInput): Frame {
       }
       values[spec.key] = decodeField(type, spec, own(obj, spec.key))
     }
-    return F.withIdentity(build(type, values), id, name)
+    const frame = F.withIdentity(build(type, values), id, name)
+    return mark === true ? uninterruptible(frame) : frame
   } catch (err) {
     if (err instanceof FrameDecodeError) throw err
     return fail(err instanceof Error ? err.message : String(err), err)

@@ -168,8 +168,10 @@ describe('interruption', () => {
     expect(order.indexOf('startInterruption')).toBeLessThan(order.indexOf('stopInterruption'))
     // Control frames queued before the interruption survive, in order.
     expect(order.filter((t) => t === 'sync' || t === 'syncNotify')).toEqual(['sync', 'syncNotify'])
-    // 'a' was held by `hold` when the interruption came; b and c were queued and dropped; d and e are new input.
-    expect(texts(out)).toEqual(['a', 'd', 'e'])
+    // 'a' was held by `hold` when the interruption came: handed over after it, it is stale and dropped (rule 15);
+    // b and c were queued and dropped; d and e are new input.
+    expect(texts(out)).toEqual(['d', 'e'])
+    expect(task.staleFrames).toBe(1)
     expect(order.at(-1)).toBe('end')
   })
 
@@ -211,7 +213,9 @@ describe('interruption', () => {
     await finish()
     expect(types(out).filter((t) => t === 'startInterruption')).toHaveLength(1)
     expect(out.at(-1)?.type).toBe('end')
-    expect(texts(out)).toEqual(['a'])
+    // 'a' was held by `hold` when the interruption came: stale, dropped at its stage boundary (rule 15).
+    expect(texts(out)).toEqual([])
+    expect(task.staleFrames).toBe(1)
   })
 
   it('never drops cancel: a cancel right after an interruption ends the task as cancelled', async () => {

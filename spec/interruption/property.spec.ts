@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Frames, PipelineTask, pipeline, type Frame, type Processor } from '../../lib/index.js'
+import { Frames, PipelineTask, isInterruptionReport, pipeline, type Frame, type Processor } from '../../lib/index.js'
 import { buffer } from '../../lib/processors/buffered.js'
 import { tick } from '../helpers/collect.js'
 
@@ -40,7 +40,13 @@ describe('interruption properties', () => {
           const stages: Processor[] = [jitter(upPattern)]
           for (const capacity of capacities) stages.push(buffer({ capacity, onDrop }))
           stages.push(jitter(downPattern))
-          const task = new PipelineTask(pipeline(...stages), { allowInterruptions: true, inputCapacity: 4 })
+          // Frames a stage handed over after an interruption in answer to input read before it are stale and dropped
+          // at its boundary (rule 15): the interruption reports list them with the queue drops.
+          const reported = new Set<number>()
+          const onUpstream = (f: Frame): void => {
+            if (isInterruptionReport(f)) for (const d of f.data.dropped) reported.add(d.id)
+          }
+          const task = new PipelineTask(pipeline(...stages), { allowInterruptions: true, inputCapacity: 4, onUpstream })
           const out: Frame[] = []
           const output = task.frames()
           const reading = (async () => {
@@ -88,6 +94,9 @@ describe('interruption properties', () => {
           // Ordered frames: the output is the input minus the dropped frames, in the same order.
           const droppedIds = new Set(dropped.map((f) => f.id))
           expect(droppedIds.size).toBe(dropped.length)
+          for (const id of droppedIds) expect(reported.has(id)).toBe(true)
+          for (const id of reported) droppedIds.add(id)
+          for (const f of input) if (droppedIds.has(f.id) && !dropped.includes(f)) dropped.push(f)
           const expected = input.filter((f) => ordered(f) && !droppedIds.has(f.id)).map((f) => f.id)
           const got = out.filter((f) => ordered(f) && f.type !== 'start' && f.type !== 'end').map((f) => f.id)
           expect(got).toEqual(expected)
