@@ -9,19 +9,18 @@
  * @module
  */
 
-interface Entry {
-  /** How many times each branch yielded the frame since the entry was created. */
-  readonly counts: Uint32Array
-  /** How many copies were emitted: the highest count. */
-  emitted: number
-  /** Live branches whose count is below `emitted`. */
-  behind: number
-}
+/** Marks the end of the age list and of the free list. */
+const NONE = -1
 
 /**
  * Decides, per frame a branch yields, whether it is emitted or is a copy of a frame another branch already yielded.
  * Exact while the id is remembered: until every live branch yielded it as often as it was emitted, or until `window`
  * newer ids pushed it out (a branch that holds a frame back for longer than that may let a second copy through).
+ *
+ * Memory is a pool of slots in typed arrays (per slot: the id, how many times each branch yielded it, how many copies
+ * were emitted, how many live branches are behind) linked oldest to newest, and a map from id to slot: remembering,
+ * forgetting and pushing out the oldest id are O(1) and allocate nothing per frame (the pool grows by doubling up to
+ * `window` slots).
  *
  * @example
  * ```ts
@@ -31,9 +30,23 @@ interface Entry {
  * ```
  */
 export class BranchDedupe {
-  private readonly entries = new Map<number, Entry>()
+  private readonly slotOf = new Map<number, number>()
   private readonly live: boolean[]
   private liveCount: number
+  private slots = 0
+  private ids = new Float64Array(0)
+  /** `counts[slot * branches + b]`: how many times branch `b` yielded the slot's frame since it was remembered. */
+  private counts = new Uint32Array(0)
+  /** How many copies of the slot's frame were emitted: the highest count. */
+  private emitted = new Uint32Array(0)
+  /** Live branches whose count is below `emitted`. */
+  private behind = new Int32Array(0)
+  /** Age list (oldest first) for used slots; `newer` also links the free slots. */
+  private older = new Int32Array(0)
+  private newer = new Int32Array(0)
+  private oldest = NONE
+  private newest = NONE
+  private free = NONE
 
   constructor(
     private readonly branches: number,
@@ -45,36 +58,34 @@ export class BranchDedupe {
 
   /** Number of ids remembered (for tests and diagnostics). */
   get size(): number {
-    return this.entries.size
+    return this.slotOf.size
   }
 
   /** Records that `branch` yielded the frame `id`; true when it must be emitted. */
   admit(branch: number, id: number): boolean {
-    const entry = this.entries.get(id)
-    if (entry === undefined) {
+    const slot = this.slotOf.get(id)
+    if (slot === undefined) {
       if (this.liveCount <= 1) return true
-      const counts = new Uint32Array(this.branches)
-      counts[branch] = 1
-      this.entries.set(id, { counts, emitted: 1, behind: this.liveCount - (this.live[branch] === true ? 1 : 0) })
-      if (this.entries.size > this.window) {
-        const oldest = this.entries.keys().next()
-        if (oldest.done !== true) this.entries.delete(oldest.value)
-      }
+      if (this.slotOf.size >= this.window) this.forget(this.oldest)
+      this.remember(id, branch, this.liveCount - (this.live[branch] === true ? 1 : 0))
       return true
     }
-    const c = ((entry.counts[branch] as number) + 1) >>> 0
-    entry.counts[branch] = c
-    if (c > entry.emitted) {
-      entry.emitted = c
+    const n = this.branches
+    const base = slot * n
+    const c = ((this.counts[base + branch] as number) + 1) >>> 0
+    this.counts[base + branch] = c
+    if (c > (this.emitted[slot] as number)) {
+      this.emitted[slot] = c
       let behind = 0
-      for (let j = 0; j < this.branches; j++) if (this.live[j] === true && (entry.counts[j] as number) < c) behind++
-      entry.behind = behind
-      if (behind === 0) this.entries.delete(id)
+      for (let j = 0; j < n; j++) if (this.live[j] === true && (this.counts[base + j] as number) < c) behind++
+      this.behind[slot] = behind
+      if (behind === 0) this.forget(slot)
       return true
     }
-    if (c === entry.emitted && this.live[branch] === true) {
-      entry.behind--
-      if (entry.behind <= 0) this.entries.delete(id)
+    if (c === this.emitted[slot] && this.live[branch] === true) {
+      const behind = (this.behind[slot] as number) - 1
+      this.behind[slot] = behind
+      if (behind <= 0) this.forget(slot)
     }
     return false
   }
@@ -84,17 +95,81 @@ export class BranchDedupe {
     if (this.live[branch] !== true) return
     this.live[branch] = false
     this.liveCount--
-    for (const [id, entry] of this.entries) {
-      if ((entry.counts[branch] as number) < entry.emitted) {
-        entry.behind--
-        if (entry.behind <= 0) this.entries.delete(id)
+    for (let slot = this.oldest; slot !== NONE; ) {
+      const next = this.newer[slot] as number
+      if ((this.counts[slot * this.branches + branch] as number) < (this.emitted[slot] as number)) {
+        const behind = (this.behind[slot] as number) - 1
+        this.behind[slot] = behind
+        if (behind <= 0) this.forget(slot)
       }
+      slot = next
     }
   }
 
   /** Forgets everything. */
   clear(): void {
-    this.entries.clear()
+    while (this.oldest !== NONE) this.forget(this.oldest)
+  }
+
+  /** Takes a slot for `id`, first yielded once by `branch`, as the newest. */
+  private remember(id: number, branch: number, behind: number): void {
+    if (this.free === NONE) this.grow()
+    const slot = this.free
+    this.free = this.newer[slot] as number
+    this.ids[slot] = id
+    this.counts.fill(0, slot * this.branches, (slot + 1) * this.branches)
+    this.counts[slot * this.branches + branch] = 1
+    this.emitted[slot] = 1
+    this.behind[slot] = behind
+    this.older[slot] = this.newest
+    this.newer[slot] = NONE
+    if (this.newest === NONE) this.oldest = slot
+    else this.newer[this.newest] = slot
+    this.newest = slot
+    this.slotOf.set(id, slot)
+  }
+
+  /** Unlinks `slot` from the age list, returns it to the free list and forgets its id. */
+  private forget(slot: number): void {
+    const older = this.older[slot] as number
+    const newer = this.newer[slot] as number
+    if (older === NONE) this.oldest = newer
+    else this.newer[older] = newer
+    if (newer === NONE) this.newest = older
+    else this.older[newer] = older
+    this.slotOf.delete(this.ids[slot] as number)
+    this.newer[slot] = this.free
+    this.free = slot
+  }
+
+  /** Doubles the pool (at most `window` slots) and puts the new slots on the free list. */
+  private grow(): void {
+    const from = this.slots
+    const to = Math.min(this.window, Math.max(16, from * 2))
+    const n = this.branches
+    const ids = new Float64Array(to)
+    ids.set(this.ids)
+    const counts = new Uint32Array(to * n)
+    counts.set(this.counts)
+    const emitted = new Uint32Array(to)
+    emitted.set(this.emitted)
+    const behind = new Int32Array(to)
+    behind.set(this.behind)
+    const older = new Int32Array(to)
+    older.set(this.older)
+    const newer = new Int32Array(to)
+    newer.set(this.newer)
+    this.ids = ids
+    this.counts = counts
+    this.emitted = emitted
+    this.behind = behind
+    this.older = older
+    this.newer = newer
+    for (let slot = to - 1; slot >= from; slot--) {
+      newer[slot] = this.free
+      this.free = slot
+    }
+    this.slots = to
   }
 }
 

@@ -100,9 +100,18 @@ interface Reader<T> {
   reject: (e: unknown) => void
 }
 
-/** A bounded channel; see the module documentation. */
+/**
+ * A bounded channel; see the module documentation.
+ *
+ * A producer blocked on a full channel is let in once the consumer drained the normal lane down to
+ * {@link Channel.lowWater} (half the capacity), and then as many blocked producers as fit: one wake-up per half a
+ * buffer instead of one per frame. Capacity, order and what an interruption or cancel finds queued are unchanged:
+ * a blocked producer's value waits (visible to `removeWhere`, counted in `size`) until it is let in.
+ */
 export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   readonly capacity: number
+  /** Blocked producers are let in when the normal lane holds at most this many items (`floor(capacity / 2)`). */
+  readonly lowWater: number
   private readonly buffer = new Deque<T>()
   private readonly priority = new Deque<T>(4)
   private readonly writers = new Deque<Writer<T>>(4)
@@ -120,6 +129,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
       throw new RangeError(`channel capacity must be an integer >= 1, got ${String(capacity)}`)
     }
     this.capacity = capacity
+    this.lowWater = capacity >>> 1
   }
 
   /** Items waiting in the channel (both lanes, plus blocked producers). */
@@ -238,7 +248,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     }
     if (this.buffer.length > 0) {
       const value = this.buffer.shift() as T
-      if (this.writers.length > 0) this.admitWriters()
+      if (this.writers.length > 0 && this.buffer.length <= this.lowWater) this.admitWriters()
       this.onDeliver?.(value)
       return { value }
     }
@@ -258,7 +268,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     }
     if (this.buffer.length > 0) {
       const value = this.buffer.shift() as T
-      if (this.writers.length > 0) this.admitWriters()
+      if (this.writers.length > 0 && this.buffer.length <= this.lowWater) this.admitWriters()
       this.onDeliver?.(value)
       return { done: false, value }
     }
