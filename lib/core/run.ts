@@ -65,7 +65,8 @@ async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
   })
   try {
     for (;;) {
-      if (task.hasFinished()) break
+      // A task that takes no more input (cancel, stop, break, end) is never fed again, even while its stages close.
+      if (!task.acceptsInput()) break
       const next: unknown = it.next()
       const step = (
         typeof (next as PromiseLike<unknown> | undefined)?.then === 'function' ? await next : next

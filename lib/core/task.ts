@@ -185,6 +185,22 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
   }
 
   /**
+   * False once the task takes no more input: after `end` was queued, and from the moment it is cancelled, stopped or
+   * its reader broke off (while its stages are still being closed). A feeder stops reading its source then, so a fast
+   * source is never pulled for frames that would only be dropped.
+   * @example
+   * ```ts
+   * for await (const frame of microphone) {
+   *   if (!task.acceptsInput()) break
+   *   await task.queueFrame(frame)
+   * }
+   * ```
+   */
+  acceptsInput(): boolean {
+    return !this.inputClosed && this.state !== 'done'
+  }
+
+  /**
    * Queues `frame`. Resolves once it is in the input queue (waits while the queue is full). `end` closes the input;
    * frames queued after it are dropped, as are frames queued after the task finished. `cancel`, `stopTask` and
    * `interruptionTask` act at once; other system frames jump ahead of queued frames; a second `start` is dropped.
