@@ -7,6 +7,7 @@ import { isFrame } from '../frames/guards.js'
 import type { Frame } from '../frames/types.js'
 import { pipeline } from '../core/pipeline.js'
 import { assertProcessor, type ProcessorFn } from '../core/processor.js'
+import { isInterruptionReport, type InterruptionReportFrame } from '../interruption/report.js'
 import { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } from '../core/task.js'
 import { tap } from '../operators/tap.js'
 
@@ -128,6 +129,11 @@ export interface RunProcessorResult {
   readonly downstream: Frame[]
   /** Every frame that reached the top of the processor (error frames, frames pushed with `ctx.pushUpstream`). */
   readonly upstream: Frame[]
+  /**
+   * The task's interruption reports (what the sink received and what was dropped, one per interrupted turn): the task
+   * sends them, not the processor, so they are kept apart from `upstream`.
+   */
+  readonly interruptionReports: InterruptionReportFrame[]
   /** How the run ended. */
   readonly status: TaskStatus
   /** The task's full result (the fatal error, the non-fatal errors). */
@@ -250,10 +256,12 @@ export async function runProcessor(
 
   const downstream: Frame[] = []
   const upstream: Frame[] = []
+  const interruptionReports: InterruptionReportFrame[] = []
   const task = new PipelineTask(observed, {
     ...params,
     onUpstream: (frame) => {
-      upstream.push(frame)
+      if (isInterruptionReport(frame)) interruptionReports.push(frame)
+      else upstream.push(frame)
       onUpstream?.(frame)
     },
   })
@@ -330,5 +338,5 @@ export async function runProcessor(
     await work
   }
   const result = await done
-  return { downstream, upstream, status: result.status, result, timedOut }
+  return { downstream, upstream, interruptionReports, status: result.status, result, timedOut }
 }
