@@ -9,7 +9,7 @@
  *
  * const conn = await connect(`ws://${location.host}/ws`)
  * void conn.sink([Frames.text('hello')])
- * for await (const frame of conn.source) if (frame.kind === 'data' && frame.type === 'text') show(frame.text)
+ * for await (const frame of conn.source) if (frame.kind === 'data' && frame.type === 'text') console.log(frame.text)
  * ```
  * @module
  */
