@@ -20,7 +20,11 @@ import { functionOption, intOption, sleep, subjectOption } from './options.js'
  * Options of {@link remote}.
  * @example
  * ```ts
- * const tts = remote(nc, 'tts', { name: 'tts', window: 64, heartbeatMs: 500, fatal: false })
+ * import { connect } from '@nats-io/transport-node'
+ * import { remote } from 'apipeline-ts/nats'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
+ * const remoteTts = remote(nc, 'tts', { name: 'tts', window: 64, heartbeatMs: 500, fatal: false })
  * ```
  */
 export interface RemoteOptions {
@@ -49,6 +53,10 @@ export interface RemoteOptions {
  * A session as the caller sees it (given to `RemoteOptions.onSession`).
  * @example
  * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ * import { remote, type RemoteSessionInfo } from 'apipeline-ts/nats'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
  * remote(nc, 'bot', { onSession: (s: RemoteSessionInfo) => console.log(`session ${s.id} on worker ${s.workerId}`) })
  * ```
  */

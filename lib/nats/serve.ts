@@ -16,9 +16,13 @@ import { WorkerSession, type SessionHost, type SessionInfo } from './worker-sess
  * Options of {@link serve}.
  * @example
  * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ * import { serve, type ServeOptions } from 'apipeline-ts/nats'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
  * const options: ServeOptions = {
  *   subject: 'bot',
- *   processor: (session) => bot(session.start),
+ *   processor: (session) => (session.start.allowInterruptions ? bot : pipeline(bot, nonEmpty)),
  *   maxSessions: 200,
  *   onError: (err, session) => console.warn(session?.id, err.message),
  * }
@@ -50,7 +54,11 @@ export interface ServeOptions {
  * A running worker: see {@link serve}.
  * @example
  * ```ts
- * const service: NatsService = serve(nc, { subject: 'bot', processor: () => bot() })
+ * import { connect } from '@nats-io/transport-node'
+ * import { serve, type NatsService } from 'apipeline-ts/nats'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
+ * const service: NatsService = serve(nc, { subject: 'bot', processor: () => bot })
  * setInterval(() => console.log(`${service.sessions} sessions running`), 10_000).unref()
  * process.once('SIGTERM', () => void service.drain({ timeoutMs: 30_000 }).then(() => nc.drain()))
  * ```

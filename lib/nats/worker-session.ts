@@ -21,9 +21,13 @@ import { SessionLink, costsCredit } from './link.js'
  * A session as the worker sees it (given to the processor factory).
  * @example
  * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ * import { serve, type SessionInfo } from 'apipeline-ts/nats'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
  * serve(nc, {
  *   subject: 'bot',
- *   processor: (session: SessionInfo) => (session.start.allowInterruptions ? interruptibleBot() : bot()),
+ *   processor: (session: SessionInfo) => (session.start.allowInterruptions ? bot : pipeline(bot, nonEmpty)),
  * })
  * ```
  */

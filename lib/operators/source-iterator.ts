@@ -10,8 +10,8 @@
  * @internal
  * @example
  * ```ts
- * const input = sourceIterator(source)
- * const first = await input.next()
+ * const iterator = sourceIterator([Frames.text('a'), Frames.text('b')])
+ * const first = await iterator.next() // { value: <text 'a'>, done: false }
  * ```
  */
 export function sourceIterator<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {

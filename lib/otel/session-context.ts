@@ -12,7 +12,9 @@ import { context as otelContext, type Context, type Span } from '@opentelemetry/
  * @example
  * ```ts
  * import { activeSession } from 'apipeline-ts/otel'
- * const llm = async function* (source) {
+ * import type { Frame, ProcessorFn } from 'apipeline-ts'
+ *
+ * const logSession: ProcessorFn = async function* (source: AsyncIterable<Frame>) {
  *   for await (const f of source) {
  *     console.log('serving', activeSession()?.task)
  *     yield f
@@ -39,6 +41,7 @@ const storage = new AsyncLocalStorage<ActiveSession>()
  * @example
  * ```ts
  * import { activeSession, runInSession } from 'apipeline-ts/otel'
+ * const flush = (): void => console.log('flushing for', activeSession()?.task)
  * const session = activeSession()
  * setTimeout(() => (session ? runInSession(session, flush) : flush()), 100)
  * ```

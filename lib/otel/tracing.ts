@@ -32,7 +32,9 @@ export interface OpenTelemetryOptions extends TurnOptions {
  * The observer returned by {@link openTelemetry}.
  * @example
  * ```ts
- * const otel = openTelemetry({ tracer })
+ * import { trace } from '@opentelemetry/api'
+ *
+ * const otel = openTelemetry({ tracer: trace.getTracer('voice-bot') })
  * new PipelineTask(bot, { observe: otel })
  * otel.openSessions() // 1 while the task runs
  * ```
@@ -75,6 +77,7 @@ const epoch = (time: number): number => performance.timeOrigin + time
  * import { openTelemetry } from 'apipeline-ts/otel'
  * import { trace } from '@opentelemetry/api'
  *
+ * const userId = 'alice'
  * const otel = openTelemetry({ tracer: trace.getTracer('voice-bot'), processor: bot })
  * // one observer for every session: each task gets its own trace
  * const task = new PipelineTask(bot, { observe: otel, name: `session-${userId}` })

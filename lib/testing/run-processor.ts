@@ -69,7 +69,7 @@ export interface InterruptStep {
  * ```ts
  * vi.useFakeTimers()
  * const { downstream } = await runProcessor(
- *   slowLlm,
+ *   llm,
  *   [Frames.text('tell me a story'), sleep(300), interrupt(), Frames.text('stop')],
  *   { allowInterruptions: true, fakeTimers: vi },
  * )

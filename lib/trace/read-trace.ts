@@ -63,7 +63,9 @@ function isFrameLine(v: Record<string, unknown>): boolean {
  * without a header line is a {@link TraceFormatError}.
  * @example
  * ```ts
- * const trace = await readTrace('session.jsonl', { onProgress: (done, total) => bar.update(done / total) })
+ * const trace = await readTrace('session.jsonl', {
+ *   onProgress: (done, total) => process.stderr.write(`\r${Math.round((100 * done) / total)}%`),
+ * })
  * ```
  */
 export async function readTrace(file: string, options: ReadTraceOptions = {}): Promise<Trace> {

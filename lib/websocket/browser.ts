@@ -9,9 +9,9 @@
  *
  * const conn = await connect(`ws://${location.host}/ws`)
  * void conn.sink([Frames.text('hello')])
- * for await (const frame of conn.source) if (frame.kind === 'data' && frame.type === 'text') show(frame.text)
+ * for await (const frame of conn.source) if (frame.kind === 'data' && frame.type === 'text') console.log(frame.text)
  * ```
- * @module
+ * @module websocket/client
  */
 export { connect, type CloseInfo, type ConnectOptions, type FrameConnection } from './client.js'
 export { remote, type RemoteOptions } from './remote.js'

@@ -22,7 +22,7 @@ import type { TaskStatus } from '../core/task.js'
  *
  * @example
  * ```ts
- * import { CloseCode } from 'apipeline-ts/websocket'
+ * import { CloseCode, connect } from 'apipeline-ts/websocket'
  *
  * const conn = await connect('ws://127.0.0.1:8080')
  * const { code } = await conn.closed
@@ -57,6 +57,10 @@ export function closeCodeFor(status: TaskStatus): number {
  * them the code), without splitting a character.
  * @example
  * ```ts
+ * import { WebSocket } from 'ws'
+ *
+ * const ws = new WebSocket('ws://127.0.0.1:8080')
+ * const error = new Error('the model went away')
  * ws.close(1011, closeReason(`errored: ${error.message}`))
  * ```
  */

@@ -8,10 +8,13 @@
  * The client's `source` ends with this error; `code` and `reason` are the close frame's (see {@link CloseCode}).
  * @example
  * ```ts
+ * import { CloseCode, connect, WebSocketClosedError } from 'apipeline-ts/websocket'
+ *
+ * const conn = await connect('ws://127.0.0.1:8080')
  * try {
- *   for await (const frame of conn.source) show(frame)
+ *   for await (const frame of conn.source) console.log(Frames.format(frame))
  * } catch (err) {
- *   if (err instanceof WebSocketClosedError && err.code === CloseCode.tryAgainLater) retryLater()
+ *   if (err instanceof WebSocketClosedError && err.code === CloseCode.tryAgainLater) console.log('server full, retry later')
  * }
  * ```
  */

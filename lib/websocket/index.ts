@@ -29,6 +29,7 @@ const nodeWebSocket = NodeWebSocket as unknown as WebSocketConstructor
  * `WebSocket` is used unless `options.WebSocket` is given.
  * @example
  * ```ts
+ * const server = await serve({ port: 0, session: () => bot })
  * const conn = await connect(server.url)
  * void conn.sink([Frames.text('hello')])
  * for await (const frame of conn.source) console.log(Frames.format(frame))
@@ -43,7 +44,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
  * `ws` package's `WebSocket` is used unless `options.WebSocket` is given.
  * @example
  * ```ts
- * const bot = pipeline(remote('ws://127.0.0.1:8080'), speaker)
+ * const voiceBot = pipeline(stt, remote('ws://127.0.0.1:8080'), tts)
  * ```
  */
 export function remote(url: string | URL, options: RemoteOptions = {}): Processor {

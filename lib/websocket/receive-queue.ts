@@ -16,9 +16,12 @@ const isStale = (frame: Frame): boolean => frame.kind === 'data' || frame.kind =
  * A FIFO of received frames with one reader; see the module documentation.
  * @example
  * ```ts
- * const queue = new ReceiveQueue(256, () => socket.pause(), () => socket.resume(), () => socket.close())
+ * import { WebSocket } from 'ws'
+ *
+ * const ws = new WebSocket('ws://127.0.0.1:8080')
+ * const queue = new ReceiveQueue(256, () => ws.pause(), () => ws.resume(), () => ws.close())
  * queue.push(frame)
- * for await (const f of queue) show(f)
+ * for await (const f of queue) console.log(Frames.format(f))
  * ```
  */
 export class ReceiveQueue implements AsyncIterableIterator<Frame, undefined> {

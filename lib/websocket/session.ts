@@ -90,6 +90,8 @@ export interface SessionSettings {
  * One connection, one task. Created by the server; passed to `onSession`.
  * @example
  * ```ts
+ * import { serve } from 'apipeline-ts/websocket'
+ *
  * const server = await serve({
  *   session: () => bot,
  *   onSession: (session) => void session.done.then((r) => console.log(session.id, r.code, r.task?.status)),

@@ -29,7 +29,9 @@ export interface WebSocketLike {
   addEventListener(type: 'open' | 'error', listener: (event: unknown) => void): void
   addEventListener(type: 'message', listener: (event: MessageEventLike) => void): void
   addEventListener(type: 'close', listener: (event: CloseEventLike) => void): void
-  removeEventListener(type: string, listener: (event: never) => void): void
+  removeEventListener(type: 'open' | 'error', listener: (event: unknown) => void): void
+  removeEventListener(type: 'message', listener: (event: MessageEventLike) => void): void
+  removeEventListener(type: 'close', listener: (event: CloseEventLike) => void): void
   pause?(): void
   resume?(): void
 }
@@ -50,7 +52,10 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
  * `WebSocket.OPEN`: the `readyState` of an open socket.
  * @example
  * ```ts
- * if (socket.readyState === OPEN) socket.send(bytes)
+ * import { WebSocket } from 'ws'
+ *
+ * const ws = new WebSocket('ws://127.0.0.1:8080')
+ * if (ws.readyState === OPEN) ws.send(bytes)
  * ```
  */
 export const OPEN = 1

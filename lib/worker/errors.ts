@@ -38,6 +38,9 @@ export class WorkerError extends Error {
  * @example
  * ```ts
  * import { PipelineError } from 'apipeline-ts'
+ * import { inWorker } from 'apipeline-ts/worker'
+ *
+ * const url = new URL('./stages.js', import.meta.url)
  * try { for await (const f of run(inWorker(url, 'nope'), input)) use(f) } catch (err) {
  *   if (err instanceof PipelineError && err.frame.cause instanceof WorkerModuleError) console.error(err.message)
  * }

@@ -142,7 +142,7 @@ function readyUnlessAborted(ready: Promise<void>, signal: AbortSignal): Promise<
  * import { inWorker } from 'apipeline-ts/worker'
  *
  * const bot = pipeline(inWorker(new URL('./gain.js', import.meta.url), 'gain', { threads: 2 }), vad, stt)
- * for await (const frame of run(bot, microphoneFrames)) console.log(Frames.format(frame))
+ * for await (const frame of run(bot, input)) console.log(Frames.format(frame))
  * ```
  */
 export function inWorker(moduleUrl: string | URL, exportName = 'default', options: InWorkerOptions = {}): Processor {
