@@ -190,7 +190,7 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
    * source is never pulled for frames that would only be dropped.
    * @example
    * ```ts
-   * for await (const frame of microphone) {
+   * for (const frame of input) {
    *   if (!task.acceptsInput()) break
    *   await task.queueFrame(frame)
    * }

@@ -271,12 +271,14 @@ const ledgers = new WeakMap<Runtime, DeliveryLedger>()
  * The delivery ledger of the run `runtime` belongs to (created on first use).
  * @example
  * ```ts
- * import { ledgerOf, type Processor } from 'apipeline-ts'
+ * import { ledgerOf, type ProcessorFn } from 'apipeline-ts'
  *
- * const speaker: Processor = async function* (source, ctx) {
+ * const speaker: ProcessorFn = async function* (source, ctx) {
  *   for await (const f of source) {
- *     await device.play(f)
- *     if (ctx) ledgerOf(ctx.runtime).delivered(f) // the user heard it
+ *     if (f.type === 'audioRaw') {
+ *       await device.play(f.audio, { signal: ctx.signal })
+ *       ledgerOf(ctx.runtime).delivered(f) // the user heard it
+ *     }
  *     yield f
  *   }
  * }

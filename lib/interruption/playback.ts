@@ -41,11 +41,12 @@ export interface Playback {
  *
  * @example
  * ```ts
- * import { playback, pipeline, PipelineTask } from 'apipeline-ts'
+ * import { playback, pipeline, PipelineTask, type Frame } from 'apipeline-ts'
  *
+ * declare const audioQueue: { enqueue(frame: Frame, onPlayed: () => void): void; clear(): void }
  * const speaker = playback({
- *   play: (frame) => device.enqueue(frame, () => speaker.played(frame)), // the device calls back once played
- *   flush: () => device.clear(),
+ *   play: (frame) => audioQueue.enqueue(frame, () => speaker.played(frame)), // the player calls back once played
+ *   flush: () => audioQueue.clear(),
  * })
  * const task = new PipelineTask(pipeline(llm, tts, speaker.sink), { allowInterruptions: true })
  * ```

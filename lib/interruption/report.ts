@@ -59,6 +59,7 @@ export function interruptionReport(report: InterruptionReport): InterruptionRepo
  * ```ts
  * import { isInterruptionReport, PipelineTask } from 'apipeline-ts'
  *
+ * const history: { role: 'assistant'; text: string; interrupted: boolean }[] = []
  * const task = new PipelineTask(bot, {
  *   allowInterruptions: true,
  *   onUpstream: (f) => { if (isInterruptionReport(f)) history.push({ role: 'assistant', text: f.data.deliveredText, interrupted: true }) },
