@@ -36,6 +36,7 @@ const ENTRIES: readonly Entry[] = [
   { id: 'B4', file: 'memory.ts', title: 'memory with a slow sink', load: exported('bench') },
   { id: 'B5', file: 'interruption.ts', title: 'interruption', load: exported('bench') },
   { id: 'B6', file: 'wire.ts', title: 'wire formats', load: exported('bench') },
+  { id: 'B7', file: 'teardown.ts', title: 'teardown: break and cancel latency', load: exported('bench') },
 ]
 
 function environment(): string {
