@@ -37,6 +37,7 @@ const ENTRIES: readonly Entry[] = [
   { id: 'B4', file: 'memory.ts', title: 'memory with a slow sink', load: exported('bench') },
   { id: 'B5', file: 'interruption.ts', title: 'interruption', load: exported('bench') },
   { id: 'B6', file: 'wire.ts', title: 'wire formats', load: exported('bench') },
+  { id: 'B7', file: 'teardown.ts', title: 'teardown: break and cancel latency', load: exported('bench') },
   { id: 'W', file: 'websocket.ts', title: 'WebSocket transport (W1 round trip, W2 audio throughput, W3 memory per session)', load: exported('bench') },
   { id: 'NATS', file: 'nats.ts', title: 'distribution on NATS (hop cost, scaling, spread, memory)', load: exported('bench') },
   { id: 'OBS', file: 'observe.ts', title: 'observers, latency breakdown and OpenTelemetry on B1/B2; a slow observer', load: exported('bench') },
