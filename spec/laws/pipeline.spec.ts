@@ -92,8 +92,9 @@ describe('pipeline laws', () => {
     // while joined with the next text ("|") it is kept: the law cannot tell that from a lost tail.
     await checkLaw('flushesAtEnd', batch2, { numRuns: 30 })
     await checkLaw('flushesAtEnd', dropEmpty, { numRuns: 30 })
+    // Only a case that cuts after the first text shows it (k even): 40 runs miss none with probability 2^-40.
     const texts = fc.constant<Frame[]>([Frames.text(''), Frames.text('')])
-    await expect(checkLaw('flushesAtEnd', pipeline(batch2, dropEmpty), { numRuns: 5, frames: texts })).rejects.toThrow(/leave this law out/)
+    await expect(checkLaw('flushesAtEnd', pipeline(batch2, dropEmpty), { numRuns: 40, frames: texts })).rejects.toThrow(/leave this law out/)
   })
 
   it('the equivalence check sees order: suffixes applied in the other order differ', async () => {
