@@ -8,6 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Frames, pipeline, run, type Frame, type TaskResult } from '../../lib/index.js'
 import { RemoteSessionError, remote } from '../../lib/nats/index.js'
 import { connectTo, until, waitForRoute } from './harness/connections.js'
+
+/** Resolves as `work` does, or rejects naming `what` when it takes longer than `ms`. */
+function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+  })
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
+}
 import { spawnWorker, type Child } from './harness/processes.js'
 import { natsUnavailable, startCluster, type NatsNode } from './harness/server.js'
 
@@ -74,13 +83,29 @@ describe.skipIf(skip !== undefined)('a 2-node NATS cluster: caller on one node, 
     await a.stop()
     await new Promise((resolve) => setTimeout(resolve, 300))
     await a.restart()
-    await reading
+    await within(reading, 15_000, 'the session in flight to fail after the node restart')
     expect(result?.status).toBe('errored')
     expect(result?.error?.cause).toBeInstanceOf(RemoteSessionError)
 
-    // the client reconnected: a new session opens across the re-established route
-    const out: Frame[] = []
-    for await (const f of run(pipeline(remote(caller, 'cluster.upper', { openTimeoutMs: 10_000 })), [Frames.text('again')])) out.push(f)
+    // The client reconnects and the route comes back (each with its own backoff): a new session opens across it. Each
+    // attempt is bounded; a failed one (no worker reachable yet) is retried until the deadline.
+    const deadline = Date.now() + 30_000
+    let out: Frame[] = []
+    for (;;) {
+      out = []
+      const attempt = run(pipeline(remote(caller, 'cluster.upper', { openTimeoutMs: 5_000 })), [Frames.text('again')])
+      const collected = (async () => {
+        for await (const f of attempt) out.push(f)
+      })()
+      const ok = await within(collected, 12_000, 'a new session after the reconnect').then(
+        () => true,
+        (err: unknown) => {
+          if (Date.now() > deadline) throw err
+          return false
+        },
+      )
+      if (ok) break
+    }
     expect(texts(out)).toEqual(['AGAIN'])
-  }, 40_000)
+  }, 60_000)
 })
