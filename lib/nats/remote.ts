@@ -141,6 +141,8 @@ class CallerSession {
   private early: Uint8Array[] = []
   private readonly queue = new Deque<Frame>()
   private waiter: ((frame: Frame | undefined) => void) | undefined
+  /** The interruption epoch when the waiting consumer was handed its frame (it resumes a turn later). */
+  private wokenEpoch = 0
   private state: 'opening' | 'open' | 'done' | 'failed' | 'disposed' = 'opening'
   /** Interruptions relayed to the worker: output stamped with an older epoch is stale. */
   private epoch = 0
@@ -369,6 +371,14 @@ class CallerSession {
     })
   }
 
+  /**
+   * True when `frame`, handed to the waiting consumer, became stale before the consumer resumed: an interruption came
+   * in between (the queue was cleared of its peers, this one was already on its way out).
+   */
+  staleSinceHandover(frame: Frame): boolean {
+    return this.wokenEpoch !== this.epoch && isDataOrApp(frame)
+  }
+
   /** The consumer took `frame`: grants its credit back. */
   taken(frame: Frame): void {
     if (costsCredit(frame)) this.link?.consumed(1)
@@ -465,6 +475,7 @@ class CallerSession {
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
+    this.wokenEpoch = this.epoch
     waiter(frame)
   }
 }
@@ -518,6 +529,10 @@ export function remote(nc: NatsConnection, subject: string, options: RemoteOptio
         const next = session.next()
         const frame = next instanceof Promise ? await next : next
         if (frame === undefined) return
+        if (next instanceof Promise && session.staleSinceHandover(frame)) {
+          session.taken(frame)
+          continue
+        }
         yield frame
         session.taken(frame)
       }
