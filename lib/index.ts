@@ -27,6 +27,7 @@ export { mapConcurrent, type MapConcurrentOptions, type MapConcurrentResult } fr
 export { run, type RunHandle, type RunOptions } from './core/run.js'
 export { PipelineTask, type PipelineParams, type TaskResult, type TaskStatus } from './core/task.js'
 export { PipelineRunner, type PipelineRunnerOptions } from './core/runner.js'
+export { warnSlowInterruption, type SlowInterruption, type SlowInterruptionHandler } from './core/slow-interruption.js'
 export { unfused } from './core/fuse.js'
 
 // Observing a pipeline

@@ -7,11 +7,14 @@ import { CancelledError, InterruptedError } from '../errors.js'
 import { startInterruption } from '../frames/constructors.js'
 import type { Frame, StartFrame, StartInterruptionFrame } from '../frames/types.js'
 import type { FrameTap } from '../observe/tap.js'
+import type { SlowInterruptionWatch } from './slow-interruption.js'
 
 /** Settings of a runtime. */
 export interface RuntimeOptions {
   /** How long teardown waits for processors that ignore the signal, in ms. */
   readonly cancelTimeoutMs: number
+  /** The warning for a stage that holds an interruption (none: no warning). */
+  readonly slowInterruption?: SlowInterruptionWatch
 }
 
 /** The state of one run, shared by every context of that run. */
@@ -39,8 +42,12 @@ export class Runtime {
   /** Set while observers are attached: stages hand it every frame they emit. Undefined costs nothing more. */
   tap: FrameTap | undefined = undefined
 
+  /** The warning for a stage that holds an interruption, if the run gives one. */
+  readonly slowInterruption: SlowInterruptionWatch | undefined
+
   constructor(options: RuntimeOptions) {
     this.cancelTimeoutMs = options.cancelTimeoutMs
+    this.slowInterruption = options.slowInterruption
   }
 
   /** Aborts on cancel and on each interruption; replaced by a fresh signal after an interruption. */

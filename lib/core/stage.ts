@@ -23,6 +23,7 @@ import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
 import { existingLedger, ledgerOf } from '../interruption/ledger.js'
 import { isInterruptible } from '../interruption/uninterruptible.js'
 import type { Runtime } from './runtime.js'
+import { watchSlowInterruption } from './slow-interruption.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
@@ -62,6 +63,8 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   pending = false
   /** True while the stage is still busy with a turn that was interrupted (the ledger waits for it). */
   lagging = false
+  /** Stops the slow-interruption timer of the current lag, if one runs. */
+  stopWatch: (() => void) | undefined
   private readonly hooked: boolean
   private readonly runtime: Runtime
   readonly delivered = (): void => {
@@ -121,6 +124,8 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   catchUp(): void {
     if (!this.lagging) return
     this.lagging = false
+    this.stopWatch?.()
+    this.stopWatch = undefined
     existingLedger(this.runtime)?.caughtUp(this.owner)
   }
 
@@ -225,6 +230,9 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
       else if (!view.lagging && !this.finished) {
         view.lagging = true
         ledgerOf(runtime).lag(this)
+        const watch = runtime.slowInterruption
+        // Waiting for its consumer at a yield is not holding the interruption: only work on old input is.
+        if (watch !== undefined) view.stopWatch = watchSlowInterruption(watch, ctx.name, () => view.lagging && !this.atYield && !this.finished)
       }
     })
     this.launch()

@@ -15,6 +15,7 @@ import { assertProcessor, type ProcessorFn } from './processor.js'
 import { Runtime } from './runtime.js'
 import { closeQuietly } from '../internal/close.js'
 import { macrotask } from '../internal/turn.js'
+import { warnSlowInterruption, type SlowInterruptionHandler, type SlowInterruptionWatch } from './slow-interruption.js'
 import type { Observer, ObserverHandle, ObserverStats } from '../observe/events.js'
 import { ObserverHub, observerList } from '../observe/hub.js'
 import { ledgerOf, type DeliveryLedger } from '../interruption/ledger.js'
@@ -51,6 +52,14 @@ export interface PipelineParams extends Partial<StartParams> {
   readonly name?: string
   /** Observers of the task's frames and lifecycle (see `PipelineTask.observe`). */
   readonly observe?: Observer | readonly Observer[]
+  /**
+   * After an interruption, a stage that has neither read its source again nor handed over an output for this long (in
+   * ms) is busy with work of before the interruption (it ignores `ctx.signal`): `onSlowInterruption` is told, naming
+   * it. Default 50; `0` turns the warning off.
+   */
+  readonly slowInterruptionMs?: number
+  /** Receives the slow-interruption warnings. Default `warnSlowInterruption` (`console.warn`, silent in production). */
+  readonly onSlowInterruption?: SlowInterruptionHandler
 }
 
 let taskCount = 0
@@ -58,6 +67,17 @@ let taskCount = 0
 /** How many frames the driver takes in a row before it lets the event loop run timers and I/O. */
 const FRAMES_PER_TURN = 512
 const MAX_ERRORS = 100
+
+function slowInterruptionWatch(params: PipelineParams): { slowInterruption?: SlowInterruptionWatch } {
+  const ms = params.slowInterruptionMs
+  if (ms !== undefined && (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0)) {
+    throw new TypeError(`slowInterruptionMs must be an integer >= 0, got ${describe(ms)}`)
+  }
+  const report = params.onSlowInterruption
+  if (report !== undefined && typeof report !== 'function') throw new TypeError('onSlowInterruption must be a function')
+  if (ms === 0) return {}
+  return { slowInterruption: { thresholdMs: ms ?? 50, report: report ?? warnSlowInterruption } }
+}
 
 function positiveInt(where: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
@@ -125,7 +145,10 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     this.params = params
     this.name = params.name ?? `PipelineTask#${taskCount++}`
     this.startFrame = F.start(params)
-    this.runtime = new Runtime({ cancelTimeoutMs: positiveInt('cancelTimeoutMs', params.cancelTimeoutMs, 1000) })
+    this.runtime = new Runtime({
+      cancelTimeoutMs: positiveInt('cancelTimeoutMs', params.cancelTimeoutMs, 1000),
+      ...slowInterruptionWatch(params),
+    })
     this.input = new Channel<Frame>(positiveInt('inputCapacity', params.inputCapacity, 64))
     positiveInt('outputCapacity', params.outputCapacity, 64)
     this.resultPromise = new Promise((resolve) => {
