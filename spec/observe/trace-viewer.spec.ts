@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest'
 import { describe as describeGraph } from '../../lib/index.js'
 import { readTrace, traceCli, traceRecorder } from '../../lib/trace/index.js'
 import { demoBot, runDemoSession } from '../../examples/observe-session.js'
+import { CHROMIUM_PATH, chromiumArgs } from '../helpers/chromium.js'
 
-const chromium = '/usr/bin/chromium'
+const chromium = CHROMIUM_PATH
 
 describe('trace viewer', () => {
   if (!existsSync(chromium)) {
@@ -47,17 +48,7 @@ describe('trace viewer', () => {
       browser = await puppeteer.launch({
         executablePath: chromium,
         headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          `--user-data-dir=${join(dir, 'profile')}`,
-        ],
+        args: chromiumArgs(dir),
         timeout: 60_000,
       })
       const tab = await browser.newPage()

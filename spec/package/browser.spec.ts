@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
+import { chromiumArgs } from '../helpers/chromium.js'
 
 const root = new URL('../../', import.meta.url).pathname
 const candidates = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
@@ -44,15 +45,7 @@ describe('browser', () => {
       const dom = execFileSync(
         chromium,
         [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          `--user-data-dir=${join(dir, 'profile')}`,
+          ...chromiumArgs(dir),
           '--virtual-time-budget=10000',
           '--dump-dom',
           `file://${page}`,

@@ -9,8 +9,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startWebChat } from '../../examples/web-chat/server.js'
 import { inCI, sleep } from './helpers.js'
+import { CHROMIUM_PATH, chromiumArgs } from '../helpers/chromium.js'
 
-const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM = CHROMIUM_PATH
 
 type ChatEvent = { t: 'word'; word: string } | { t: 'stop' } | { t: 'ack' } | { t: 'done' }
 
@@ -28,17 +29,7 @@ describe('web chat in headless Chromium', () => {
     const browser = await launch({
       executablePath: CHROMIUM,
       headless: true,
-      userDataDir: join(dir, 'profile'),
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: chromiumArgs(dir),
     })
     try {
       const page = await browser.newPage()
