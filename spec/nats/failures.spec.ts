@@ -3,8 +3,8 @@
  * a worker that closes — each a typed error, nothing hangs, nothing is silently skipped.
  */
 import type { NatsConnection } from '@nats-io/transport-node'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FrameEncodeError, Frames, PipelineTask, pipeline, run, type ErrorFrame, type Frame, type ProcessorFn, type TaskResult } from '../../lib/index.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { FrameEncodeError, Frames, PipelineTask, pipeline, run, type ErrorFrame, type Frame, type ProcessorFn } from '../../lib/index.js'
 import {
   GapDetectedError,
   MalformedMessageError,
@@ -12,13 +12,11 @@ import {
   WorkerLostError,
   remote,
   serve,
-  type NatsService,
   type RemoteSessionInfo,
-  type ServeOptions,
-  type SessionInfo,
 } from '../../lib/nats/index.js'
-import { connectTo, until } from './harness/connections.js'
-import { natsUnavailable, startNats, type NatsNode } from './harness/server.js'
+import { until } from './harness/connections.js'
+import { natsUnavailable } from './harness/server.js'
+import { natsSessions } from './harness/sessions.js'
 
 const skip = natsUnavailable()
 
@@ -40,38 +38,14 @@ function gated(gate: { open: Promise<void> }): ProcessorFn {
 }
 
 describe.skipIf(skip !== undefined)('session failures over a real nats-server', () => {
-  let node: NatsNode
+  const nats = natsSessions('fail')
+  const serveFresh = nats.serveFresh
+  const services = nats.services
   let caller: NatsConnection
   let worker: NatsConnection
-  const services: NatsService[] = []
-  let subjects = 0
-
-  function serveFresh(processor: (session: SessionInfo) => ProcessorFn, options: Partial<ServeOptions> = {}) {
-    const subject = `fail.s${subjects++}`
-    const ended: { session: SessionInfo; result: TaskResult }[] = []
-    const errors: Error[] = []
-    const service = serve(worker, {
-      subject,
-      processor,
-      onSessionEnd: (session, result) => ended.push({ session, result }),
-      onError: (err) => errors.push(err),
-      ...options,
-    })
-    services.push(service)
-    return { subject, ended, errors, service }
-  }
-
-  beforeAll(async () => {
-    node = await startNats()
-    caller = await connectTo(node.url, 'caller')
-    worker = await connectTo(node.url, 'worker')
-  })
-
-  afterAll(async () => {
-    await Promise.all(services.map((s) => s.close()))
-    await caller?.close()
-    await worker?.close()
-    await node?.stop()
+  beforeAll(() => {
+    caller = nats.caller
+    worker = nats.worker
   })
 
   it('a subject nobody serves fails fast with a NoWorkerError, and the task ends errored', async () => {

@@ -3,11 +3,12 @@
  * code path as a worker process; the process specs kill real ones), callers using remote() inside local pipelines.
  */
 import type { NatsConnection } from '@nats-io/transport-node'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Frames, PipelineTask, pipeline, run, type Frame, type Processor, type ProcessorFn, type TaskResult } from '../../lib/index.js'
-import { remote, serve, type NatsService, type ServeOptions, type SessionInfo } from '../../lib/nats/index.js'
-import { connectTo, until } from './harness/connections.js'
-import { natsUnavailable, startNats, type NatsNode } from './harness/server.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { Frames, PipelineTask, pipeline, run, type Frame, type Processor, type ProcessorFn } from '../../lib/index.js'
+import { remote } from '../../lib/nats/index.js'
+import { until } from './harness/connections.js'
+import { natsUnavailable } from './harness/server.js'
+import { natsSessions } from './harness/sessions.js'
 
 const skip = natsUnavailable()
 
@@ -17,39 +18,11 @@ const echo: Processor = async function* echo(source) {
 }
 
 describe.skipIf(skip !== undefined)('remote() and serve() over a real nats-server', () => {
-  let node: NatsNode
+  const nats = natsSessions('spec')
+  const serveFresh = nats.serveFresh
   let caller: NatsConnection
-  let worker: NatsConnection
-  const services: NatsService[] = []
-  let subjects = 0
-
-  /** Serves a fresh subject with `processor`; returns the subject and the ended sessions. */
-  function serveFresh(processor: (session: SessionInfo) => Processor, options: Partial<ServeOptions> = {}) {
-    const subject = `spec.s${subjects++}`
-    const ended: { session: SessionInfo; result: TaskResult }[] = []
-    const errors: Error[] = []
-    const service = serve(worker, {
-      subject,
-      processor,
-      onSessionEnd: (session, result) => ended.push({ session, result }),
-      onError: (err) => errors.push(err),
-      ...options,
-    })
-    services.push(service)
-    return { subject, ended, errors, service }
-  }
-
-  beforeAll(async () => {
-    node = await startNats()
-    caller = await connectTo(node.url, 'caller')
-    worker = await connectTo(node.url, 'worker')
-  })
-
-  afterAll(async () => {
-    await Promise.all(services.map((s) => s.close()))
-    await caller?.close()
-    await worker?.close()
-    await node?.stop()
+  beforeAll(() => {
+    caller = nats.caller
   })
 
   it('runs a pipeline stage on the worker: start first, output in order, end last, every stage finalized', async () => {
