@@ -224,11 +224,10 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
     this.offInterrupt = runtime.onInterrupt(() => {
       if (this.atYield) ctx.pinnedSignal = runtime.interruptedSignal
       const view = this.view
-      // Until the processor is handed a frame read after the interruption, what it hands over answers the interrupted
-      // turn — also while a read is in flight: a processor that reads and produces concurrently (a pump, a remote
-      // session) may still hand over old work meanwhile. The read's delivery moves `readEpoch` on. A processor that is
-      // not reading holds the interruption (the ledger waits for it).
-      if (!view.pending && !view.lagging && !this.finished) {
+      // A read in flight returns what comes after the interruption; otherwise the processor's current work (and any
+      // output it hands over until it reads again) answers the interrupted turn.
+      if (view.pending) view.readEpoch = runtime.interruptEpoch
+      else if (!view.lagging && !this.finished) {
         view.lagging = true
         ledgerOf(runtime).lag(this)
         const watch = runtime.slowInterruption
