@@ -92,6 +92,7 @@ export type { FrameSerializer, WireInput, ProtobufSerializerOptions, SerializeFr
 export { uninterruptible, isUninterruptible, isInterruptible } from './interruption/uninterruptible.js'
 export { interruptionReport, isInterruptionReport, type InterruptionReport, type InterruptionReportFrame, type ReportedFrame } from './interruption/report.js'
 export { ledgerOf, DeliveryLedger } from './interruption/ledger.js'
+export { currentEpoch, stampEpoch } from './interruption/epoch-stamp.js'
 export { deliveryMarker, type DeliveryMarker } from './interruption/delivery.js'
 export { playback, type Playback, type PlaybackOptions } from './interruption/playback.js'
 export { interruptionPolicy, DEFAULT_BACKCHANNELS, type InterruptionPolicyOptions } from './interruption/policy.js'

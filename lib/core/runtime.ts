@@ -27,6 +27,11 @@ export class Runtime {
   private readonly metricsNames: string[] = []
   /** Counts interruptions; a stage compares it to know whether an abort came from one. */
   interruptEpoch = 0
+  /**
+   * The epochs processors stated for frames they are about to hand over (see `stampEpoch`), read once by the stage
+   * boundary the frame crosses first. Undefined until a processor of the run states one: a run without costs nothing.
+   */
+  epochStamps: WeakMap<object, number> | undefined = undefined
   /** The signal the last interruption aborted (what a processor caught mid-output keeps seeing). */
   interruptedSignal: AbortSignal | undefined
   /**

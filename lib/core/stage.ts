@@ -152,6 +152,10 @@ export function errorMessage(err: unknown): string {
  * interruption) is dropped here, counted by the run's delivery ledger, and the processor is asked for its next output
  * at once: a processor that ignores its signal delays nothing and leaks nothing. Frames marked uninterruptible,
  * control and system frames always pass. The check compares two numbers already at hand.
+ *
+ * A processor that reads and produces concurrently (a pump reading its source while another loop yields) has always
+ * just read something, so its last read says nothing about what it yields: it states the epoch of the input each
+ * frame answers with `stampEpoch`, and the older of that and the last read's epoch decides.
  */
 export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, DeliveryHooked<Frame> {
   private view!: SourceView
@@ -294,12 +298,24 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
 
   /**
    * True (and the frame is counted by the run's delivery ledger) when `frame` is stale: a data or app frame handed
-   * over while the epoch of the input the processor last read is older than the run's (see the class documentation).
+   * over while the epoch of the input the processor last read, or the epoch the processor stated for the frame
+   * (`stampEpoch`), is older than the run's (see the class documentation).
    */
   private isStale(frame: Frame): boolean {
-    const readEpoch = this.view.readEpoch
-    if (readEpoch === this.runtime.interruptEpoch || !isInterruptible(frame)) return false
-    ledgerOf(this.runtime).stale(frame, readEpoch)
+    const runtime = this.runtime
+    let epoch = this.view.readEpoch
+    const stamps = runtime.epochStamps
+    if (stamps !== undefined) {
+      // A processor that reads and produces concurrently states the epoch of the input a frame answers: the older of
+      // the two decides (a stamp can only make a frame stale, never fresh).
+      const stated = stamps.get(frame)
+      if (stated !== undefined) {
+        stamps.delete(frame)
+        if (stated < epoch) epoch = stated
+      }
+    }
+    if (epoch === runtime.interruptEpoch || !isInterruptible(frame)) return false
+    ledgerOf(runtime).stale(frame, epoch)
     return true
   }
 

@@ -15,6 +15,10 @@
  * - A turn also restarts when `stopInterruption` reaches the end of the pipeline (the user stopped speaking: what
  *   follows is the next answer).
  *
+ * A frame dropped for a turn whose report already went out (a processor that ignores its signal and produces
+ * concurrently may keep answering an interrupted turn for a while) is counted in `staleDropped` only: no later
+ * turn's report lists it.
+ *
  * Only interruptible frames (data and app frames not marked uninterruptible) are tracked. Lists are bounded
  * (`MAX_LISTED` frames each); the counts are exact.
  * @module
@@ -180,7 +184,7 @@ export class DeliveryLedger {
   dropped(frame: Frame, epoch?: number): void {
     if (!isInterruptible(frame)) return
     this.sync()
-    this.turnOf(epoch).drop(frame)
+    this.turnOf(epoch)?.drop(frame)
   }
 
   /** A stale frame dropped at a stage boundary (counted, and recorded against the turn it answered). */
@@ -240,12 +244,13 @@ export class DeliveryLedger {
     this.flush()
   }
 
-  private turnOf(epoch: number | undefined): Turn {
+  private turnOf(epoch: number | undefined): Turn | undefined {
     if (epoch === undefined) return this.closing[this.closing.length - 1] ?? this.turn
     if (epoch === this.turn.epoch) return this.turn
     for (const t of this.closing) if (t.epoch === epoch) return t
-    // The turn was already reported: count the frame against the oldest turn still open.
-    return this.closing[0] ?? this.turn
+    // The turn was already reported (a processor kept producing for it after its report went out): the frame belongs
+    // to no later turn, so no report lists it; `staleDropped` still counts it.
+    return epoch > this.turn.epoch ? this.turn : undefined
   }
 
   private schedule(): void {

@@ -8,6 +8,9 @@ import { withInfo, type Processor, type ProcessorFn } from '../core/processor.js
 import { end as endFrame, error as errorFrame, start as startFrame } from '../frames/constructors.js'
 import type { Frame, StartFrame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
+import { stampEpoch } from '../interruption/epoch-stamp.js'
+import { ledgerOf } from '../interruption/ledger.js'
+import { isInterruptible } from '../interruption/uninterruptible.js'
 import { FrameEncodeError, type FrameSerializer } from '../wire/index.js'
 import { CloseReason, MessageType, encodeEnvelope } from './envelope.js'
 import { GapDetectedError, MalformedMessageError, NoWorkerError, WorkerLostError, type NoWorkerReason, type RemoteSessionError } from './errors.js'
@@ -102,7 +105,6 @@ function resolveOptions(subject: string, options: RemoteOptions): Resolved {
   }
 }
 
-const isDataOrApp = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
 const isType = (frame: Frame, type: string): boolean => frame.kind !== 'app' && frame.type === type
 
 /** `promise`'s value, or undefined as soon as `signal` aborts. */
@@ -141,11 +143,16 @@ class CallerSession {
   private early: Uint8Array[] = []
   private readonly queue = new Deque<Frame>()
   private waiter: ((frame: Frame | undefined) => void) | undefined
-  /** The interruption epoch when the waiting consumer was handed its frame (it resumes a turn later). */
-  private wokenEpoch = 0
   private state: 'opening' | 'open' | 'done' | 'failed' | 'disposed' = 'opening'
   /** Interruptions relayed to the worker: output stamped with an older epoch is stale. */
   private epoch = 0
+  /**
+   * The run's interruption epoch for each session epoch (`[k]`: the run's epoch once the k-th interruption was
+   * relayed): the worker stamps its output with the session epoch it had when its pipeline produced it, and this
+   * stage stamps the frame with the run's epoch it answers, so the stage boundary drops it if an interruption came
+   * since — also when the frame is already on its way out (handed to the waiting consumer, yielded).
+   */
+  private readonly runEpochs: number[]
   /** `startInterruption` frames of relayed interruptions still to be met in the input (the worker makes its own). */
   private swallow = 0
   private syntheticEnd = false
@@ -162,6 +169,7 @@ class CallerSession {
   ) {
     this.inbox = createInbox()
     this.id = this.inbox.slice(this.inbox.lastIndexOf('.') + 1)
+    this.runEpochs = [ctx.runtime.interruptEpoch]
     const onCancel = (): void => this.wake(undefined)
     ctx.cancelSignal.addEventListener('abort', onCancel, { once: true })
     this.cleanups.push(() => ctx.cancelSignal.removeEventListener('abort', onCancel))
@@ -371,14 +379,6 @@ class CallerSession {
     })
   }
 
-  /**
-   * True when `frame`, handed to the waiting consumer, became stale before the consumer resumed: an interruption came
-   * in between (the queue was cleared of its peers, this one was already on its way out).
-   */
-  staleSinceHandover(frame: Frame): boolean {
-    return this.wokenEpoch !== this.epoch && isDataOrApp(frame)
-  }
-
   /** The consumer took `frame`: grants its credit back. */
   taken(frame: Frame): void {
     if (costsCredit(frame)) this.link?.consumed(1)
@@ -406,8 +406,14 @@ class CallerSession {
     const link = this.link as SessionLink
     if (this.state !== 'open') return
     let out: Frame | undefined = frame
-    if (epoch < this.epoch && isDataOrApp(frame)) out = undefined // produced before the worker saw the interruption
-    else if (isType(frame, 'start')) out = this.localStart
+    const runEpoch = this.runEpochs[epoch] ?? this.ctx.runtime.interruptEpoch
+    if (isInterruptible(frame)) {
+      if (epoch < this.epoch) {
+        // Produced before the worker saw the interruption: stale.
+        ledgerOf(this.ctx.runtime).stale(frame, runEpoch)
+        out = undefined
+      } else stampEpoch(this.ctx, frame, runEpoch)
+    } else if (isType(frame, 'start')) out = this.localStart
     else if (isType(frame, 'end') && this.syntheticEnd) out = undefined
     if (out === undefined) {
       if (costsCredit(frame)) link.consumed(1)
@@ -442,11 +448,17 @@ class CallerSession {
   /** The run was interrupted: the worker interrupts too; output it produced before that is stale. */
   private interrupt(): void {
     if (this.state !== 'open') return
+    const runEpoch = this.runEpochs[this.epoch] ?? this.ctx.runtime.interruptEpoch - 1
     this.epoch++
+    this.runEpochs.push(this.ctx.runtime.interruptEpoch)
     this.swallow++
     this.link?.sendInterrupt()
-    const dropped = this.queue.removeWhere(isDataOrApp)
-    if (dropped.length > 0) this.link?.consumed(dropped.length)
+    const dropped = this.queue.removeWhere(isInterruptible)
+    if (dropped.length > 0) {
+      this.link?.consumed(dropped.length)
+      const ledger = ledgerOf(this.ctx.runtime)
+      for (const frame of dropped) ledger.dropped(frame, runEpoch)
+    }
   }
 
   /** Reports `error` upstream (fatal or not, per the options) and ends the session. */
@@ -475,7 +487,6 @@ class CallerSession {
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
-    this.wokenEpoch = this.epoch
     waiter(frame)
   }
 }
@@ -529,10 +540,8 @@ export function remote(nc: NatsConnection, subject: string, options: RemoteOptio
         const next = session.next()
         const frame = next instanceof Promise ? await next : next
         if (frame === undefined) return
-        if (next instanceof Promise && session.staleSinceHandover(frame)) {
-          session.taken(frame)
-          continue
-        }
+        // A frame of the worker's output carries the epoch it answers (see CallerSession.runEpochs): the stage drops
+        // it if an interruption came since, also one that came while it was on its way out.
         yield frame
         session.taken(frame)
       }

@@ -11,6 +11,7 @@ import { PipelineTask, type TaskResult } from '../core/task.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame, StartFrame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
+import { isInterruptible } from '../interruption/uninterruptible.js'
 import { CloseReason } from './envelope.js'
 import { CallerLostError, type RemoteSessionError } from './errors.js'
 import type { FrameCodec } from './frame-codec.js'
@@ -58,8 +59,6 @@ export interface SessionHost {
   /** The session's link and subscription are released. */
   released(session: WorkerSession): void
 }
-
-const isDataOrApp = (frame: Frame): boolean => frame.kind === 'data' || frame.kind === 'app'
 
 /** Longest stretch a session's output loop runs without letting the event loop turn, in ms. */
 const TURN_MS = 10
@@ -203,6 +202,9 @@ export class WorkerSession {
     const link = this.link
     let turn = performance.now()
     for await (const frame of output) {
+      // The epoch in which the pipeline handed the frame over: what it is stamped with, whatever happens while it waits
+      // here (a turn of the event loop, credit) — an interruption arriving meanwhile makes it stale, not fresh.
+      const epoch = this.epoch
       // While input is queued the session runs on microtasks alone: give timers (heartbeats) and I/O (output,
       // credit, other sessions' messages) a turn every few ms of work.
       if (performance.now() - turn > TURN_MS) {
@@ -210,14 +212,13 @@ export class WorkerSession {
         turn = performance.now()
       }
       if (costsCredit(frame)) {
-        const epoch = this.epoch
         const ok = link.waitCredit(ctx.cancelSignal)
         if (ok !== true && !(await ok)) return
-        // Output held back for credit while an interruption came is stale.
-        if (epoch !== this.epoch && isDataOrApp(frame)) continue
       }
+      // Output held back (for credit, or for a turn of the event loop) while an interruption came is stale.
+      if (epoch !== this.epoch && isInterruptible(frame)) continue
       try {
-        if (!link.sendFrame(frame, this.epoch)) return
+        if (!link.sendFrame(frame, epoch)) return
       } catch (err) {
         this.relayUp(errorFrame(err as Error, { processor: this.info.name }))
       }

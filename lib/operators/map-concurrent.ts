@@ -11,6 +11,9 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
 import { closeQuietly } from '../internal/close.js'
+import { isFrameShaped } from '../internal/frame-shape.js'
+import { stampEpoch } from '../interruption/epoch-stamp.js'
+import { ledgerOf } from '../interruption/ledger.js'
 import { sourceIterator } from './source-iterator.js'
 
 /** Options of {@link mapConcurrent}. */
@@ -32,13 +35,19 @@ interface Slot {
   /** Frames to emit as they are (non-matching frames). */
   readonly frames?: readonly Frame[]
   /** The call of `fn` for a matching frame. */
-  readonly task?: Promise<MapConcurrentResult>
+  task?: Promise<MapConcurrentResult>
   readonly epoch: number
   /** The signal the call of `fn` received. */
   readonly signal?: AbortSignal
   settled: boolean
   result?: MapConcurrentResult
   error?: { readonly value: unknown }
+  /** True while `fn` runs for this slot. */
+  running?: boolean
+  /** What `fn` returned (set as soon as it returns, before the queue's promise settles). */
+  produced?: MapConcurrentResult
+  /** Removed by an interruption: what `fn` returns, if it still returns, is dropped. */
+  dropped?: boolean
 }
 
 function positive(where: string, value: unknown, fallback: number): number {
@@ -52,6 +61,11 @@ function positive(where: string, value: unknown, fallback: number): number {
 function toFrames(result: MapConcurrentResult): readonly Frame[] {
   if (result === undefined || result === null) return []
   return Array.isArray(result) ? result : [result as Frame]
+}
+
+/** The frames a slot holds or `fn` produced for it (values that are not frames are not counted). */
+function framesOf(slot: Slot): readonly Frame[] {
+  return (slot.frames ?? toFrames(slot.produced)).filter(isFrameShaped)
 }
 
 /**
@@ -68,7 +82,10 @@ function toFrames(result: MapConcurrentResult): readonly Frame[] {
  *
  * `fn` receives the run's signal as it was when its frame entered the stage: on an interruption running calls abort,
  * queued ones never start, and results not yet emitted are dropped (control frames waiting among them are kept);
- * `startInterruption` passes ahead. A frame that enters after the interruption gets the fresh signal. A call that
+ * `startInterruption` passes ahead. A frame that enters after the interruption gets the fresh signal. Each output is
+ * stamped with the epoch its input entered in (`stampEpoch`), so nothing of a result of before an interruption follows
+ * it, also when the interruption comes in the middle of a multi-frame result; the dropped results (and the data frames
+ * waiting among them) are counted in the interruption report, which waits for the dropped calls still running. A call that
  * fails because its signal aborted (interruption or cancel) is dropped quietly; any other exception from `fn` drops
  * that frame and sends an `error` frame upstream (fatal for a `FatalError`).
  *
@@ -116,9 +133,28 @@ export function mapConcurrent(
       }
       const offInterrupt = runtime.onInterrupt(() => {
         // Work started before the interruption is dropped; control and app frames waiting among it keep their place.
-        ordered.removeWhere((slot) => slot.task !== undefined || (slot.frames ?? []).every((f) => f.kind === 'data'))
+        // What is dropped counts in the interruption report: results at hand now, results of running calls when (if)
+        // they come.
+        const removed = ordered.removeWhere((slot) => slot.task !== undefined || (slot.frames ?? []).every((f) => f.kind === 'data'))
+        for (const slot of removed) {
+          slot.dropped = true
+          // A call still running (its signal aborted, but `fn` may ignore it) is counted when it returns; the report
+          // of the interrupted turn waits for it, as for a stage still busy with that turn.
+          if (slot.running === true) {
+            if (running++ === 0) ledgerOf(runtime).lag(lagToken)
+          } else dropFrames(slot)
+        }
         notifyPump()
       })
+      /** Dropped calls whose `fn` still runs, and the token the ledger waits on while there are any. */
+      let running = 0
+      const lagToken = {}
+      const dropFrames = (slot: Slot): void => {
+        const frames = framesOf(slot)
+        if (frames.length === 0) return
+        const ledger = ledgerOf(runtime)
+        for (const f of frames) ledger.dropped(f, slot.epoch)
+      }
       const pump = (async () => {
         try {
           for (;;) {
@@ -133,8 +169,24 @@ export function mapConcurrent(
               // The call belongs to the interruption epoch in which its frame entered the stage: it gets that epoch's
               // signal (not `ctx.signal`, which stays the aborted one while the stage waits for its reader).
               const signal = runtime.signal
-              const slot: Slot = { epoch: runtime.interruptEpoch, signal, settled: false, task: queue.add(async (): Promise<MapConcurrentResult> => fn(frame, { signal, ctx: c }), { signal }) }
-              slot.task?.then(
+              const call = async (): Promise<MapConcurrentResult> => {
+                slot.running = true
+                try {
+                  const result = await fn(frame, { signal, ctx: c })
+                  slot.produced = result
+                  return result
+                } finally {
+                  slot.running = false
+                  // Dropped by an interruption while running: what it produced counts as dropped now.
+                  if (slot.dropped === true) {
+                    dropFrames(slot)
+                    if (running > 0 && --running === 0) ledgerOf(runtime).caughtUp(lagToken)
+                  }
+                }
+              }
+              const slot: Slot = { epoch: runtime.interruptEpoch, signal, settled: false }
+              slot.task = queue.add(call, { signal })
+              slot.task.then(
                 (result) => {
                   slot.settled = true
                   slot.result = result
@@ -170,8 +222,11 @@ export function mapConcurrent(
           if (head !== undefined && head.settled) {
             ordered.shift()
             notifyPump()
+            // The stage is reading all along, so its last read says nothing about these frames: each is stamped with
+            // the epoch its input entered in, and the stage drops it as stale once an interruption came since (also
+            // in the middle of a multi-frame result).
             if (head.frames !== undefined) {
-              yield* head.frames
+              for (const f of head.frames) yield stampEpoch(c, f, head.epoch)
               continue
             }
             if (head.error !== undefined) {
@@ -181,7 +236,7 @@ export function mapConcurrent(
               c.pushUpstream(errorFrame(errorMessage(err), { fatal: isFatal(err), processor: c.name, cause: err }))
               continue
             }
-            if (runtime.interruptEpoch === head.epoch) yield* toFrames(head.result)
+            for (const f of toFrames(head.result)) yield isFrameShaped(f) ? stampEpoch(c, f, head.epoch) : f
             continue
           }
           if (head === undefined && pumpDone) {
@@ -193,6 +248,10 @@ export function mapConcurrent(
       } finally {
         stopped = true
         offInterrupt()
+        if (running > 0) {
+          running = 0
+          ledgerOf(runtime).caughtUp(lagToken)
+        }
         queue.clear()
         notifyPump()
         void closeQuietly(input)
