@@ -19,6 +19,7 @@ import { warnSlowInterruption, type SlowInterruptionHandler, type SlowInterrupti
 import type { Observer, ObserverHandle, ObserverStats } from '../observe/events.js'
 import { ObserverHub, observerList } from '../observe/hub.js'
 import { ledgerOf, type DeliveryLedger } from '../interruption/ledger.js'
+import { markerOn, type DeliveryMarker } from '../interruption/delivery.js'
 import { isInterruptible } from '../interruption/uninterruptible.js'
 import type { DeliveryHooked } from './stage.js'
 
@@ -318,6 +319,31 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
    */
   get staleFrames(): number {
     return this.ledger?.staleDropped ?? 0
+  }
+
+  /**
+   * Delivery marks for the reader of {@link frames} when taking a frame is not yet its delivery: a transport that
+   * writes each frame to a socket marks it delivered once written (`accept(frame)` when taken, `delivered(frame)` once
+   * written, `release()` when done). While the marker is active, taking a frame no longer counts as its delivery, and
+   * frames accepted but never marked delivered count as dropped in the interruption report. Records nothing when the
+   * task does not allow interruptions.
+   * @example
+   * ```ts
+   * declare const ws: { send(data: string, written: (err?: Error) => void): void }
+   * const marks = task.deliveryMarker()
+   * try {
+   *   for await (const frame of task.frames()) {
+   *     if (!marks.accept(frame)) continue
+   *     ws.send(JSON.stringify(frame), (err) => { if (err === undefined) marks.delivered(frame) })
+   *   }
+   * } finally {
+   *   marks.release()
+   * }
+   * ```
+   */
+  deliveryMarker(): DeliveryMarker {
+    const ledger = this.ledger
+    return markerOn(() => ledger)
   }
 
   /** Sends an interruption report upstream from the end of the pipeline: every stage's upstream handlers, then the task. */

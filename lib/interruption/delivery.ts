@@ -49,14 +49,23 @@ export interface DeliveryMarker {
  * ```
  */
 export function deliveryMarker(ctx: ProcessorContext | undefined, source?: unknown): DeliveryMarker {
+  // Before `start` has passed, the parameters are unknown: decide at the first frame that needs it.
+  return markerOn(() => (ctx !== undefined && ctx.start?.allowInterruptions === true ? ledgerOf(ctx.runtime) : undefined), source)
+}
+
+/**
+ * A delivery marker recording in the ledger `find()` returns (asked at the first frame that needs it; `undefined`: the
+ * run records nothing). `source`, when it tells the epoch of its last read (`readEpoch`), makes `accept` skip stale
+ * frames.
+ */
+export function markerOn(find: () => DeliveryLedger | undefined, source?: unknown): DeliveryMarker {
   let ledger: DeliveryLedger | undefined
   let release: (() => void) | undefined
   let off = false
   const active = (): DeliveryLedger | undefined => {
-    if (ledger !== undefined || off || ctx === undefined) return ledger
-    // Before `start` has passed, the parameters are unknown: decide at the first frame that needs it.
-    if (ctx.start?.allowInterruptions !== true) return undefined
-    ledger = ledgerOf(ctx.runtime)
+    if (ledger !== undefined || off) return ledger
+    ledger = find()
+    if (ledger === undefined) return undefined
     release = ledger.claim()
     return ledger
   }

@@ -10,6 +10,7 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { PipelineTask, type PipelineParams, type TaskResult } from '../core/task.js'
 import type { ProcessorFn } from '../core/processor.js'
+import type { DeliveryMarker } from '../interruption/delivery.js'
 import { FrameDecodeError, FrameEncodeError } from '../wire/errors.js'
 import type { FrameSerializer } from '../wire/serializer.js'
 import { CloseCode, closeCodeFor, closeReason } from './close-codes.js'
@@ -294,10 +295,41 @@ export class WebSocketSession {
   }
 
   private async pumpOutput(output: AsyncIterable<Frame>, result: Promise<TaskResult>): Promise<void> {
+    const task = this.task as PipelineTask
+    // A frame reaches the user once it is written to the socket (the send callback, without error): only then is it
+    // delivered for the interruption report. Frames taken but not written (the format does not carry them, they do
+    // not encode, the connection is closing, a slow client's frame dropped) count as dropped.
+    const marks = task.deliveryMarker()
+    const marking = task.start.allowInterruptions
+    const written = (frame: Frame): ((err?: Error) => void) | undefined =>
+      marking
+        ? (err) => {
+            if (err === undefined || err === null) marks.delivered(frame)
+          }
+        : undefined
+    try {
+      await this.sendOutput(output, task, marks, marking, written)
+    } finally {
+      marks.release()
+    }
+    const taskResult = await result
+    if (this.goingAway) this.close(CloseCode.goingAway, 'server closing')
+    else this.close(closeCodeFor(taskResult.status), taskResult.status === 'errored' ? `errored: ${taskResult.error?.error ?? ''}` : taskResult.status)
+    this.finish(taskResult)
+  }
+
+  /** Writes the task's output to the socket, with the slow-client policy and delivery marks. */
+  private async sendOutput(
+    output: AsyncIterable<Frame>,
+    task: PipelineTask,
+    marks: DeliveryMarker,
+    marking: boolean,
+    written: (frame: Frame) => ((err?: Error) => void) | undefined,
+  ): Promise<void> {
     const { highWaterMark, slowClient } = this.settings
     const ws = this.ws
-    const task = this.task as PipelineTask
     for await (const frame of output) {
+      if (marking) marks.accept(frame)
       if (this.closeInfo !== undefined || this.closing) continue
       if (!this.serializer.supports(frame)) {
         this.stats.skipped++
@@ -328,18 +360,25 @@ export class WebSocketSession {
           continue
         }
         // Wait until this frame (and so everything before it) has left the socket's buffers, or the session ends.
-        await Promise.race([new Promise<void>((resolve) => ws.send(data, () => resolve())), this.stopWaiting])
+        const mark = written(frame)
+        await Promise.race([
+          new Promise<void>((resolve) =>
+            ws.send(data, (err) => {
+              mark?.(err)
+              resolve()
+            }),
+          ),
+          this.stopWaiting,
+        ])
         this.stats.sent++
         continue
       }
       this.dropping = false
-      ws.send(data)
+      const mark = written(frame)
+      if (mark === undefined) ws.send(data)
+      else ws.send(data, mark)
       this.stats.sent++
     }
-    const taskResult = await result
-    if (this.goingAway) this.close(CloseCode.goingAway, 'server closing')
-    else this.close(closeCodeFor(taskResult.status), taskResult.status === 'errored' ? `errored: ${taskResult.error?.error ?? ''}` : taskResult.status)
-    this.finish(taskResult)
   }
 
   /**
