@@ -21,7 +21,7 @@
  */
 import type { Context } from '../core/context.js'
 import type { Processor } from '../core/processor.js'
-import { errorMessage } from '../core/stage.js'
+import { errorMessage, Stage } from '../core/stage.js'
 import { FatalError, isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
@@ -31,6 +31,7 @@ import { BranchDedupe, RecentIds } from './dedupe.js'
 import { isLockstep, lockstepChild } from './lockstep.js'
 import { closeQuietly, settleWithin } from '../internal/close.js'
 import { onNextTurn } from '../internal/turn.js'
+import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { ledgerOf } from '../interruption/ledger.js'
 
 /** How the join orders branch output. */
@@ -187,6 +188,10 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
    * Done at construction, like the stages of a pipeline, so processors that measure metrics inside branches are
    * registered before the task sends its initial metrics frame.
    */
+  private readonly stampHandOver = (frame: Frame): void => {
+    if (isDataFrame(frame) && frame.uninterruptible !== true) stampEpoch(this.base, frame, this.base.runtime.interruptEpoch)
+  }
+
   private setUpBranches(): void {
     const base = this.base
     const up = (frame: Frame): void => this.upFromBranch(frame)
@@ -199,7 +204,12 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     for (let b = 0; b < this.n; b++) {
       const branch = this.config.branches[b] as Processor
       try {
-        this.outs.push(branch(this.inputs[b] as BranchInput, this.ctxs[b] as Context)[Symbol.asyncIterator]())
+        const out = branch(this.inputs[b] as BranchInput, this.ctxs[b] as Context)[Symbol.asyncIterator]()
+        // The element reads its input and emits branch output concurrently, so its own last read says nothing about
+        // what it emits: each data frame is stamped with the epoch in which its branch handed it over, and the stage
+        // of the element drops it if an interruption came since — also one that comes while it is on its way out.
+        if (out instanceof Stage) out.onDeliver = this.stampHandOver
+        this.outs.push(out)
       } catch (err) {
         const failure = err
         this.outs.push({ next: () => Promise.reject(failure) })

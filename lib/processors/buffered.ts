@@ -24,6 +24,7 @@ import { error as errorFrame, startInterruption } from '../frames/constructors.j
 import type { Frame } from '../frames/types.js'
 import { Channel } from '../internal/channel.js'
 import { closeQuietly } from '../internal/close.js'
+import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { ledgerOf } from '../interruption/ledger.js'
 import { isInterruptible } from '../interruption/uninterruptible.js'
 
@@ -203,6 +204,16 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
     return true
   }
 
+  /**
+   * States the epoch in which the pump read `frame` (see `stampEpoch`): the pump reads while the consumer yields, so
+   * when an interruption comes as a queued frame is already on its way out (yielded, not yet taken by the stage), the
+   * stage still knows it answers input of before the interruption. Only frames an interruption would drop here.
+   */
+  private stampRead(frame: Frame): void {
+    const readEpoch = (this.source as { readEpoch?: unknown }).readEpoch
+    if (typeof readEpoch === 'number' && this.options.droppable(frame)) stampEpoch(this.ctx, frame, readEpoch)
+  }
+
   private onInterrupt(): void {
     this.drop(this.options.droppable, 'interruption')
     // Once `end` has entered the queue nothing more can arrive from upstream, so the startInterruption frame the task
@@ -281,6 +292,7 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
           else if (frame.type === 'end') this.endQueued = true
         }
         if (this.isStale(frame)) continue
+        this.stampRead(frame)
         const wait = channel.push(frame)
         if (wait === undefined) continue
         // The queue is full: keep reading so that system frames jump in at once; the next ordered frame waits.
