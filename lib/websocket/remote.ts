@@ -10,6 +10,8 @@ import type { ProcessorContext } from '../core/context.js'
 import { jsonSerializer } from '../wire/json.js'
 import { connect, type ConnectOptions } from './client.js'
 import { carriesLifecycle, isInterruptionRequest } from './protocol.js'
+import { currentEpoch, stampEpoch } from '../interruption/epoch-stamp.js'
+import { isInterruptible } from '../interruption/uninterruptible.js'
 
 /** Options of {@link remote}: those of `connect`, plus the processor's display name. */
 export interface RemoteOptions extends ConnectOptions {
@@ -56,6 +58,10 @@ export function remote(url: string | URL, options: RemoteOptions = {}): Processo
     let stopped = false
     let watchTimer: ReturnType<typeof setTimeout> | undefined
     let unwatch: (() => void) | undefined
+    // The local interruption epoch the remote output answers: the one of the last interruption request sent. The
+    // connection drops what the server sent before it acknowledged a request; what it had handed over before the
+    // request went out (also while the local interruption was on its way to the request) answers an older epoch.
+    let answering = currentEpoch(ctx)
     // Cancel closes the connection at once, even while waiting for remote output; an interruption does not (the
     // signal is replaced by a fresh one, which is watched next).
     const watch = (): void => {
@@ -98,6 +104,7 @@ export function remote(url: string | URL, options: RemoteOptions = {}): Processo
         if (frame.kind === 'control' && frame.type === 'start') return false
         if (frame.kind === 'system' && (frame.type === 'cancel' || frame.type === 'stopTask')) return false
         if (isInterruptionRequest(frame)) {
+          answering = currentEpoch(ctx)
           conn.interrupt()
           return false
         }
@@ -120,7 +127,9 @@ export function remote(url: string | URL, options: RemoteOptions = {}): Processo
           yield localEnd ?? frame
           return
         }
-        yield frame
+        // Stamped with the epoch it answers: the stage drops it if an interruption came since, also one that comes
+        // while it is on its way out.
+        yield isInterruptible(frame) ? stampEpoch(ctx, frame, answering) : frame
       }
       if (pumpError !== undefined) throw pumpError
       const info = await conn.closed

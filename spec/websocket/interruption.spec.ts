@@ -113,4 +113,45 @@ describe('interruption over the wire', () => {
     await task.cancel()
     await Promise.all([reading, result])
   })
+
+  it('remote(): an interruption from the sink, as a remote word is on its way out, lets no word of the old answer through', async () => {
+    // Words come in bursts of four, so the next ones are on their way when the sink takes one.
+    const bursts: ProcessorFn = async function* bursts(source, ctx) {
+      for await (const f of source) {
+        if (f.kind !== 'data' || f.type !== 'text') {
+          yield f
+          continue
+        }
+        const signal = ctx.signal
+        for (let i = 0; i < 2000 && !signal.aborted; i++) {
+          yield Frames.text(`${f.text}-${i}`)
+          if (i % 4 === 3) await sleep(3)
+        }
+      }
+    }
+    const { server } = await startServer({ session: () => bursts })
+    for (let round = 0; round < 10; round++) {
+      const task = new PipelineTask(pipeline(remote(server.url)), { allowInterruptions: true })
+      const out: Frame[] = []
+      let interrupted = false
+      const reading = (async () => {
+        for await (const f of task.frames()) {
+          out.push(f)
+          // The user barges in as a word comes out, in the same run of microtasks as the hand-over of the next one.
+          if (!interrupted && word(f) === 'a-4') {
+            interrupted = task.interrupt()
+            void task.queueFrame(Frames.text('b'))
+          }
+        }
+      })()
+      const result = task.run()
+      await task.queueFrame(Frames.text('a'))
+      await waitFor(() => out.some((f) => word(f) === 'b-5'))
+      const at = out.findIndex((f) => f.type === 'startInterruption')
+      expect(at).toBeGreaterThan(0)
+      expect(out.slice(at).flatMap((f) => word(f) ?? []).filter((w) => w.startsWith('a-'))).toEqual([])
+      await task.cancel()
+      await Promise.all([reading, result])
+    }
+  })
 })
