@@ -249,4 +249,41 @@ describe('interruption epochs: processors that read and produce concurrently', (
     expect(report.droppedText).toContain('b1 b2 ')
     expect(report.deliveredCount + report.droppedCount).toBe(produced)
   })
+
+  it('stampEpoch: a typed error for a bad epoch or a value that is not a frame; nothing recorded outside a run with interruptions', () => {
+    const f = Frames.text('x')
+    expect(() => stampEpoch(undefined, f, -1)).toThrow(TypeError)
+    expect(() => stampEpoch(undefined, f, 1.5)).toThrow(TypeError)
+    expect(() => stampEpoch(undefined, f, Number.NaN)).toThrow(TypeError)
+    expect(() => stampEpoch(undefined, null as unknown as Frame, 0)).toThrow(TypeError)
+    expect(stampEpoch(undefined, f, 0)).toBe(f)
+    expect(currentEpoch(undefined)).toBe(0)
+  })
+
+  it('a stamp can only make a frame stale: a processor that has not read since the interruption stays stale whatever it states', async () => {
+    // Ignores its signal and states the current epoch (wrongly) for words of a question read before the interruption.
+    const liar: ProcessorFn = async function* liar(source, ctx) {
+      for await (const f of source) {
+        if (f.kind !== 'data' || f.type !== 'text') {
+          yield f
+          continue
+        }
+        for (let i = 0; i < 10; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 1))
+          yield stampEpoch(ctx, Frames.text(`${f.text}:w${i}`), currentEpoch(ctx))
+        }
+      }
+    }
+    const { task, out, running, reading } = startTask(liar)
+    await task.queueFrame(Frames.text('old'))
+    await until(() => out.some((f) => f.type === 'text'))
+    task.interrupt()
+    await task.queueFrame(Frames.text('new'))
+    await until(() => out.filter((f) => f.kind === 'data' && f.type === 'text' && f.text.startsWith('new:')).length === 10)
+    task.stopWhenDone()
+    expect((await running).status).toBe('ended')
+    await reading
+    const seen = labels(out)
+    expect(seen.slice(seen.indexOf('startInterruption') + 1).filter((l) => l.startsWith('old:'))).toEqual([])
+  })
 })
