@@ -9,7 +9,7 @@ import { jsonSerializer } from '../wire/json.js'
 import type { FrameSerializer } from '../wire/serializer.js'
 import { CloseCode, closeReason } from './close-codes.js'
 import { WebSocketClosedError } from './errors.js'
-import { carriesLifecycle, interruptionRequest, isInterruptionRequest, subprotocolFor } from './protocol.js'
+import { MAX_PLAYED_IDS, carriesLifecycle, interruptionRequest, isInterruptionRequest, playedAck, subprotocolFor } from './protocol.js'
 import { ReceiveQueue } from './receive-queue.js'
 import { OPEN, type CloseEventLike, type MessageEventLike, type WebSocketConstructor, type WebSocketLike } from './socket-like.js'
 
@@ -70,6 +70,12 @@ export interface FrameConnection {
    * and those still arriving until the server's `startInterruption` acknowledges it.
    */
   interrupt(): void
+  /**
+   * Reports frames received from `source` as played (they reached the user): a server serving with
+   * `delivery: 'played'` counts only those as delivered in its interruption report. Needs a format that carries app
+   * frames (JSON): throws a `FrameEncodeError` with protobuf. Does nothing once the connection is closed.
+   */
+  played(frames: Frame | readonly Frame[]): void
   /** Closes the connection; resolves once closed. */
   close(code?: number, reason?: string): Promise<CloseInfo>
   /** Resolves (never rejects) once the connection is closed. */
@@ -234,6 +240,14 @@ class Connection implements FrameConnection {
     }
     if (this.closeInfo !== undefined || this.socket.readyState !== OPEN) throw this.closedError()
     this.socket.send(data)
+  }
+
+  played(frames: Frame | readonly Frame[]): void {
+    const ids = (Array.isArray(frames) ? (frames as readonly Frame[]) : [frames as Frame]).map((f) => f.id)
+    const messages: (Uint8Array | string)[] = []
+    for (let i = 0; i < ids.length || i === 0; i += MAX_PLAYED_IDS) messages.push(this.serializer.serialize(playedAck(ids.slice(i, i + MAX_PLAYED_IDS))))
+    if (this.closeInfo !== undefined || this.socket.readyState !== OPEN) return
+    for (const data of messages) this.socket.send(data)
   }
 
   interrupt(): void {

@@ -73,6 +73,12 @@ export interface ServeOptions {
   readonly onError?: (error: Error, session?: WebSocketSession) => void
   /** Called with every data frame dropped for a slow client. */
   readonly onDrop?: (frame: Frame, session: WebSocketSession) => void
+  /**
+   * When a frame counts as delivered for a session's interruption report: `'written'` (default) once it was written to
+   * the socket; `'played'` once the client reported it played (`FrameConnection.played(frame)`, a `playedFrames`
+   * acknowledgement — JSON only): frames written but not acknowledged before the report count as dropped.
+   */
+  readonly delivery?: 'written' | 'played'
 }
 
 /** A running server; see {@link serve}. */
@@ -156,8 +162,11 @@ export async function serve(options: ServeOptions): Promise<WebSocketPipelineSer
       return false
     }
   }
+  const delivery = options.delivery ?? 'written'
+  if (delivery !== 'written' && delivery !== 'played') throw new TypeError("serve(options).delivery must be 'written' or 'played'")
   const onDrop = options.onDrop
   const settings: SessionSettings = {
+    delivery,
     factory: options.session,
     maxDecodeErrors,
     highWaterMark,

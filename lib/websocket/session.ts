@@ -11,10 +11,11 @@ import type { Frame } from '../frames/types.js'
 import { PipelineTask, type PipelineParams, type TaskResult } from '../core/task.js'
 import type { ProcessorFn } from '../core/processor.js'
 import type { DeliveryMarker } from '../interruption/delivery.js'
+import { isInterruptible } from '../interruption/uninterruptible.js'
 import { FrameDecodeError, FrameEncodeError } from '../wire/errors.js'
 import type { FrameSerializer } from '../wire/serializer.js'
 import { CloseCode, closeCodeFor, closeReason } from './close-codes.js'
-import { isInterruptionRequest } from './protocol.js'
+import { isInterruptionRequest, playedIds } from './protocol.js'
 
 /** How long a closing connection may make no progress before it is cut off. */
 const CLOSE_TIMEOUT_MS = 2000
@@ -85,7 +86,12 @@ export interface SessionSettings {
   readonly slowClient: SlowClientPolicy
   readonly onError: (error: Error, session: WebSocketSession) => void
   readonly onDrop: ((frame: Frame, session: WebSocketSession) => void) | undefined
+  /** When a frame counts as delivered: written to the socket, or reported played by the client. */
+  readonly delivery: 'written' | 'played'
 }
+
+/** Frames written and waiting for the client's played acknowledgement, at most (the oldest are forgotten beyond). */
+const MAX_UNPLAYED = 4096
 
 /**
  * One connection, one task. Created by the server; passed to `onSession`.
@@ -120,6 +126,10 @@ export class WebSocketSession {
   private sentClose: { code: number; reason: string } | undefined
   /** Resolves once the connection is closing or the task finished: a send waiting for the socket to drain stops. */
   private readonly stopWaiting: Promise<void>
+  /** The delivery marks of the output (set while the output is sent). */
+  private marks: DeliveryMarker | undefined
+  /** With `delivery: 'played'`: frames written and not yet reported played, by id. */
+  private readonly unplayed = new Map<number, Frame>()
   private resolveStopWaiting!: () => void
 
   constructor(
@@ -265,6 +275,11 @@ export class WebSocketSession {
       this.stats.ignored++
       return undefined
     }
+    const played = playedIds(frame)
+    if (played !== undefined) {
+      this.onPlayed(played)
+      return undefined
+    }
     if (isInterruptionRequest(frame)) {
       if (!task.interrupt()) this.reportToClient(errorFrame(`${task.name}: interruptions are not allowed in this session`))
       return undefined
@@ -275,6 +290,18 @@ export class WebSocketSession {
     }
     if (frame.kind === 'control' && frame.type === 'end') this.inputEnded = true
     return task.pushFrame(frame)
+  }
+
+  /** The client played the frames with `ids`: delivered (with `delivery: 'played'`; ignored otherwise). */
+  private onPlayed(ids: readonly number[]): void {
+    const marks = this.marks
+    if (marks === undefined || this.settings.delivery !== 'played') return
+    for (const id of ids) {
+      const frame = this.unplayed.get(id)
+      if (frame === undefined) continue
+      this.unplayed.delete(id)
+      marks.delivered(frame)
+    }
   }
 
   private badMessage(task: PipelineTask, err: unknown): void {
@@ -301,15 +328,28 @@ export class WebSocketSession {
     // not encode, the connection is closing, a slow client's frame dropped) count as dropped.
     const marks = task.deliveryMarker()
     const marking = task.start.allowInterruptions
+    const unplayed = this.unplayed
+    const onWritten =
+      this.settings.delivery === 'played'
+        ? (frame: Frame): void => {
+            // Delivered once the client reports it played.
+            if (!isInterruptible(frame)) return
+            unplayed.set(frame.id, frame)
+            if (unplayed.size > MAX_UNPLAYED) unplayed.delete(unplayed.keys().next().value as number)
+          }
+        : (frame: Frame): void => marks.delivered(frame)
     const written = (frame: Frame): ((err?: Error) => void) | undefined =>
       marking
         ? (err) => {
-            if (err === undefined || err === null) marks.delivered(frame)
+            if (err === undefined || err === null) onWritten(frame)
           }
         : undefined
+    this.marks = marks
     try {
       await this.sendOutput(output, task, marks, marking, written)
     } finally {
+      this.marks = undefined
+      unplayed.clear()
       marks.release()
     }
     const taskResult = await result
@@ -330,6 +370,9 @@ export class WebSocketSession {
     const ws = this.ws
     for await (const frame of output) {
       if (marking) marks.accept(frame)
+      // The interrupted turn is being reported: what the client had not reported played by now was not heard (a
+      // client reports played frames ahead of its interruption request, on the same ordered connection).
+      if (frame.kind === 'system' && frame.type === 'startInterruption') this.unplayed.clear()
       if (this.closeInfo !== undefined || this.closing) continue
       if (!this.serializer.supports(frame)) {
         this.stats.skipped++
