@@ -17,6 +17,7 @@
  * `hop,scaling,spread,memory`; default all).
  */
 import type { NatsConnection } from '@nats-io/transport-node'
+import { readFileSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Frames, PipelineTask, pipeline, run, type Frame, type Processor } from '../lib/index.js'
@@ -160,26 +161,78 @@ async function hopCost(nc: NatsConnection, rows: BenchRow[]): Promise<void> {
   })
 }
 
-async function scaling(nc: NatsConnection, rows: BenchRow[]): Promise<void> {
+/** CPU time (user + system) of process `pid` in µs, read from /proc; undefined where /proc is not available. */
+function processCpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15 (clock ticks).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return (ticks * 1e6) / 100 // USER_HZ is 100 on Linux
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * CPU µs spent by this process and by each of `pids` while `work` runs, and the NATS messages `nc` sent (`out`) and
+ * received (`in`), accumulated into `into`.
+ */
+async function accountCpu(nc: NatsConnection, pids: Record<string, number | undefined>, into: Record<string, number>, work: () => Promise<void>): Promise<void> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuMicros(pid)]))
+  const self = process.cpuUsage()
+  const messages = nc.stats()
+  await work()
+  const used = process.cpuUsage(self)
+  const after = nc.stats()
+  into['caller'] = (into['caller'] ?? 0) + used.user + used.system
+  into['out'] = (into['out'] ?? 0) + after.outMsgs - messages.outMsgs
+  into['in'] = (into['in'] ?? 0) + after.inMsgs - messages.inMsgs
+  for (const [k, pid] of Object.entries(pids)) {
+    const a = before[k]
+    const b = processCpuMicros(pid)
+    if (a !== undefined && b !== undefined) into[k] = (into[k] ?? 0) + (b - a)
+  }
+}
+
+async function scaling(nc: NatsConnection, server: NatsNode, one: Child, two: readonly Child[], rows: BenchRow[]): Promise<void> {
   const sessions = 16
   const frames = 1000
-  const t = await timeSideBySide(
-    {
-      one: () => sessionsAtOnce(() => remote(nc, 'bench.cpu.one'), sessions, frames),
-      two: () => sessionsAtOnce(() => remote(nc, 'bench.cpu.two'), sessions, frames),
-    },
-    reps,
-  )
-  const one = t['one'] as number
-  const two = t['two'] as number
-  rows.push({ bench: BENCH, variant: 'scaling: ~200 µs/frame stage, 1 worker process, 16 sessions', frames: sessions * frames, ms: one })
+  const cpu: Record<'one' | 'two', Record<string, number>> = { one: {}, two: {} }
+  const runs = { one: 0, two: 0 }
+  const variant = (name: 'one' | 'two', subject: string, workers: readonly Child[]) => () => {
+    runs[name]++
+    const pids: Record<string, number | undefined> = { server: server.pid }
+    workers.forEach((w, i) => (pids[`worker${i}`] = w.pid))
+    return accountCpu(nc, pids, cpu[name], () => sessionsAtOnce(() => remote(nc, subject), sessions, frames))
+  }
+  const t = await timeSideBySide({ one: variant('one', 'bench.cpu.one', [one]), two: variant('two', 'bench.cpu.two', two) }, reps)
+  /** CPU µs per frame of each process, e.g. `caller 31, server 9, workers 231 + 229`. */
+  const perFrame = (name: 'one' | 'two'): string => {
+    const c = cpu[name]
+    const total = sessions * frames * runs[name]
+    const us = (v: number | undefined): string => (v === undefined ? '?' : String(Math.round(v / total)))
+    const workers = Object.keys(c).filter((k) => k.startsWith('worker'))
+    const perFrame = (v: number | undefined): string => ((v ?? 0) / total).toFixed(2)
+    return `CPU µs per frame: caller ${us(c['caller'])}, nats-server ${us(c['server'])}, worker${workers.length > 1 ? 's' : ''} ${workers.map((k) => us(c[k])).join(' + ')}; caller's NATS messages per frame: ${perFrame(c['out'])} out, ${perFrame(c['in'])} in`
+  }
+  const tOne = t['one'] as number
+  const tTwo = t['two'] as number
+  rows.push({
+    bench: BENCH,
+    variant: 'scaling: ~200 µs/frame stage, 1 worker process, 16 sessions',
+    frames: sessions * frames,
+    ms: tOne,
+    note: perFrame('one'),
+  })
   rows.push({
     bench: BENCH,
     variant: 'scaling: ~200 µs/frame stage, 2 worker processes, 16 sessions',
     frames: sessions * frames,
-    ms: two,
+    ms: tTwo,
     baseline: 'scaling: ~200 µs/frame stage, 1 worker process, 16 sessions',
-    note: `${(one / two).toFixed(2)}x the throughput of 1 worker (target >= 1.7x)`,
+    note: `${(tOne / tTwo).toFixed(2)}x the throughput of 1 worker (target >= 1.7x); ${perFrame('two')}`,
   })
 }
 
@@ -268,7 +321,7 @@ export async function bench(): Promise<BenchRow[]> {
     nc = await connectTo(node.url, 'bench')
     const parts = new Set((process.env.BENCH_NATS_PARTS ?? 'hop,scaling,spread,memory').split(',').map((p) => p.trim()))
     if (parts.has('hop')) await hopCost(nc, rows)
-    if (parts.has('scaling')) await scaling(nc, rows)
+    if (parts.has('scaling')) await scaling(nc, node, cpuOne, [cpuTwoA, cpuTwoB], rows)
     if (parts.has('spread')) await spread(nc, [spreadA, spreadB], rows)
     if (parts.has('memory')) await memory(nc, mem, rows)
   } finally {
