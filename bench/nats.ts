@@ -5,7 +5,9 @@
  * - hop cost: a pass-through stage in-process vs through `remote()`; per-frame latency p50/p99 with 10 sessions at
  *   50 frames/s each (the audio rate), and max frames/s of 640-byte audio frames on one session;
  * - scaling: a CPU-bound stage (busy ~200 µs per data frame) served by 1 vs 2 worker processes, 16 sessions
- *   (target: 2 workers ≥ 1.7× the throughput of 1);
+ *   (`BENCH_NATS_SESSIONS`) of 16,000 frames in all (target: 2 workers ≥ 1.7× the throughput of 1), with the CPU
+ *   time per frame of the caller, the nats-server and the workers, and each round's split of sessions over the
+ *   2 workers;
  * - session spread: 200 sessions over 2 workers (target: each within ±20 % of half);
  * - memory: caller and worker RSS over `BENCH_NATS_FRAMES` (default 1,000,000) 640-byte audio frames echoed by a
  *   worker into a slow consumer (one event-loop turn per frame).
@@ -13,7 +15,7 @@
  * A calibration row gives the round trip of a bare NATS request/reply between the same processes at the same rate:
  * the floor of any hop on this machine.
  *
- * Environment: `BENCH_NATS_FRAMES` (memory run), `BENCH_REPS`, `BENCH_NATS_PARTS` (comma-separated subset of
+ * Environment: `BENCH_NATS_FRAMES` (memory run), `BENCH_NATS_SESSIONS` (scaling), `BENCH_REPS`, `BENCH_NATS_PARTS` (comma-separated subset of
  * `hop,scaling,spread,memory`; default all).
  */
 import type { NatsConnection } from '@nats-io/transport-node'
@@ -21,7 +23,7 @@ import { readFileSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Frames, PipelineTask, pipeline, run, type Frame, type Processor } from '../lib/index.js'
-import { remote } from '../lib/nats/index.js'
+import { remote, type RemoteSessionInfo } from '../lib/nats/index.js'
 import { connectTo } from '../spec/nats/harness/connections.js'
 import { spawnWorker, type Child } from '../spec/nats/harness/processes.js'
 import { natsServerBinary, startNats, type NatsNode } from '../spec/nats/harness/server.js'
@@ -197,42 +199,54 @@ async function accountCpu(nc: NatsConnection, pids: Record<string, number | unde
 }
 
 async function scaling(nc: NatsConnection, server: NatsNode, one: Child, two: readonly Child[], rows: BenchRow[]): Promise<void> {
-  const sessions = 16
-  const frames = 1000
+  const sessions = Math.max(2, Number(process.env.BENCH_NATS_SESSIONS ?? 16) || 16)
+  const frames = Math.round(16_000 / sessions)
   const cpu: Record<'one' | 'two', Record<string, number>> = { one: {}, two: {} }
   const runs = { one: 0, two: 0 }
-  const variant = (name: 'one' | 'two', subject: string, workers: readonly Child[]) => () => {
+  /** One run of `sessions` sessions on `workers`: its wall time, and how many sessions each worker took. */
+  const runOn = async (name: 'one' | 'two', subject: string, workers: readonly Child[]): Promise<{ ms: number; split: string }> => {
     runs[name]++
     const pids: Record<string, number | undefined> = { server: server.pid }
     workers.forEach((w, i) => (pids[`worker${i}`] = w.pid))
-    return accountCpu(nc, pids, cpu[name], () => sessionsAtOnce(() => remote(nc, subject), sessions, frames))
+    const taken = new Map<string, number>()
+    const onSession = (s: RemoteSessionInfo): void => void taken.set(s.workerId, (taken.get(s.workerId) ?? 0) + 1)
+    const t0 = performance.now()
+    await accountCpu(nc, pids, cpu[name], () => sessionsAtOnce(() => remote(nc, subject, { onSession }), sessions, frames))
+    return { ms: performance.now() - t0, split: workers.map((w) => taken.get(w.ready[0] as string) ?? 0).join('/') }
   }
-  const t = await timeSideBySide({ one: variant('one', 'bench.cpu.one', [one]), two: variant('two', 'bench.cpu.two', two) }, reps)
+  // Side by side: a warm-up of each, then rounds of 1 worker and 2 workers. The queue group places each session on a
+  // worker at random, so each round of 2 workers reports its split.
+  await runOn('one', 'bench.cpu.one', [one])
+  await runOn('two', 'bench.cpu.two', two)
+  const rounds: { one: number; two: number; split: string }[] = []
+  for (let r = 0; r < reps; r++) {
+    const a = await runOn('one', 'bench.cpu.one', [one])
+    const b = await runOn('two', 'bench.cpu.two', two)
+    rounds.push({ one: a.ms, two: b.ms, split: b.split })
+  }
+  const median = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number
   /** CPU µs per frame of each process, e.g. `caller 31, server 9, workers 231 + 229`. */
   const perFrame = (name: 'one' | 'two'): string => {
     const c = cpu[name]
     const total = sessions * frames * runs[name]
     const us = (v: number | undefined): string => (v === undefined ? '?' : String(Math.round(v / total)))
     const workers = Object.keys(c).filter((k) => k.startsWith('worker'))
-    const perFrame = (v: number | undefined): string => ((v ?? 0) / total).toFixed(2)
-    return `CPU µs per frame: caller ${us(c['caller'])}, nats-server ${us(c['server'])}, worker${workers.length > 1 ? 's' : ''} ${workers.map((k) => us(c[k])).join(' + ')}; caller's NATS messages per frame: ${perFrame(c['out'])} out, ${perFrame(c['in'])} in`
+    const count = (v: number | undefined): string => ((v ?? 0) / total).toFixed(2)
+    return `CPU µs per frame: caller ${us(c['caller'])}, nats-server ${us(c['server'])}, worker${workers.length > 1 ? 's' : ''} ${workers.map((k) => us(c[k])).join(' + ')}; caller's NATS messages per frame: ${count(c['out'])} out, ${count(c['in'])} in`
   }
-  const tOne = t['one'] as number
-  const tTwo = t['two'] as number
+  const tOne = median(rounds.map((r) => r.one))
+  const tTwo = median(rounds.map((r) => r.two))
+  const base = `scaling: ~200 µs/frame stage, 1 worker process, ${sessions} sessions`
+  rows.push({ bench: BENCH, variant: base, frames: sessions * frames, ms: tOne, note: perFrame('one') })
   rows.push({
     bench: BENCH,
-    variant: 'scaling: ~200 µs/frame stage, 1 worker process, 16 sessions',
-    frames: sessions * frames,
-    ms: tOne,
-    note: perFrame('one'),
-  })
-  rows.push({
-    bench: BENCH,
-    variant: 'scaling: ~200 µs/frame stage, 2 worker processes, 16 sessions',
+    variant: `scaling: ~200 µs/frame stage, 2 worker processes, ${sessions} sessions`,
     frames: sessions * frames,
     ms: tTwo,
-    baseline: 'scaling: ~200 µs/frame stage, 1 worker process, 16 sessions',
-    note: `${(tOne / tTwo).toFixed(2)}x the throughput of 1 worker (target >= 1.7x); ${perFrame('two')}`,
+    baseline: base,
+    note:
+      `${(tOne / tTwo).toFixed(2)}x the throughput of 1 worker (target >= 1.7x); rounds (sessions per worker: ratio) ` +
+      `${rounds.map((r) => `${r.split}: ${(r.one / r.two).toFixed(2)}x`).join(', ')}; ${perFrame('two')}`,
   })
 }
 

@@ -79,7 +79,14 @@ export class SessionLink {
   private toGrant = 0
   private readonly grantEvery: number
   private lastSent = now()
-  private lastReceived = now()
+  /**
+   * How long the peer has been silent, counting only time this side could listen: reset by every message, grown by
+   * each heartbeat check by the time since the previous check or message, at most two check periods (see
+   * {@link tick}).
+   */
+  private silentMs = 0
+  private lastCheck = now()
+  private readonly period: number
   private readonly timer: ReturnType<typeof setInterval>
   private creditWaiters: (() => void)[] = []
   private closedFlag = false
@@ -90,8 +97,8 @@ export class SessionLink {
     this.credit = options.peerWindow
     this.turn = turnOf(options.nc)
     this.grantEvery = Math.max(1, Math.ceil(options.window / 4))
-    const period = Math.max(5, Math.min(options.heartbeatMs / 2, options.heartbeatTimeoutMs / 4))
-    this.timer = setInterval(() => this.tick(), period)
+    this.period = Math.max(5, Math.min(options.heartbeatMs / 2, options.heartbeatTimeoutMs / 4))
+    this.timer = setInterval(() => this.tick(), this.period)
   }
 
   /** True once closed (locally, or because it failed). */
@@ -139,7 +146,8 @@ export class SessionLink {
       return
     }
     this.recvSeq = (this.recvSeq + 1) >>> 0
-    this.lastReceived = now()
+    this.silentMs = 0
+    this.lastCheck = now()
     switch (env.type) {
       case MessageType.frame:
       case MessageType.upstream: {
@@ -333,10 +341,18 @@ export class SessionLink {
     }
   }
 
+  /**
+   * The heartbeat check. A check that comes late means this process's event loop was held up (a long synchronous
+   * stretch, or no CPU for it on a loaded machine): the timers run before the socket is read, so the peer's messages
+   * of that stretch may be waiting unread. Such a stretch counts as two check periods of silence at most — the peer
+   * is judged on the time this side could hear it, never on this side's own stall.
+   */
   private tick(): void {
     if (this.closedFlag) return
     const t = now()
-    if (t - this.lastReceived > this.options.heartbeatTimeoutMs) {
+    this.silentMs += Math.min(t - this.lastCheck, 2 * this.period)
+    this.lastCheck = t
+    if (this.silentMs > this.options.heartbeatTimeoutMs) {
       this.failWith(this.options.lost('heartbeat'))
       return
     }

@@ -45,12 +45,15 @@ const unpacked = (published: readonly Uint8Array[]): Envelope[] =>
   })
 
 /** Two links, `a` (window `wa`) and `b` (window `wb`), wired back to back; `tap` sees every message a→b. */
-function pair(wa = 4, wb = 4, options: { heartbeatMs?: number; timeoutMs?: number; maxPayload?: number } = {}) {
+function pair(wa = 4, wb = 4, options: { heartbeatMs?: number; timeoutMs?: number; maxPayload?: number; deliverLater?: boolean } = {}) {
   const sides: Record<'a' | 'b', Side> = {} as never
   const tapped: Uint8Array[] = []
   const nc = fakeConnection((subject, data) => {
     if (subject === 'to.b') tapped.push(data)
-    sides[subject === 'to.b' ? 'b' : 'a'].link.receive(data)
+    const deliver = (): void => sides[subject === 'to.b' ? 'b' : 'a'].link.receive(data)
+    // Like a socket: a message is read in a later phase of the event loop than the one that sent it.
+    if (options.deliverLater === true) setImmediate(deliver)
+    else deliver()
   }, options.maxPayload)
   for (const [name, window, peerWindow, peer] of [['a', wa, wb, 'to.b'], ['b', wb, wa, 'to.a']] as const) {
     const side = { frames: [], upstream: [], failures: [], junk: [], closes: [], interrupts: 0 } as Omit<Side, 'link'>
@@ -269,6 +272,29 @@ describe('two links back to back', () => {
     await vi.advanceTimersByTimeAsync(350 + 50)
     expect(a.failures).toHaveLength(1)
     expect(a.failures[0]).toMatchObject({ code: 'worker-lost', reason: 'heartbeat' })
+    b.link.close()
+  })
+
+  it("this side's own stall is not the peer's silence: a late heartbeat check does not fail the session, a silent peer is still found after it", async () => {
+    const { a, b } = pair(4, 4, { heartbeatMs: 40, timeoutMs: 200, deliverLater: true })
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+    await sleep(150)
+    // The event loop is held up for 3 timeouts (a long synchronous stretch, or no CPU on a loaded machine). When it
+    // turns again the overdue checks run before the peer's waiting messages are read.
+    const until = performance.now() + 600
+    while (performance.now() < until) {
+      // stalled
+    }
+    await sleep(100)
+    expect(a.failures).toEqual([])
+    expect(b.failures).toEqual([])
+    // b goes silent: a still notices, on the time it could listen.
+    ;(b.link as unknown as { options: { nc: NatsConnection } }).options.nc = fakeConnection(() => {})
+    const silentFrom = performance.now()
+    for (let i = 0; i < 500 && a.failures.length === 0; i++) await sleep(10)
+    expect(a.failures).toHaveLength(1)
+    expect(a.failures[0]).toMatchObject({ code: 'worker-lost', reason: 'heartbeat' })
+    expect(performance.now() - silentFrom).toBeGreaterThanOrEqual(200 - 40)
     b.link.close()
   })
 
