@@ -105,10 +105,23 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
   }
 }
 
-/** Bytes a message takes inside a batch: its length prefix, header and payload. */
+/**
+ * Bytes a message takes inside a batch: its length prefix, header and payload.
+ * @example
+ * ```ts
+ * batchedSize(encodeEnvelope(MessageType.heartbeat, 0, 0, 0)) // 14
+ * ```
+ */
 export const batchedSize = (message: Uint8Array): number => 4 + message.byteLength
 
-/** Writes `messages` (encoded by {@link encodeEnvelope}, numbered from `seq` on) as one batch message. */
+/**
+ * Writes `messages` (encoded by {@link encodeEnvelope}, numbered from `seq` on) as one batch message.
+ * @example
+ * ```ts
+ * const batch = encodeBatch([encodeEnvelope(MessageType.heartbeat, 0, 7, 0), encodeEnvelope(MessageType.credit, 0, 8, 32)], 7)
+ * decodeBatch(decodeEnvelope(batch)).map((m) => m.seq) // [7, 8]
+ * ```
+ */
 export function encodeBatch(messages: readonly Uint8Array[], seq: number): Uint8Array {
   let size = HEADER_BYTES
   for (const m of messages) size += batchedSize(m)
@@ -130,6 +143,11 @@ export function encodeBatch(messages: readonly Uint8Array[], seq: number): Uint8
  * The messages of a batch, each decoded; the whole batch is checked before any is used, so a batch that is cut short,
  * has bytes left over, holds another count of messages than it says, nests a batch or holds a message that is not a
  * session message is a {@link MalformedMessageError} as a whole.
+ * @example
+ * ```ts
+ * const batch = decodeEnvelope(encodeBatch([encodeEnvelope(MessageType.credit, 0, 3, 16)], 3))
+ * const [credit] = decodeBatch(batch) // { type: MessageType.credit, seq: 3, arg: 16, ... }
+ * ```
  */
 export function decodeBatch(batch: Envelope): Envelope[] {
   const data = batch.payload

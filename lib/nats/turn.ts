@@ -10,7 +10,19 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node'
 
-/** The turn of one connection. */
+/**
+ * The turn of one connection.
+ * @example
+ * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
+ * const turn = turnOf(nc)
+ * const bytes = new Uint8Array([1, 2, 3])
+ * if (turn.first()) nc.publish('peer', bytes)
+ * else turn.later(() => nc.publish('peer', bytes))
+ * ```
+ */
 export class ConnectionTurn {
   private scheduled = false
   private waiting: (() => void)[] = []
@@ -41,13 +53,32 @@ export class ConnectionTurn {
     this.scheduled = false
     const waiting = this.waiting
     this.waiting = []
-    for (const flush of waiting) flush()
+    for (const flush of waiting) {
+      try {
+        flush()
+      } catch (err) {
+        // One link's failure (thrown by its owner) surfaces as it would from a callback of its own; the other links
+        // still send what they hold.
+        queueMicrotask(() => {
+          throw err
+        })
+      }
+    }
   }
 }
 
 const turns = new WeakMap<NatsConnection, ConnectionTurn>()
 
-/** The turn of `nc` (one per connection, shared by all its links). */
+/**
+ * The turn of `nc` (one per connection, shared by all its links).
+ * @example
+ * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
+ * turnOf(nc).later(() => nc.publish('peer', new Uint8Array([1])))
+ * ```
+ */
 export function turnOf(nc: NatsConnection): ConnectionTurn {
   let turn = turns.get(nc)
   if (turn === undefined) {
