@@ -294,7 +294,7 @@ describe('two links back to back', () => {
     for (let i = 0; i < 500 && a.failures.length === 0; i++) await sleep(10)
     expect(a.failures).toHaveLength(1)
     expect(a.failures[0]).toMatchObject({ code: 'worker-lost', reason: 'heartbeat' })
-    expect(performance.now() - silentFrom).toBeGreaterThanOrEqual(200 - 40)
+    expect(performance.now() - silentFrom).toBeGreaterThanOrEqual(100) // not at once: it takes the timeout, give or take the last heartbeats
     b.link.close()
   })
 
