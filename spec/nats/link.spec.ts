@@ -8,7 +8,7 @@ import { Frames, type Frame } from '../../lib/index.js'
 import { CloseReason, MessageType, decodeBatch, decodeEnvelope, encodeBatch, encodeEnvelope, type Envelope } from '../../lib/nats/envelope.js'
 import { GapDetectedError, MalformedMessageError, WorkerLostError, type RemoteSessionError } from '../../lib/nats/errors.js'
 import { frameCodec } from '../../lib/nats/frame-codec.js'
-import { decodeOpenReply, decodeOpenRequest, encodeOpenRequest } from '../../lib/nats/handshake.js'
+import { PROTOCOL_VERSION, decodeOpenReply, decodeOpenRequest, encodeOpenRequest } from '../../lib/nats/handshake.js'
 import { SessionLink, type LinkEvents } from '../../lib/nats/link.js'
 
 /** A connection that delivers published messages to `deliver(subject, data)` synchronously. */
@@ -94,11 +94,11 @@ describe('session messages', () => {
 
   it('the open request carries the start frame and is validated field by field', () => {
     const start = Frames.start({ allowInterruptions: true, audioInSampleRate: 8000 })
-    const request = { v: 1, session: 's1', caller: '_INBOX.x', name: 'PipelineTask#0/remote:bot', start, window: 8, heartbeatMs: 100, heartbeatTimeoutMs: 300, format: 'protobuf' }
+    const request = { v: PROTOCOL_VERSION, session: 's1', caller: '_INBOX.x', name: 'PipelineTask#0/remote:bot', start, window: 8, heartbeatMs: 100, heartbeatTimeoutMs: 300, format: 'protobuf' }
     const back = decodeOpenRequest(encodeOpenRequest(request))
     expect(back).toMatchObject({ ...request, start: { type: 'start', allowInterruptions: true, audioInSampleRate: 8000 } })
     const bad = (patch: Record<string, unknown>): Uint8Array => new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(encodeOpenRequest(request))), ...patch }))
-    for (const patch of [{ v: 2 }, { window: 0 }, { caller: 'a b' }, { caller: '_INBOX.>' }, { start: { type: 'text' } }, { name: '' }, { heartbeatMs: 1.5 }]) {
+    for (const patch of [{ v: 1 }, { v: PROTOCOL_VERSION + 1 }, { window: 0 }, { caller: 'a b' }, { caller: '_INBOX.>' }, { start: { type: 'text' } }, { name: '' }, { heartbeatMs: 1.5 }]) {
       expect(() => decodeOpenRequest(bad(patch)), JSON.stringify(patch)).toThrow(MalformedMessageError)
     }
     expect(() => decodeOpenRequest(new TextEncoder().encode('[1]'))).toThrow(MalformedMessageError)
