@@ -5,7 +5,9 @@
  * - hop cost: a pass-through stage in-process vs through `remote()`; per-frame latency p50/p99 with 10 sessions at
  *   50 frames/s each (the audio rate), and max frames/s of 640-byte audio frames on one session;
  * - scaling: a CPU-bound stage (busy ~200 µs per data frame) served by 1 vs 2 worker processes, 16 sessions
- *   (target: 2 workers ≥ 1.7× the throughput of 1);
+ *   (`BENCH_NATS_SESSIONS`) of 16,000 frames in all (target: 2 workers ≥ 1.7× the throughput of 1), with the CPU
+ *   time per frame of the caller, the nats-server and the workers, and each round's split of sessions over the
+ *   2 workers;
  * - session spread: 200 sessions over 2 workers (target: each within ±20 % of half);
  * - memory: caller and worker RSS over `BENCH_NATS_FRAMES` (default 1,000,000) 640-byte audio frames echoed by a
  *   worker into a slow consumer (one event-loop turn per frame).
@@ -13,14 +15,15 @@
  * A calibration row gives the round trip of a bare NATS request/reply between the same processes at the same rate:
  * the floor of any hop on this machine.
  *
- * Environment: `BENCH_NATS_FRAMES` (memory run), `BENCH_REPS`, `BENCH_NATS_PARTS` (comma-separated subset of
+ * Environment: `BENCH_NATS_FRAMES` (memory run), `BENCH_NATS_SESSIONS` (scaling), `BENCH_REPS`, `BENCH_NATS_PARTS` (comma-separated subset of
  * `hop,scaling,spread,memory`; default all).
  */
 import type { NatsConnection } from '@nats-io/transport-node'
+import { readFileSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Frames, PipelineTask, pipeline, run, type Frame, type Processor } from '../lib/index.js'
-import { remote } from '../lib/nats/index.js'
+import { remote, type RemoteSessionInfo } from '../lib/nats/index.js'
 import { connectTo } from '../spec/nats/harness/connections.js'
 import { spawnWorker, type Child } from '../spec/nats/harness/processes.js'
 import { natsServerBinary, startNats, type NatsNode } from '../spec/nats/harness/server.js'
@@ -160,26 +163,90 @@ async function hopCost(nc: NatsConnection, rows: BenchRow[]): Promise<void> {
   })
 }
 
-async function scaling(nc: NatsConnection, rows: BenchRow[]): Promise<void> {
-  const sessions = 16
-  const frames = 1000
-  const t = await timeSideBySide(
-    {
-      one: () => sessionsAtOnce(() => remote(nc, 'bench.cpu.one'), sessions, frames),
-      two: () => sessionsAtOnce(() => remote(nc, 'bench.cpu.two'), sessions, frames),
-    },
-    reps,
-  )
-  const one = t['one'] as number
-  const two = t['two'] as number
-  rows.push({ bench: BENCH, variant: 'scaling: ~200 µs/frame stage, 1 worker process, 16 sessions', frames: sessions * frames, ms: one })
+/** CPU time (user + system) of process `pid` in µs, read from /proc; undefined where /proc is not available. */
+function processCpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15 (clock ticks).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return (ticks * 1e6) / 100 // USER_HZ is 100 on Linux
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * CPU µs spent by this process and by each of `pids` while `work` runs, and the NATS messages `nc` sent (`out`) and
+ * received (`in`), accumulated into `into`.
+ */
+async function accountCpu(nc: NatsConnection, pids: Record<string, number | undefined>, into: Record<string, number>, work: () => Promise<void>): Promise<void> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuMicros(pid)]))
+  const self = process.cpuUsage()
+  const messages = nc.stats()
+  await work()
+  const used = process.cpuUsage(self)
+  const after = nc.stats()
+  into['caller'] = (into['caller'] ?? 0) + used.user + used.system
+  into['out'] = (into['out'] ?? 0) + after.outMsgs - messages.outMsgs
+  into['in'] = (into['in'] ?? 0) + after.inMsgs - messages.inMsgs
+  for (const [k, pid] of Object.entries(pids)) {
+    const a = before[k]
+    const b = processCpuMicros(pid)
+    if (a !== undefined && b !== undefined) into[k] = (into[k] ?? 0) + (b - a)
+  }
+}
+
+async function scaling(nc: NatsConnection, server: NatsNode, one: Child, two: readonly Child[], rows: BenchRow[]): Promise<void> {
+  const sessions = Math.max(2, Number(process.env.BENCH_NATS_SESSIONS ?? 16) || 16)
+  const frames = Math.round(16_000 / sessions)
+  const cpu: Record<'one' | 'two', Record<string, number>> = { one: {}, two: {} }
+  const runs = { one: 0, two: 0 }
+  /** One run of `sessions` sessions on `workers`: its wall time, and how many sessions each worker took. */
+  const runOn = async (name: 'one' | 'two', subject: string, workers: readonly Child[]): Promise<{ ms: number; split: string }> => {
+    runs[name]++
+    const pids: Record<string, number | undefined> = { server: server.pid }
+    workers.forEach((w, i) => (pids[`worker${i}`] = w.pid))
+    const taken = new Map<string, number>()
+    const onSession = (s: RemoteSessionInfo): void => void taken.set(s.workerId, (taken.get(s.workerId) ?? 0) + 1)
+    const t0 = performance.now()
+    await accountCpu(nc, pids, cpu[name], () => sessionsAtOnce(() => remote(nc, subject, { onSession }), sessions, frames))
+    return { ms: performance.now() - t0, split: workers.map((w) => taken.get(w.ready[0] as string) ?? 0).join('/') }
+  }
+  // Side by side: a warm-up of each, then rounds of 1 worker and 2 workers. The queue group places each session on a
+  // worker at random, so each round of 2 workers reports its split.
+  await runOn('one', 'bench.cpu.one', [one])
+  await runOn('two', 'bench.cpu.two', two)
+  const rounds: { one: number; two: number; split: string }[] = []
+  for (let r = 0; r < reps; r++) {
+    const a = await runOn('one', 'bench.cpu.one', [one])
+    const b = await runOn('two', 'bench.cpu.two', two)
+    rounds.push({ one: a.ms, two: b.ms, split: b.split })
+  }
+  const median = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number
+  /** CPU µs per frame of each process, e.g. `caller 31, server 9, workers 231 + 229`. */
+  const perFrame = (name: 'one' | 'two'): string => {
+    const c = cpu[name]
+    const total = sessions * frames * runs[name]
+    const us = (v: number | undefined): string => (v === undefined ? '?' : String(Math.round(v / total)))
+    const workers = Object.keys(c).filter((k) => k.startsWith('worker'))
+    const count = (v: number | undefined): string => ((v ?? 0) / total).toFixed(2)
+    return `CPU µs per frame: caller ${us(c['caller'])}, nats-server ${us(c['server'])}, worker${workers.length > 1 ? 's' : ''} ${workers.map((k) => us(c[k])).join(' + ')}; caller's NATS messages per frame: ${count(c['out'])} out, ${count(c['in'])} in`
+  }
+  const tOne = median(rounds.map((r) => r.one))
+  const tTwo = median(rounds.map((r) => r.two))
+  const base = `scaling: ~200 µs/frame stage, 1 worker process, ${sessions} sessions`
+  rows.push({ bench: BENCH, variant: base, frames: sessions * frames, ms: tOne, note: perFrame('one') })
   rows.push({
     bench: BENCH,
-    variant: 'scaling: ~200 µs/frame stage, 2 worker processes, 16 sessions',
+    variant: `scaling: ~200 µs/frame stage, 2 worker processes, ${sessions} sessions`,
     frames: sessions * frames,
-    ms: two,
-    baseline: 'scaling: ~200 µs/frame stage, 1 worker process, 16 sessions',
-    note: `${(one / two).toFixed(2)}x the throughput of 1 worker (target >= 1.7x)`,
+    ms: tTwo,
+    baseline: base,
+    note:
+      `${(tOne / tTwo).toFixed(2)}x the throughput of 1 worker (target >= 1.7x); rounds (sessions per worker: ratio) ` +
+      `${rounds.map((r) => `${r.split}: ${(r.one / r.two).toFixed(2)}x`).join(', ')}; ${perFrame('two')}`,
   })
 }
 
@@ -268,7 +335,7 @@ export async function bench(): Promise<BenchRow[]> {
     nc = await connectTo(node.url, 'bench')
     const parts = new Set((process.env.BENCH_NATS_PARTS ?? 'hop,scaling,spread,memory').split(',').map((p) => p.trim()))
     if (parts.has('hop')) await hopCost(nc, rows)
-    if (parts.has('scaling')) await scaling(nc, rows)
+    if (parts.has('scaling')) await scaling(nc, node, cpuOne, [cpuTwoA, cpuTwoB], rows)
     if (parts.has('spread')) await spread(nc, [spreadA, spreadB], rows)
     if (parts.has('memory')) await memory(nc, mem, rows)
   } finally {

@@ -1,13 +1,18 @@
 /**
- * The session messages on the wire: a 10-byte header, then the payload.
+ * The session messages on the wire: a 10-byte header, then the payload. Several messages sent in one event-loop turn
+ * travel together in one `batch` message (one NATS message instead of many); each keeps its own header and sequence
+ * number inside it.
  *
  * | bytes | field |
  * |---|---|
  * | 0 | message type ({@link MessageType}) |
  * | 1 | flags: the frame codec for `frame`/`upstream` (0 JSON, 1 the session's binary format), the reason for `close` |
  * | 2–5 | sequence number, unsigned 32-bit big-endian, counted per direction from 0 over every message |
- * | 6–9 | argument, unsigned 32-bit big-endian: the interruption epoch for `frame`, the amount for `credit` |
- * | 10… | the frame (`frame`, `upstream`) or a UTF-8 message (`close`) |
+ * | 6–9 | argument, unsigned 32-bit big-endian: the interruption epoch for `frame`, the amount for `credit`, the number of messages for `batch` |
+ * | 10… | the frame (`frame`, `upstream`), a UTF-8 message (`close`), or for `batch` each message preceded by its length (unsigned 32-bit big-endian) |
+ *
+ * A `batch` carries the sequence number of its first message and is not counted itself: its messages are numbered
+ * and checked one by one, as if they had come separately.
  * @module
  */
 import { MalformedMessageError } from './errors.js'
@@ -26,6 +31,8 @@ export const MessageType = {
   interrupt: 5,
   /** The sender leaves the session; flags carry the {@link CloseReason}. */
   close: 6,
+  /** Several messages in one (never nested): see the module documentation. */
+  batch: 7,
 } as const
 /** One of {@link MessageType}'s values. */
 export type MessageType = (typeof MessageType)[keyof typeof MessageType]
@@ -81,12 +88,13 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
     throw new MalformedMessageError(`not a session message: ${data?.byteLength ?? 0} bytes, a header has ${HEADER_BYTES}`)
   }
   const type = data[0] as number
-  if (type < MessageType.frame || type > MessageType.close) throw new MalformedMessageError(`not a session message: unknown type ${type}`)
+  if (type < MessageType.frame || type > MessageType.batch) throw new MalformedMessageError(`not a session message: unknown type ${type}`)
   const flags = data[1] as number
   if ((type === MessageType.frame || type === MessageType.upstream) && flags !== Codec.json && flags !== Codec.binary) {
     throw new MalformedMessageError(`not a session message: unknown frame codec ${flags}`)
   }
   if (type === MessageType.close && flags > CloseReason.failed) throw new MalformedMessageError(`not a session message: unknown close reason ${flags}`)
+  if (type === MessageType.batch && flags !== 0) throw new MalformedMessageError(`not a session message: a batch with flags ${flags}`)
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   return {
     type: type as MessageType,
@@ -95,4 +103,68 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
     arg: view.getUint32(6),
     payload: data.subarray(HEADER_BYTES),
   }
+}
+
+/**
+ * Bytes a message takes inside a batch: its length prefix, header and payload.
+ * @example
+ * ```ts
+ * batchedSize(encodeEnvelope(MessageType.heartbeat, 0, 0, 0)) // 14
+ * ```
+ */
+export const batchedSize = (message: Uint8Array): number => 4 + message.byteLength
+
+/**
+ * Writes `messages` (encoded by {@link encodeEnvelope}, numbered from `seq` on) as one batch message.
+ * @example
+ * ```ts
+ * const batch = encodeBatch([encodeEnvelope(MessageType.heartbeat, 0, 7, 0), encodeEnvelope(MessageType.credit, 0, 8, 32)], 7)
+ * decodeBatch(decodeEnvelope(batch)).map((m) => m.seq) // [7, 8]
+ * ```
+ */
+export function encodeBatch(messages: readonly Uint8Array[], seq: number): Uint8Array {
+  let size = HEADER_BYTES
+  for (const m of messages) size += batchedSize(m)
+  const bytes = new Uint8Array(size)
+  const view = new DataView(bytes.buffer)
+  bytes[0] = MessageType.batch
+  view.setUint32(2, seq >>> 0)
+  view.setUint32(6, messages.length)
+  let at = HEADER_BYTES
+  for (const m of messages) {
+    view.setUint32(at, m.byteLength)
+    bytes.set(m, at + 4)
+    at += batchedSize(m)
+  }
+  return bytes
+}
+
+/**
+ * The messages of a batch, each decoded; the whole batch is checked before any is used, so a batch that is cut short,
+ * has bytes left over, holds another count of messages than it says, nests a batch or holds a message that is not a
+ * session message is a {@link MalformedMessageError} as a whole.
+ * @example
+ * ```ts
+ * const batch = decodeEnvelope(encodeBatch([encodeEnvelope(MessageType.credit, 0, 3, 16)], 3))
+ * const [credit] = decodeBatch(batch) // { type: MessageType.credit, seq: 3, arg: 16, ... }
+ * ```
+ */
+export function decodeBatch(batch: Envelope): Envelope[] {
+  const data = batch.payload
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  const out: Envelope[] = []
+  let at = 0
+  while (at < data.byteLength) {
+    if (data.byteLength - at < 4) throw new MalformedMessageError(`malformed batch: ${data.byteLength - at} bytes left where a length was expected`)
+    const length = view.getUint32(at)
+    at += 4
+    if (length > data.byteLength - at) throw new MalformedMessageError(`malformed batch: message ${out.length} claims ${length} bytes, ${data.byteLength - at} are left`)
+    const message = decodeEnvelope(data.subarray(at, at + length))
+    if (message.type === MessageType.batch) throw new MalformedMessageError('malformed batch: a batch inside a batch')
+    out.push(message)
+    at += length
+  }
+  if (out.length !== batch.arg || out.length === 0) throw new MalformedMessageError(`malformed batch: it says ${batch.arg} messages and holds ${out.length}`)
+  if ((out[0] as Envelope).seq !== batch.seq) throw new MalformedMessageError(`malformed batch: it says it starts at #${batch.seq}, its first message is #${(out[0] as Envelope).seq}`)
+  return out
 }

@@ -7,8 +7,11 @@ import { jsonSerializer } from '../wire/index.js'
 import type { StartFrame } from '../frames/types.js'
 import { MalformedMessageError } from './errors.js'
 
-/** Version of the session protocol; a worker refuses another. */
-export const PROTOCOL_VERSION = 1
+/**
+ * Version of the session protocol; a worker refuses another, so mixed versions fail at open with a `NoWorkerError`
+ * (`reason: 'rejected'`) rather than mid-session. 2: messages may travel in batches.
+ */
+export const PROTOCOL_VERSION = 2
 
 /** Caller → worker, on the service subject. */
 export interface OpenRequest {

@@ -12,8 +12,9 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { Frame } from '../frames/types.js'
 import { FrameEncodeError } from '../wire/index.js'
 import { GapDetectedError, MalformedMessageError, type RemoteSessionError } from './errors.js'
-import { CloseReason, MessageType, decodeEnvelope, encodeEnvelope, type Codec } from './envelope.js'
+import { CloseReason, HEADER_BYTES, MessageType, batchedSize, decodeBatch, decodeEnvelope, encodeBatch, encodeEnvelope, type Codec, type Envelope } from './envelope.js'
 import type { FrameCodec } from './frame-codec.js'
+import { turnOf, type ConnectionTurn } from './turn.js'
 
 /**
  * True for frames that take one unit of credit: data, app and control frames, and `metrics`. The other system
@@ -58,6 +59,12 @@ export interface LinkOptions {
 }
 
 const now = (): number => performance.now()
+
+/**
+ * Largest batch in bytes: large enough that a turn's frames (e.g. 100 audio frames of 640 bytes) leave in one NATS
+ * message, small enough not to hold up the other sessions' messages on the connection.
+ */
+const MAX_BATCH_BYTES = 64 * 1024
 const decoder = new TextDecoder()
 const encoder = new TextEncoder()
 
@@ -72,7 +79,14 @@ export class SessionLink {
   private toGrant = 0
   private readonly grantEvery: number
   private lastSent = now()
-  private lastReceived = now()
+  /**
+   * How long the peer has been silent, counting only time this side could listen: reset by every message, grown by
+   * each heartbeat check by the time since the previous check or message, at most two check periods (see
+   * {@link tick}).
+   */
+  private silentMs = 0
+  private lastCheck = now()
+  private readonly period: number
   private readonly timer: ReturnType<typeof setInterval>
   private creditWaiters: (() => void)[] = []
   private closedFlag = false
@@ -81,9 +95,10 @@ export class SessionLink {
 
   constructor(private readonly options: LinkOptions) {
     this.credit = options.peerWindow
+    this.turn = turnOf(options.nc)
     this.grantEvery = Math.max(1, Math.ceil(options.window / 4))
-    const period = Math.max(5, Math.min(options.heartbeatMs / 2, options.heartbeatTimeoutMs / 4))
-    this.timer = setInterval(() => this.tick(), period)
+    this.period = Math.max(5, Math.min(options.heartbeatMs / 2, options.heartbeatTimeoutMs / 4))
+    this.timer = setInterval(() => this.tick(), this.period)
   }
 
   /** True once closed (locally, or because it failed). */
@@ -106,12 +121,33 @@ export class SessionLink {
       this.events?.junk(err as MalformedMessageError)
       return
     }
+    if (env.type !== MessageType.batch) {
+      this.handle(env)
+      return
+    }
+    let messages: Envelope[]
+    try {
+      messages = decodeBatch(env)
+    } catch (err) {
+      // A batch is a session message: its frames would be lost, so the session cannot go on.
+      this.failWith(new MalformedMessageError(`${this.options.where}: ${(err as Error).message}`, { cause: err }))
+      return
+    }
+    for (const message of messages) {
+      if (this.closedFlag) return
+      this.handle(message)
+    }
+  }
+
+  /** Handles one session message (alone or out of a batch): checks its number, then acts on it. */
+  private handle(env: Envelope): void {
     if (env.seq !== this.recvSeq) {
       this.failWith(new GapDetectedError(this.recvSeq, env.seq, this.options.where))
       return
     }
     this.recvSeq = (this.recvSeq + 1) >>> 0
-    this.lastReceived = now()
+    this.silentMs = 0
+    this.lastCheck = now()
     switch (env.type) {
       case MessageType.frame:
       case MessageType.upstream: {
@@ -148,6 +184,8 @@ export class SessionLink {
       case MessageType.close:
         this.events?.close(env.flags as CloseReason, decoder.decode(env.payload))
         return
+      case MessageType.batch:
+        return // never reached: batches are unpacked by receive()
     }
   }
 
@@ -244,26 +282,53 @@ export class SessionLink {
 
   private send(type: MessageType, flags: number, arg: number, payload?: Uint8Array): boolean {
     if (this.closedFlag) return false
-    const bytes = encodeEnvelope(type, flags, this.sendSeq, arg, payload)
-    this.sendSeq = (this.sendSeq + 1) >>> 0
+    const seq = this.sendSeq
+    const bytes = encodeEnvelope(type, flags, seq, arg, payload)
+    this.sendSeq = (seq + 1) >>> 0
     this.lastSent = now()
     if (this.outbox === undefined) {
-      // The first message of a turn leaves at once; the rest of the turn's messages follow together in one socket
-      // write (the client writes once per microtask otherwise, which costs more than the messages themselves).
+      // The first message on the connection in this turn leaves at once; the others wait for the end of the turn
+      // and leave together (see ConnectionTurn).
+      if (this.turn.first()) return this.publish(bytes)
       this.outbox = []
-      setImmediate(this.flushOutbox)
-      return this.publish(bytes)
+      this.outboxSeq = seq
+      this.turn.later(this.flushOutbox)
     }
     this.outbox.push(bytes)
     return true
   }
 
+  private readonly turn: ConnectionTurn
+  /** Messages held until the end of the turn, in order. */
   private outbox: Uint8Array[] | undefined
+  /** The sequence number of the outbox's first message. */
+  private outboxSeq = 0
+  /**
+   * Sends the outbox: runs of messages as batches of at most {@link MAX_BATCH_BYTES} (and the server's max_payload),
+   * a message alone when it is the only one or too large to share a batch.
+   */
   private readonly flushOutbox = (): void => {
     const outbox = this.outbox
     this.outbox = undefined
-    if (outbox === undefined) return
-    for (const bytes of outbox) if (!this.publish(bytes)) return
+    if (outbox === undefined || outbox.length === 0) return
+    const limit = Math.min(MAX_BATCH_BYTES, this.options.nc.info?.max_payload ?? MAX_BATCH_BYTES)
+    let seq = this.outboxSeq
+    let run: Uint8Array[] = []
+    let size = HEADER_BYTES
+    const sendRun = (): boolean => {
+      if (run.length === 0) return true
+      const bytes = run.length === 1 ? (run[0] as Uint8Array) : encodeBatch(run, seq)
+      seq = (seq + run.length) >>> 0
+      run = []
+      size = HEADER_BYTES
+      return this.publish(bytes)
+    }
+    for (const message of outbox) {
+      if (size + batchedSize(message) > limit && !sendRun()) return
+      run.push(message)
+      size += batchedSize(message)
+    }
+    sendRun()
   }
 
   private publish(bytes: Uint8Array): boolean {
@@ -276,10 +341,18 @@ export class SessionLink {
     }
   }
 
+  /**
+   * The heartbeat check. A check that comes late means this process's event loop was held up (a long synchronous
+   * stretch, or no CPU for it on a loaded machine): the timers run before the socket is read, so the peer's messages
+   * of that stretch may be waiting unread. Such a stretch counts as two check periods of silence at most — the peer
+   * is judged on the time this side could hear it, never on this side's own stall.
+   */
   private tick(): void {
     if (this.closedFlag) return
     const t = now()
-    if (t - this.lastReceived > this.options.heartbeatTimeoutMs) {
+    this.silentMs += Math.min(t - this.lastCheck, 2 * this.period)
+    this.lastCheck = t
+    if (this.silentMs > this.options.heartbeatTimeoutMs) {
       this.failWith(this.options.lost('heartbeat'))
       return
     }

@@ -5,10 +5,10 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Frames, type Frame } from '../../lib/index.js'
-import { CloseReason, MessageType, decodeEnvelope, encodeEnvelope } from '../../lib/nats/envelope.js'
+import { CloseReason, MessageType, decodeBatch, decodeEnvelope, encodeBatch, encodeEnvelope, type Envelope } from '../../lib/nats/envelope.js'
 import { GapDetectedError, MalformedMessageError, WorkerLostError, type RemoteSessionError } from '../../lib/nats/errors.js'
 import { frameCodec } from '../../lib/nats/frame-codec.js'
-import { decodeOpenReply, decodeOpenRequest, encodeOpenRequest } from '../../lib/nats/handshake.js'
+import { PROTOCOL_VERSION, decodeOpenReply, decodeOpenRequest, encodeOpenRequest } from '../../lib/nats/handshake.js'
 import { SessionLink, type LinkEvents } from '../../lib/nats/link.js'
 
 /** A connection that delivers published messages to `deliver(subject, data)` synchronously. */
@@ -37,14 +37,24 @@ function events(side: Omit<Side, 'link'>): LinkEvents {
   }
 }
 
+/** The session messages in NATS messages `published`, batches unpacked. */
+const unpacked = (published: readonly Uint8Array[]): Envelope[] =>
+  published.flatMap((m) => {
+    const env = decodeEnvelope(m)
+    return env.type === MessageType.batch ? decodeBatch(env) : [env]
+  })
+
 /** Two links, `a` (window `wa`) and `b` (window `wb`), wired back to back; `tap` sees every message a→b. */
-function pair(wa = 4, wb = 4, options: { heartbeatMs?: number; timeoutMs?: number } = {}) {
+function pair(wa = 4, wb = 4, options: { heartbeatMs?: number; timeoutMs?: number; maxPayload?: number; deliverLater?: boolean } = {}) {
   const sides: Record<'a' | 'b', Side> = {} as never
   const tapped: Uint8Array[] = []
   const nc = fakeConnection((subject, data) => {
     if (subject === 'to.b') tapped.push(data)
-    sides[subject === 'to.b' ? 'b' : 'a'].link.receive(data)
-  })
+    const deliver = (): void => sides[subject === 'to.b' ? 'b' : 'a'].link.receive(data)
+    // Like a socket: a message is read in a later phase of the event loop than the one that sent it.
+    if (options.deliverLater === true) setImmediate(deliver)
+    else deliver()
+  }, options.maxPayload)
   for (const [name, window, peerWindow, peer] of [['a', wa, wb, 'to.b'], ['b', wb, wa, 'to.a']] as const) {
     const side = { frames: [], upstream: [], failures: [], junk: [], closes: [], interrupts: 0 } as Omit<Side, 'link'>
     const link = new SessionLink({
@@ -84,11 +94,11 @@ describe('session messages', () => {
 
   it('the open request carries the start frame and is validated field by field', () => {
     const start = Frames.start({ allowInterruptions: true, audioInSampleRate: 8000 })
-    const request = { v: 1, session: 's1', caller: '_INBOX.x', name: 'PipelineTask#0/remote:bot', start, window: 8, heartbeatMs: 100, heartbeatTimeoutMs: 300, format: 'protobuf' }
+    const request = { v: PROTOCOL_VERSION, session: 's1', caller: '_INBOX.x', name: 'PipelineTask#0/remote:bot', start, window: 8, heartbeatMs: 100, heartbeatTimeoutMs: 300, format: 'protobuf' }
     const back = decodeOpenRequest(encodeOpenRequest(request))
     expect(back).toMatchObject({ ...request, start: { type: 'start', allowInterruptions: true, audioInSampleRate: 8000 } })
     const bad = (patch: Record<string, unknown>): Uint8Array => new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(encodeOpenRequest(request))), ...patch }))
-    for (const patch of [{ v: 2 }, { window: 0 }, { caller: 'a b' }, { caller: '_INBOX.>' }, { start: { type: 'text' } }, { name: '' }, { heartbeatMs: 1.5 }]) {
+    for (const patch of [{ v: 1 }, { v: PROTOCOL_VERSION + 1 }, { window: 0 }, { caller: 'a b' }, { caller: '_INBOX.>' }, { start: { type: 'text' } }, { name: '' }, { heartbeatMs: 1.5 }]) {
       expect(() => decodeOpenRequest(bad(patch)), JSON.stringify(patch)).toThrow(MalformedMessageError)
     }
     expect(() => decodeOpenRequest(new TextEncoder().encode('[1]'))).toThrow(MalformedMessageError)
@@ -104,7 +114,7 @@ describe('two links back to back', () => {
     for (const f of sent) a.link.sendFrame(f)
     await flushTurn()
     expect(b.frames.map((f) => [f.type, f.id, f.name])).toEqual(sent.map((f) => [f.type, f.id, f.name]))
-    expect(tapped.map((m) => m[1])).toEqual([1, 1, 0, 0]) // codec flag: binary, binary, JSON, JSON
+    expect(unpacked(tapped).map((m) => m.flags)).toEqual([1, 1, 0, 0]) // codec flag: binary, binary, JSON, JSON
     expect(b.failures).toEqual([])
   })
 
@@ -151,6 +161,106 @@ describe('two links back to back', () => {
     expect(b.link.closed).toBe(true)
   })
 
+  it('the messages of one turn travel as one batch after the first; each keeps its number, order and credit', async () => {
+    const { a, b, tapped } = pair(64, 64)
+    const sent = Array.from({ length: 40 }, (_, i) => Frames.text(String(i)))
+    for (const f of sent) a.link.sendFrame(f)
+    a.link.sendUpstream(Frames.error('up'))
+    await flushTurn()
+    // The first message leaves at once; the other 40 follow in one NATS message.
+    expect(tapped.map((m) => decodeEnvelope(m).type)).toEqual([MessageType.frame, MessageType.batch])
+    expect(unpacked(tapped).map((m) => m.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i))
+    expect(b.frames.map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : '?'))).toEqual(sent.map((f) => f.text))
+    expect(b.upstream.map((f) => f.type)).toEqual(['error'])
+    expect(a.link.sendCredit).toBe(24)
+    // The next turn numbers on from there.
+    a.link.sendFrame(Frames.text('40'))
+    a.link.sendFrame(Frames.text('41'))
+    await flushTurn()
+    expect(unpacked(tapped.slice(2)).map((m) => m.seq)).toEqual([41, 42])
+    expect(b.frames).toHaveLength(42)
+    expect(b.failures).toEqual([])
+  })
+
+  it('links on one connection: the first message of a turn leaves at once, every later one of every link at the end of the turn, in one run', async () => {
+    const published: string[] = []
+    const nc = fakeConnection((subject) => published.push(subject))
+    const link = (peer: string): SessionLink =>
+      new SessionLink({ nc, peer, codec: frameCodec(), window: 8, peerWindow: 8, heartbeatMs: 1000, heartbeatTimeoutMs: 3000, where: peer, lost: () => new WorkerLostError('heartbeat', 'lost') })
+    const [x, y, z] = [link('x'), link('y'), link('z')] as [SessionLink, SessionLink, SessionLink]
+    x.sendFrame(Frames.text('1'))
+    y.sendFrame(Frames.text('1'))
+    z.sendFrame(Frames.text('1'))
+    x.sendFrame(Frames.text('2'))
+    y.sendFrame(Frames.text('2'))
+    expect(published).toEqual(['x'])
+    await flushTurn()
+    // y's two messages leave as one batch; each link's messages in its order.
+    expect(published).toEqual(['x', 'y', 'z', 'x'])
+    for (const l of [x, y, z]) l.close()
+  })
+
+  it("batches stay within the server's max_payload: a turn's messages are split over several", async () => {
+    const { a, b, tapped } = pair(64, 64, { maxPayload: 1024 })
+    const sent = Array.from({ length: 30 }, () => Frames.audioRaw({ audio: new Uint8Array(200) }))
+    for (const f of sent) a.link.sendFrame(f)
+    await flushTurn()
+    expect(tapped.length).toBeGreaterThan(2)
+    expect(Math.max(...tapped.map((m) => m.byteLength))).toBeLessThanOrEqual(1024)
+    expect(b.frames.map((f) => f.id)).toEqual(sent.map((f) => f.id))
+    expect(b.failures).toEqual([])
+  })
+
+  it('a gap inside a batch is detected at the frame: the frames before it arrive, the session fails naming the numbers', () => {
+    const { b } = pair(64, 64)
+    const codec = frameCodec()
+    const frame = (seq: number): Uint8Array => encodeEnvelope(MessageType.frame, 1, seq, 0, codec.encode(Frames.text(String(seq))).bytes)
+    b.link.receive(encodeBatch([frame(0), frame(1), frame(3), frame(4)], 0)) // #2 lost
+    expect(b.frames.map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : '?'))).toEqual(['0', '1'])
+    expect(b.failures).toHaveLength(1)
+    expect(b.failures[0]).toBeInstanceOf(GapDetectedError)
+    expect(b.failures[0]).toMatchObject({ expected: 2, received: 3 })
+  })
+
+  it('a repeated batch is a gap', () => {
+    const { b } = pair(64, 64)
+    const codec = frameCodec()
+    const batch = encodeBatch([0, 1].map((seq) => encodeEnvelope(MessageType.frame, 1, seq, 0, codec.encode(Frames.text('x')).bytes)), 0)
+    b.link.receive(batch)
+    b.link.receive(batch)
+    expect(b.frames).toHaveLength(2)
+    expect(b.failures[0]).toMatchObject({ code: 'gap', expected: 2, received: 0 })
+  })
+
+  it('a malformed batch fails the session with a MalformedMessageError and delivers none of its frames', () => {
+    const codec = frameCodec()
+    const frame = (seq: number): Uint8Array => encodeEnvelope(MessageType.frame, 1, seq, 0, codec.encode(Frames.text(String(seq))).bytes)
+    const good = encodeBatch([frame(0), frame(1)], 0)
+    const withCount = (count: number): Uint8Array => {
+      const bytes = good.slice()
+      new DataView(bytes.buffer).setUint32(6, count)
+      return bytes
+    }
+    const cases: Record<string, Uint8Array> = {
+      'cut short': good.subarray(0, good.byteLength - 3),
+      'bytes left over': Uint8Array.from([...good, 0, 0]),
+      'another count': withCount(3),
+      'an empty batch': encodeBatch([], 0),
+      'a batch inside': encodeBatch([frame(0), encodeBatch([frame(1)], 1)], 0),
+      'junk inside': encodeBatch([frame(0), new TextEncoder().encode('hello world!')], 0),
+      'a wrong first number': encodeBatch([frame(0), frame(1)], 5),
+      'an undecodable frame': encodeBatch([frame(0), encodeEnvelope(MessageType.frame, 1, 1, 0, new Uint8Array([0xff, 0xff, 0xff]))], 0),
+    }
+    for (const [what, bytes] of Object.entries(cases)) {
+      const { b } = pair(64, 64)
+      b.link.receive(bytes)
+      expect(b.failures, what).toHaveLength(1)
+      expect(b.failures[0], what).toBeInstanceOf(MalformedMessageError)
+      expect(b.link.closed, what).toBe(true)
+      if (what !== 'an undecodable frame') expect(b.frames, what).toEqual([])
+    }
+  })
+
   it('heartbeats keep a quiet session alive; a silent peer is lost after the timeout', async () => {
     vi.useFakeTimers()
     const { a, b } = pair(4, 4, { heartbeatMs: 100, timeoutMs: 350 })
@@ -162,6 +272,29 @@ describe('two links back to back', () => {
     await vi.advanceTimersByTimeAsync(350 + 50)
     expect(a.failures).toHaveLength(1)
     expect(a.failures[0]).toMatchObject({ code: 'worker-lost', reason: 'heartbeat' })
+    b.link.close()
+  })
+
+  it("this side's own stall is not the peer's silence: a late heartbeat check does not fail the session, a silent peer is still found after it", async () => {
+    const { a, b } = pair(4, 4, { heartbeatMs: 40, timeoutMs: 200, deliverLater: true })
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+    await sleep(150)
+    // The event loop is held up for 3 timeouts (a long synchronous stretch, or no CPU on a loaded machine). When it
+    // turns again the overdue checks run before the peer's waiting messages are read.
+    const until = performance.now() + 600
+    while (performance.now() < until) {
+      // stalled
+    }
+    await sleep(100)
+    expect(a.failures).toEqual([])
+    expect(b.failures).toEqual([])
+    // b goes silent: a still notices, on the time it could listen.
+    ;(b.link as unknown as { options: { nc: NatsConnection } }).options.nc = fakeConnection(() => {})
+    const silentFrom = performance.now()
+    for (let i = 0; i < 500 && a.failures.length === 0; i++) await sleep(10)
+    expect(a.failures).toHaveLength(1)
+    expect(a.failures[0]).toMatchObject({ code: 'worker-lost', reason: 'heartbeat' })
+    expect(performance.now() - silentFrom).toBeGreaterThanOrEqual(100) // not at once: it takes the timeout, give or take the last heartbeats
     b.link.close()
   })
 

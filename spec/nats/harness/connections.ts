@@ -1,14 +1,39 @@
 /** Connections for the NATS specs. */
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node'
 
-/** Connects to `servers` with fast reconnects (specs restart servers). */
-export function connectTo(servers: string | readonly string[], name = 'spec'): Promise<NatsConnection> {
+/** Connects to `servers` with fast reconnects (specs restart servers); `options` add to or override these. */
+export function connectTo(servers: string | readonly string[], name = 'spec', options: ConnectionOptions = {}): Promise<NatsConnection> {
   return connect({
     servers: typeof servers === 'string' ? servers : [...servers],
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 100,
     noRandomize: true,
+    ...options,
+  })
+}
+
+/**
+ * Starts watching `nc` for its next reconnect: the promise resolves with the server it reconnected to, or rejects
+ * after `timeoutMs`. Call it before causing the disconnect.
+ */
+export function nextReconnect(nc: NatsConnection, timeoutMs = 10_000): Promise<string> {
+  const statuses = nc.status()[Symbol.asyncIterator]()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no reconnect within ${timeoutMs} ms`)), timeoutMs)
+  })
+  const watch = (async (): Promise<string> => {
+    for (;;) {
+      const r = await statuses.next()
+      if (r.done === true) throw new Error('the connection closed before it reconnected')
+      if (r.value.type === 'reconnect') return r.value.server
+    }
+  })()
+  watch.catch(() => {}) // settled by the race below; a late end of the iteration is not an unhandled rejection
+  return Promise.race([watch, late]).finally(() => {
+    clearTimeout(timer)
+    void statuses.return?.()
   })
 }
 

@@ -42,6 +42,8 @@ export function freePort(): Promise<number> {
 export interface NatsNode {
   readonly port: number
   readonly url: string
+  /** The process id of the running server, or undefined while it is stopped. */
+  readonly pid: number | undefined
   /** Stops it (SIGTERM, then SIGKILL after 2 s). */
   stop(): Promise<void>
   /** Starts it again on the same ports (after `stop`). */
@@ -67,6 +69,10 @@ class Node implements NatsNode {
 
   get port(): number {
     return this.config.port
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid
   }
 
   async restart(): Promise<void> {
