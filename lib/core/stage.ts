@@ -92,7 +92,7 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   next(): Promise<IteratorResult<Frame>> {
     if (this.closed) return DONE_PROMISE()
     this.pulls++
-    this.ctx.pinnedSignal = undefined
+    if (this.ctx.pinnedSignal !== undefined) this.ctx.pinnedSignal = undefined
     this.pending = true
     const stage = this.stage
     // An upstream stage reports the hand-over itself (onDeliver); a foreign source does not: learn the moment from the
@@ -103,7 +103,7 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
 
   tryNext(): IteratorResult<Frame> | undefined {
     if (this.closed) return DONE
-    this.ctx.pinnedSignal = undefined
+    if (this.ctx.pinnedSignal !== undefined) this.ctx.pinnedSignal = undefined
     const up = this.upstream as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (up.tryNext === undefined) return undefined
     const r = up.tryNext()
