@@ -16,7 +16,7 @@
 import type { Frame } from '../frames/types.js'
 import type { Channel } from '../internal/channel.js'
 import { onNextTurn } from '../internal/turn.js'
-import type { SyncPull } from './stage.js'
+import { NOT_A_FRAME, Stage, type SyncPull } from './stage.js'
 
 /** How many frames are taken in a row before the event loop gets a turn (timers, I/O). */
 export const FRAMES_PER_TURN = 512
@@ -38,6 +38,8 @@ type Pipeline = AsyncIterator<Frame> & Partial<SyncPull<Frame>>
 /** The reader-driven pull of a task's output; see the module documentation. */
 export class OutputPuller {
   private it: Pipeline | undefined
+  /** The pipeline's last stage when it is one: awaited raw, this puller being its guard (one reaction less per frame). */
+  private stage: Stage | undefined
   /** A `next()` of the pipeline is in flight (or waits for its macrotask): nothing else may pull meanwhile. */
   private busy = false
   /** The pipeline is exhausted or broke. */
@@ -49,14 +51,31 @@ export class OutputPuller {
       this.busy = false
       return
     }
+    const stage = this.stage
     let step: Promise<IteratorResult<Frame>>
     try {
-      step = it.next()
+      step = stage === undefined ? it.next() : stage.rawNext()
     } catch (err) {
-      this.onError(err)
+      if (stage === undefined) this.onError(err)
+      else this.onRawError(err)
       return
     }
-    step.then(this.onResult, this.onError)
+    if (stage === undefined) step.then(this.onResult, this.onError)
+    else step.then(this.onRawResult, this.onRawError)
+  }
+  private readonly onRawResult = (raw: IteratorResult<Frame>): void => {
+    const r = (this.stage as Stage).rawResult(raw)
+    if (r === NOT_A_FRAME) onNextTurn(this.pullAsync)
+    else if (r === undefined) {
+      // Dropped (stale): ask again at once.
+      this.busy = false
+      const next = this.take()
+      if (next !== undefined) this.hand(next.value)
+    } else this.onResult(r)
+  }
+  private readonly onRawError = (err: unknown): void => {
+    if ((this.stage as Stage).rawError(err)) this.pullAsync()
+    else this.onResult({ done: true, value: undefined })
   }
   private readonly onResult = (r: IteratorResult<Frame>): void => {
     this.busy = false
@@ -87,6 +106,7 @@ export class OutputPuller {
   /** Starts pulling `pipeline` (the task's output iterator) on the reader's demand. */
   begin(pipeline: AsyncIterator<Frame> | undefined): void {
     this.it = pipeline
+    this.stage = pipeline instanceof Stage ? pipeline : undefined
   }
 
   /**
