@@ -51,7 +51,7 @@ function environment(): string {
   return [
     `node ${process.version} (${process.arch}), ${platform()} ${release()}`,
     `cpu: ${model} × ${cpu.length}, memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    `BENCH_FRAMES=${process.env.BENCH_FRAMES ?? 'default'} BENCH_REPS=${process.env.BENCH_REPS ?? 'default'} BENCH_AUDIO_FRAMES=${process.env.BENCH_AUDIO_FRAMES ?? 'default'}`,
+    `BENCH_FRAMES=${process.env.BENCH_FRAMES ?? 'default'} BENCH_REPS=${process.env.BENCH_REPS ?? 'default'} BENCH_AUDIO_FRAMES=${process.env.BENCH_AUDIO_FRAMES ?? 'default'} BENCH_CLOCK=${process.env.BENCH_CLOCK ?? 'wall'}`,
   ].join('\n')
 }
 

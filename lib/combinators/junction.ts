@@ -21,7 +21,7 @@
  */
 import type { Context } from '../core/context.js'
 import type { Processor } from '../core/processor.js'
-import { errorMessage, Stage } from '../core/stage.js'
+import { NOT_A_FRAME, Stage, errorMessage } from '../core/stage.js'
 import { FatalError, isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
@@ -30,7 +30,7 @@ import { BranchInput, type BranchInputEvents, type InputItem } from './branch-in
 import { BranchDedupe, RecentIds } from './dedupe.js'
 import { isLockstep, lockstepChild } from './lockstep.js'
 import { closeQuietly, settleWithin } from '../internal/close.js'
-import { onNextTurn } from '../internal/turn.js'
+import { macrotask, onNextTurn } from '../internal/turn.js'
 import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { ledgerOf } from '../interruption/ledger.js'
 
@@ -399,12 +399,30 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
 
   private async pump(b: number): Promise<void> {
     const it = this.outs[b] as AsyncIterator<Frame>
+    // A branch ending in a guarded stage is awaited raw: this pump's own try is that stage's guard (one reaction less
+    // per output; errors are still reported naming the stage, which alone restarts).
+    const stage = it instanceof Stage ? it : undefined
     try {
       const runtime = this.base.runtime
       for (;;) {
         // Once the run is cancelled the branches are closed (return()), never pulled again.
         if (runtime.cancelled) return
-        const r = await it.next()
+        let r: IteratorResult<Frame>
+        if (stage === undefined) r = await it.next()
+        else {
+          let outcome: IteratorResult<Frame> | undefined | typeof NOT_A_FRAME
+          try {
+            outcome = stage.rawResult(await stage.rawNext())
+          } catch (err) {
+            outcome = stage.rawError(err) ? undefined : DONE
+          }
+          if (outcome === NOT_A_FRAME) {
+            await macrotask()
+            continue
+          }
+          if (outcome === undefined) continue
+          r = outcome
+        }
         if (this.finished || runtime.cancelled) return
         if (r.done === true) break
         if (!(this.mode === 'sync' && this.batchActive) && this.ready.length + this.admitted >= this.cap) {

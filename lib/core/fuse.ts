@@ -44,6 +44,45 @@ function reportNonFrame(ctx: Context, value: unknown): void {
   ctx.pushUpstream(errorFrame(message, { processor: ctx.name, cause: new TypeError(message) }))
 }
 
+/** The functions of steps built by {@link mapStep}, so that fusion can run consecutive maps in one loop. */
+const mapFunctions = new WeakMap<FrameStep, (frame: Frame, ctx: ProcessorContext) => Frame>()
+
+/**
+ * The step of `map(fn)`: `emit(fn(frame, ctx))`. Fusion recognises it and runs a run of consecutive maps as one
+ * loop of plain calls instead of nested step and emit closures (same outputs, same errors, same names).
+ */
+export function mapStep(fn: (frame: Frame, ctx: ProcessorContext) => Frame): FrameStep {
+  const step: FrameStep = (frame, emit, ctx) => emit(fn(frame, ctx))
+  mapFunctions.set(step, fn)
+  return step
+}
+
+/**
+ * The emit function of a run of `map` steps: each function in turn, each output checked before the next step sees
+ * it; an exception or a value that is not a frame is reported naming that step, and the frame goes no further.
+ */
+function mapRun(fns: readonly ((frame: Frame, ctx: ProcessorContext) => Frame)[], ctxs: readonly Context[], downstream: (frame: Frame) => void, observed: boolean): (frame: Frame) => void {
+  const n = fns.length
+  return (frame) => {
+    let f: Frame = frame
+    for (let j = 0; j < n; j++) {
+      const ctx = ctxs[j] as Context
+      try {
+        f = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
+      } catch (err) {
+        reportStepError(ctx, err)
+        return
+      }
+      if (!isFrameShaped(f)) {
+        reportNonFrame(ctx, f)
+        return
+      }
+      if (observed) ctx.runtime.tap?.frame(f, ctx.name, 'down')
+    }
+    downstream(f)
+  }
+}
+
 /**
  * Builds the function that runs one frame through every step, collecting what the last step emits in `box`. What a
  * step emits is checked before it goes on: a value that is not a frame is dropped and reported naming that step.
@@ -56,6 +95,20 @@ function chain(steps: readonly FusedStep[], box: Outbox, observed = false): (fra
   for (let k = steps.length - 1; k >= 0; k--) {
     const { step, ctx } = steps[k] as FusedStep
     const downstream = emit
+    if (mapFunctions.has(step)) {
+      // The run of maps ending here, as one loop.
+      let first = k
+      while (first > 0 && mapFunctions.has((steps[first - 1] as FusedStep).step)) first--
+      const run = steps.slice(first, k + 1)
+      emit = mapRun(
+        run.map((s) => mapFunctions.get(s.step) as (frame: Frame, ctx: ProcessorContext) => Frame),
+        run.map((s) => s.ctx),
+        downstream,
+        observed,
+      )
+      k = first
+      continue
+    }
     const next: (frame: Frame) => void = observed
       ? (frame) => {
           if (!isFrameShaped(frame)) return reportNonFrame(ctx, frame)

@@ -7,6 +7,7 @@ import { PipelineError } from '../errors.js'
 import type { ErrorFrame, Frame } from '../frames/types.js'
 import { asContext, Context, detachedContext, type DetachedRun, type ProcessorContext } from './context.js'
 import type { ProcessorFn } from './processor.js'
+import type { SyncPull } from './stage.js'
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return (
@@ -55,6 +56,115 @@ function fromSync<T>(iterable: Iterable<T>): AsyncIterable<T> {
   }
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+/**
+ * The iterator of a detached run's processor output; see {@link surfacing}. One failure listener for the whole
+ * iteration and handlers bound once: a `next()` costs the promise it returns and one reaction on the processor's.
+ */
+class SurfacingIterator<O> implements AsyncIterator<O> {
+  private closed = false
+  /** The pending `next()`: settled by the processor's result, or rejected at once when the run fails. */
+  private waiting: { resolve: (r: IteratorResult<O>) => void; reject: (err: unknown) => void } | undefined
+  /** The promise of the pending `next()`. */
+  private current: Promise<IteratorResult<O>> | undefined
+  private readonly again = (): Promise<IteratorResult<O>> => this.next()
+  private readonly off: () => void
+  private readonly sync: (() => IteratorResult<O> | undefined) | undefined
+  private readonly request = (resolve: (r: IteratorResult<O>) => void, reject: (err: unknown) => void): void => {
+    this.waiting = { resolve, reject }
+    let step: Promise<IteratorResult<O>>
+    try {
+      step = this.inner.next()
+    } catch (err) {
+      this.onError(err)
+      return
+    }
+    step.then(this.onResult, this.onError)
+  }
+  private readonly onResult = (r: IteratorResult<O>): void => {
+    const w = this.waiting
+    if (w === undefined) return
+    this.waiting = undefined
+    this.current = undefined
+    const failure = this.run.failure
+    if (failure !== undefined) this.failed(failure).catch(w.reject)
+    else {
+      if (r.done === true && this.owned) this.run.runtime.cancel()
+      w.resolve(r)
+    }
+  }
+  private readonly onError = (err: unknown): void => {
+    const w = this.waiting
+    if (w === undefined) return
+    this.waiting = undefined
+    this.current = undefined
+    if (this.owned) this.run.runtime.cancel()
+    w.reject(err)
+  }
+
+  constructor(
+    private readonly inner: AsyncIterator<O>,
+    private readonly run: DetachedRun,
+    private readonly owned: boolean,
+  ) {
+    this.off = run.onFailure((error) => {
+      const w = this.waiting
+      this.waiting = undefined
+      this.current = undefined
+      if (w !== undefined) this.failed(error).catch(w.reject)
+    })
+    const pull = (inner as AsyncIterator<O> & Partial<SyncPull<O>>).tryNext
+    this.sync = typeof pull === 'function' ? pull.bind(inner) : undefined
+  }
+
+  /** A result already available (fused stages have one), without a hop; an error goes through `next()`. */
+  tryNext(): IteratorResult<O> | undefined {
+    if (this.run.failure !== undefined || this.closed || this.sync === undefined) return undefined
+    const r = this.sync()
+    if (r?.done === true && this.owned) this.run.runtime.cancel()
+    return r
+  }
+
+  next(): Promise<IteratorResult<O>> {
+    if (this.run.failure !== undefined) return this.failed(this.run.failure)
+    if (this.closed) return Promise.resolve(DONE)
+    // A second read while one is pending waits its turn, as it would on a generator.
+    if (this.current !== undefined) return this.current.then(this.again, this.again)
+    const p = new Promise<IteratorResult<O>>(this.request)
+    if (this.waiting !== undefined) this.current = p
+    return p
+  }
+
+  return(): Promise<IteratorResult<O>> {
+    if (this.closed) return Promise.resolve(DONE)
+    this.closed = true
+    this.off()
+    const inner = this.inner
+    const done = Promise.resolve()
+      .then(() => inner.return?.())
+      .then(() => DONE)
+    if (this.owned) void done.finally(() => this.run.runtime.cancel()).catch(() => {})
+    return done
+  }
+
+  private failed(error: ErrorFrame): Promise<IteratorResult<O>> {
+    this.close()
+    return Promise.reject(new PipelineError(error))
+  }
+
+  private close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.off()
+    if (this.owned) this.run.runtime.cancel()
+    const inner = this.inner
+    Promise.resolve()
+      .then(() => inner.return?.())
+      .catch(() => {})
+  }
+}
+
 /**
  * The output of a detached run's processor: rejects with a `PipelineError` as soon as an error frame reaches the top
  * unhandled (also while a `next()` is pending), and closes the processor then.
@@ -62,72 +172,7 @@ function fromSync<T>(iterable: Iterable<T>): AsyncIterable<T> {
 function surfacing<O>(output: AsyncIterable<O>, run: DetachedRun, owned: boolean): AsyncIterable<O> {
   return {
     [Symbol.asyncIterator](): AsyncIterator<O> {
-      const inner = output[Symbol.asyncIterator]()
-      let closed = false
-      const close = (): void => {
-        if (closed) return
-        closed = true
-        if (owned) run.runtime.cancel()
-        Promise.resolve()
-          .then(() => inner.return?.())
-          .catch(() => {})
-      }
-      const failed = (error: ErrorFrame): Promise<IteratorResult<O>> => {
-        close()
-        return Promise.reject(new PipelineError(error))
-      }
-      const sync = inner as AsyncIterator<O> & { tryNext?: () => IteratorResult<O> | undefined }
-      return {
-        // A result already available is handed over without a hop (fused stages have one); an error goes through next().
-        ...(typeof sync.tryNext === 'function'
-          ? {
-              tryNext(): IteratorResult<O> | undefined {
-                if (run.failure !== undefined || closed) return undefined
-                const r = sync.tryNext?.()
-                if (r?.done === true && owned) run.runtime.cancel()
-                return r
-              },
-            }
-          : {}),
-        next(): Promise<IteratorResult<O>> {
-          if (run.failure !== undefined) return failed(run.failure)
-          if (closed) return Promise.resolve({ done: true, value: undefined })
-          return new Promise<IteratorResult<O>>((resolve, reject) => {
-            const off = run.onFailure((error) => {
-              failed(error).catch(reject)
-            })
-            inner.next().then(
-              (r) => {
-                off()
-                if (run.failure !== undefined) failed(run.failure).catch(reject)
-                else {
-                  if (r.done === true && owned) run.runtime.cancel()
-                  resolve(r)
-                }
-              },
-              (err: unknown) => {
-                off()
-                if (owned) run.runtime.cancel()
-                reject(err)
-              },
-            )
-          })
-        },
-        return(): Promise<IteratorResult<O>> {
-          if (!closed) {
-            closed = true
-            const done = Promise.resolve()
-              .then(() => inner.return?.())
-              .then(
-                () => ({ done: true as const, value: undefined }),
-                (err: unknown) => Promise.reject(err),
-              )
-            if (owned) void done.finally(() => run.runtime.cancel()).catch(() => {})
-            return done
-          }
-          return Promise.resolve({ done: true, value: undefined })
-        },
-      }
+      return new SurfacingIterator(output[Symbol.asyncIterator](), run, owned)
     },
   }
 }

@@ -7,7 +7,6 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import type { ProcessorFn } from './processor.js'
 import { errorMessage } from './stage.js'
-import { Channel } from '../internal/channel.js'
 import { PipelineTask, type PipelineParams, type TaskResult } from './task.js'
 
 /** Options of {@link run}: the task parameters (start parameters, capacities, `signal`, `onUpstream`, …). */
@@ -160,7 +159,8 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
     }
     const task = new PipelineTask(processor as ProcessorFn<any, any>, options)
     currentTask = task
-    const output = task.frames() as Channel<Frame>
+    // The consumer pulls the pipeline itself (no driver): frames that are ready reach it in the same call.
+    const output = task.pulledFrames()
     const done = task.run()
     done.then(resolveResult, () => {})
     void feed(task, inputIterator)
@@ -175,12 +175,15 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
       finished = true
       return settle()
     }
-    // A thin iterator over the task's output: frames already there are handed over without an extra hop.
+    // A thin iterator over the task's output: what is queued there first (an interruption puts its startInterruption
+    // there), then what the pipeline has ready, handed over without an extra hop; else wait for the pull under way.
     return {
       next(): Promise<IteratorResult<Frame>> {
         if (finished) return Promise.resolve(DONE)
         const ready = output.tryTake()
         if (ready !== undefined) return Promise.resolve({ done: false, value: ready.value })
+        const pulled = task.pullNext()
+        if (pulled !== undefined) return Promise.resolve(pulled)
         return output.next().then(onRead)
       },
       return(): Promise<IteratorResult<Frame>> {

@@ -26,6 +26,8 @@ import type { Runtime } from './runtime.js'
 import { watchSlowInterruption } from './slow-interruption.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+/** What {@link Stage.rawResult} returns for a value that is not a frame (reported; ask again on a later turn). */
+export const NOT_A_FRAME: unique symbol = Symbol('not a frame')
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
 const ignore = (): void => {}
 
@@ -92,7 +94,7 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
   next(): Promise<IteratorResult<Frame>> {
     if (this.closed) return DONE_PROMISE()
     this.pulls++
-    this.ctx.pinnedSignal = undefined
+    if (this.ctx.pinnedSignal !== undefined) this.ctx.pinnedSignal = undefined
     this.pending = true
     const stage = this.stage
     // An upstream stage reports the hand-over itself (onDeliver); a foreign source does not: learn the moment from the
@@ -103,7 +105,7 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
 
   tryNext(): IteratorResult<Frame> | undefined {
     if (this.closed) return DONE
-    this.ctx.pinnedSignal = undefined
+    if (this.ctx.pinnedSignal !== undefined) this.ctx.pinnedSignal = undefined
     const up = this.upstream as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
     if (up.tryNext === undefined) return undefined
     const r = up.tryNext()
@@ -294,6 +296,49 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
       this.handedOver(r.value)
       return r
     }
+  }
+
+  /**
+   * For a consumer that is this stage's guard itself (the pumps of `parallel`, the puller of `run()`): the processor's
+   * own `next()` promise, without the reaction `next()` adds to catch its failure. The consumer awaits it inside its
+   * own `try`, then hands the outcome to {@link Stage.rawResult} or {@link Stage.rawError}: errors are still reported
+   * naming this stage, and only this stage restarts. May throw (an iterator whose `next()` throws): that is a failure
+   * of the processor too.
+   * @internal
+   */
+  rawNext(): Promise<IteratorResult<Frame>> {
+    if (this.finished) return DONE_PROMISE()
+    this.atYield = false
+    return this.inner.next()
+  }
+
+  /**
+   * What became of a result of {@link Stage.rawNext}: the result to hand on, `undefined` when it was dropped (stale
+   * output: ask again at once), or `NOT_A_FRAME` when the processor produced a value that is not a frame (reported;
+   * ask again on a later turn of the event loop, so a processor producing nothing else cannot starve timers).
+   * @internal
+   */
+  rawResult(r: IteratorResult<Frame>): IteratorResult<Frame> | undefined | typeof NOT_A_FRAME {
+    if (r.done === true) {
+      this.complete()
+      return r
+    }
+    if (!isFrameShaped(r.value)) {
+      this.reportNonFrame(r.value)
+      return NOT_A_FRAME
+    }
+    if (this.isStale(r.value)) return undefined
+    this.handedOver(r.value)
+    return r
+  }
+
+  /**
+   * A failure of {@link Stage.rawNext}: reported (or quiet, see the class documentation); true when the processor was
+   * started again (ask again), false when the stage is over (treat as `done`).
+   * @internal
+   */
+  rawError(err: unknown): boolean {
+    return this.recover(err)
   }
 
   /**

@@ -22,6 +22,7 @@ import { ledgerOf, type DeliveryLedger } from '../interruption/ledger.js'
 import { markerOn, type DeliveryMarker } from '../interruption/delivery.js'
 import { isInterruptible } from '../interruption/uninterruptible.js'
 import type { DeliveryHooked } from './stage.js'
+import { FRAMES_PER_TURN, OutputPuller } from './output-puller.js'
 
 /** How a task ended. */
 export type TaskStatus = 'ended' | 'stopped' | 'cancelled' | 'errored'
@@ -65,8 +66,6 @@ export interface PipelineParams extends Partial<StartParams> {
 
 let taskCount = 0
 
-/** How many frames the driver takes in a row before it lets the event loop run timers and I/O. */
-const FRAMES_PER_TURN = 512
 const MAX_ERRORS = 100
 
 function slowInterruptionWatch(params: PipelineParams): { slowInterruption?: SlowInterruptionWatch } {
@@ -138,6 +137,13 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
   private outEpoch = 0
   /** True once the output's reader has taken `start` (nothing may overtake it). */
   private startOut = false
+  /** True once the pipeline handed over `end`: what follows is dropped, the run only drains. */
+  private endSeen = false
+  /**
+   * Pull mode (`run()`): there is no driver; the output's reader pulls the pipeline itself (see {@link pullNext}).
+   * Undefined in push mode.
+   */
+  private puller: OutputPuller | undefined
 
   constructor(processor: ProcessorFn<I, O>, params: PipelineParams = {}) {
     assertProcessor('PipelineTask(processor)', processor)
@@ -359,6 +365,36 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
    * of the loop cancels the task. One reader only.
    */
   frames(): AsyncIterable<O> {
+    return this.openOutput() as AsyncIterable<Frame> as AsyncIterable<O>
+  }
+
+  /**
+   * The output for `run()`: its reader pulls the pipeline itself (no driver; see `OutputPuller`), through
+   * {@link pullNext} whenever the returned queue is empty. Call before `run()`; with observers the task drives as usual.
+   * @internal
+   */
+  pulledFrames(): Channel<Frame> {
+    const out = this.openOutput()
+    const host = {
+      stopping: () => this.stopping(),
+      accept: (frame: Frame) => this.accept(frame),
+      drained: () => this.drained(),
+      broke: (err: unknown) => this.broke(err),
+    }
+    this.puller = new OutputPuller(host, out)
+    return out
+  }
+
+  /**
+   * For the reader of {@link pulledFrames}, when the output queue is empty: the next frame if the pipeline has one
+   * ready now, else `undefined` (a pull is under way; wait on the queue). Push mode: always `undefined`.
+   * @internal
+   */
+  pullNext(): IteratorResult<Frame> | undefined {
+    return this.state === 'running' ? this.puller?.next() : undefined
+  }
+
+  private openOutput(): Channel<Frame> {
     if (this.output !== undefined) throw new TypeError(`${this.name}: frames() can be called once`)
     const out = new Channel<Frame>(positiveInt('outputCapacity', this.params.outputCapacity, 64))
     out.onReturn = () => {
@@ -375,7 +411,7 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     }
     this.output = out
     if (this.state === 'done') out.close()
-    return out as AsyncIterable<Frame> as AsyncIterable<O>
+    return out
   }
 
   [Symbol.asyncIterator](): AsyncIterator<O> {
@@ -405,8 +441,13 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     for (let i = first.length - 1; i >= 0; i--) this.input.unshiftFirst(first[i] as Frame)
     this.runtime.start = this.startFrame
     const hub = this.hub
-    if (hub === undefined) void this.drive()
+    if (this.puller !== undefined && hub === undefined) {
+      this.hookOutput(this.iterator)
+      this.puller.begin(this.iterator)
+    }
+    else if (hub === undefined) void this.drive()
     else {
+      this.puller = undefined
       hub.started(this.startFrame, first)
       hub.runTask(() => void this.drive())
     }
@@ -536,18 +577,77 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     return this.terminal !== undefined || this.state === 'done'
   }
 
-  private async drive(): Promise<void> {
-    const it = this.iterator as AsyncIterator<Frame> & { tryNext?: () => IteratorResult<Frame> | undefined }
-    // Fused stages hand over what is already available without a hop: take it all, await only when nothing is.
-    const pull = typeof it.tryNext === 'function' ? it.tryNext : undefined
+  /** Watches the hand-over of the pipeline's last stage (the interruption epoch of the frame it hands over). */
+  private hookOutput(it: AsyncIterator<Frame>): void {
     const runtime = this.runtime
-    const ledger = 'onDeliver' in it ? this.ledger : undefined
-    if (ledger !== undefined) {
+    if (this.ledger !== undefined && 'onDeliver' in it) {
       ;(it as unknown as DeliveryHooked<Frame>).onDeliver = () => {
         this.outEpoch = runtime.interruptEpoch
       }
     }
-    let endSeen = false
+  }
+
+  /**
+   * What happens to a frame the pipeline handed over (push and pull mode alike): true when it goes to the output.
+   * Stale output and a `startInterruption` already sent ahead are dropped, so is everything after `end`.
+   */
+  private accept(frame: Frame): boolean {
+    if (this.endSeen) return false
+    const ledger = this.ledger
+    if (ledger !== undefined) {
+      // Handed over by the pipeline just before an interruption: stale (see Stage).
+      if (this.outEpoch !== this.runtime.interruptEpoch && isInterruptible(frame)) {
+        ledger.stale(frame, this.outEpoch)
+        return false
+      }
+      if (frame.kind === 'system') {
+        if (frame.type === 'startInterruption') ledger.arrived()
+        if (frame.type === 'startInterruption' && this.owedStarts > 0) {
+          this.owedStarts--
+          return false
+        }
+        if (frame.type === 'stopInterruption') ledger.newTurn()
+      }
+    }
+    if (frame.kind === 'control' && frame.type === 'end') {
+      this.endSeen = true
+      ledger?.arrived(true)
+      // Everything has drained; give stages a bounded time to leave their loops.
+      this.armDeadline()
+    }
+    this.hub?.output(frame)
+    return true
+  }
+
+  /** The pipeline is exhausted: the task ends (noting a pipeline that never passed `end`). */
+  private drained(): void {
+    if (!this.endSeen && this.terminal === undefined) {
+      // The pipeline finished without passing `end` to the task: a stage dropped it, or stopped reading early.
+      this.recordError(
+        F.error(`the pipeline finished without passing end: a stage dropped it or stopped reading its input early`, {
+          processor: this.name,
+        }),
+      )
+    }
+    this.finish()
+  }
+
+  /** Something escaped the stages (a broken source): the task fails. */
+  private broke(err: unknown): void {
+    // Stages report their own errors; anything escaping them ends the task.
+    if (this.stopping()) return
+    if (!this.runtime.cancelled) {
+      this.fail(F.error(err instanceof Error ? err : String(err), { fatal: true, processor: this.name, cause: err }))
+      return
+    }
+    this.drained()
+  }
+
+  private async drive(): Promise<void> {
+    const it = this.iterator as AsyncIterator<Frame> & { tryNext?: () => IteratorResult<Frame> | undefined }
+    // Fused stages hand over what is already available without a hop: take it all, await only when nothing is.
+    const pull = typeof it.tryNext === 'function' ? it.tryNext : undefined
+    this.hookOutput(it)
     let sinceTurn = 0
     try {
       for (;;) {
@@ -562,29 +662,7 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
           await macrotask()
           if (this.stopping()) return
         }
-        if (endSeen) continue
-        if (ledger !== undefined) {
-          // Handed over by the pipeline just before an interruption: stale (see Stage).
-          if (this.outEpoch !== runtime.interruptEpoch && isInterruptible(frame)) {
-            ledger.stale(frame, this.outEpoch)
-            continue
-          }
-          if (frame.kind === 'system') {
-            if (frame.type === 'startInterruption') ledger.arrived()
-            if (frame.type === 'startInterruption' && this.owedStarts > 0) {
-              this.owedStarts--
-              continue
-            }
-            if (frame.type === 'stopInterruption') ledger.newTurn()
-          }
-        }
-        if (frame.kind === 'control' && frame.type === 'end') {
-          endSeen = true
-          ledger?.arrived(true)
-          // Everything has drained; give stages a bounded time to leave their loops.
-          this.armDeadline()
-        }
-        this.hub?.output(frame)
+        if (!this.accept(frame)) continue
         const out = this.output
         if (out !== undefined) {
           const wait = out.push(frame)
@@ -595,22 +673,10 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
         }
       }
     } catch (err) {
-      // Stages report their own errors; anything escaping them (a broken source) ends the task.
-      if (this.stopping()) return
-      if (!this.runtime.cancelled) {
-        this.fail(F.error(err instanceof Error ? err : String(err), { fatal: true, processor: this.name, cause: err }))
-        return
-      }
+      this.broke(err)
+      return
     }
-    if (!endSeen && this.terminal === undefined) {
-      // The pipeline finished without passing `end` to the task: a stage dropped it, or stopped reading early.
-      this.recordError(
-        F.error(`the pipeline finished without passing end: a stage dropped it or stopped reading its input early`, {
-          processor: this.name,
-        }),
-      )
-    }
-    this.finish()
+    this.drained()
   }
 
   private finish(): void {

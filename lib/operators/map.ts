@@ -6,6 +6,7 @@ import type { ProcessorContext } from '../core/context.js'
 import type { Processor } from '../core/processor.js'
 import type { Frame } from '../frames/types.js'
 import { stepProcessor } from './step-processor.js'
+import { mapStep } from '../core/fuse.js'
 
 /**
  * A processor that replaces each frame with `fn(frame, ctx)`, synchronously. Consecutive `map`/`filter`/`tap`/
@@ -24,5 +25,5 @@ export function map<I extends Frame = Frame, O extends Frame = Frame>(
   name = 'map',
 ): Processor<I, O> {
   if (typeof fn !== 'function') throw new TypeError('map(fn): fn must be a function')
-  return stepProcessor<I, O>(name, (frame, emit, ctx) => emit(fn(frame as I, ctx)))
+  return stepProcessor<I, O>(name, mapStep(fn as unknown as (frame: Frame, ctx: ProcessorContext) => Frame))
 }
