@@ -11,8 +11,8 @@ import { asContext } from '../core/context.js'
 import { withInfo, type Processor } from '../core/processor.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { AppFrame, Frame } from '../frames/types.js'
-import { mapConcurrent } from '../operators/map-concurrent.js'
-import { FramePool } from './frame-pool.js'
+import { orderedBatches } from './ordered-batches.js'
+import { ThreadPool } from './thread-pool.js'
 
 /** What a worker handler may return for one frame: a frame, several frames, or nothing (the frame is dropped). */
 export type WorkerResult<A extends AppFrame = AppFrame> = Frame<A> | readonly Frame<A>[] | null | undefined
@@ -42,8 +42,17 @@ export type WorkerHandler<A extends AppFrame = AppFrame> = (frame: Frame<A>) => 
 export interface InWorkerOptions {
   /** Worker threads of the stage. Default: the available parallelism minus one (at least 1), leaving a core to the event loop. */
   readonly threads?: number
-  /** Frames handed to the threads at once (running or waiting in the pool); reading the source waits beyond. Default `2 * threads`. */
+  /**
+   * Frames handed to the threads at once (running, or waiting in a thread); reading the source waits once as many
+   * again are waiting here. Default `8 * threads`.
+   */
   readonly maxInFlight?: number
+  /**
+   * Frames sent to a thread in one message at most. Frames already there when a thread has room go together (one
+   * `postMessage` and one answer for all of them); a frame that arrives alone goes alone, at once. Default
+   * `maxInFlight / (2 * threads)`, rounded up.
+   */
+  readonly maxBatch?: number
   /** Which frames the handler gets; the others pass in order (system frames at once). Default: data frames. */
   readonly match?: (frame: Frame) => boolean
   /**
@@ -85,12 +94,6 @@ function moduleHref(moduleUrl: unknown): string {
   return url.href
 }
 
-function defaultName(href: string, exportName: string): string {
-  if (exportName !== 'default') return `inWorker(${exportName})`
-  const file = href.startsWith('file:') ? (href.split('/').pop() ?? href).replace(/\.[cm]?[jt]s$/, '') : 'data'
-  return `inWorker(${file})`
-}
-
 /** Resolves true once `ready` settles, false when `signal` aborts first; rejects when `ready` rejects first. */
 function readyUnlessAborted(ready: Promise<void>, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false)
@@ -108,6 +111,12 @@ function readyUnlessAborted(ready: Promise<void>, signal: AbortSignal): Promise<
       },
     )
   })
+}
+
+function defaultName(href: string, exportName: string): string {
+  if (exportName !== 'default') return `inWorker(${exportName})`
+  const file = href.startsWith('file:') ? (href.split('/').pop() ?? href).replace(/\.[cm]?[jt]s$/, '') : 'data'
+  return `inWorker(${file})`
 }
 
 /**
@@ -150,7 +159,8 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
   if (typeof exportName !== 'string' || exportName.length === 0) throw new TypeError('inWorker(exportName) must be a non-empty string')
   if (typeof options !== 'object' || options === null) throw new TypeError('inWorker(options) must be an object')
   const threads = positive('inWorker threads', options.threads, Math.max(1, availableParallelism() - 1))
-  const maxInFlight = positive('inWorker maxInFlight', options.maxInFlight, 2 * threads)
+  const maxInFlight = positive('inWorker maxInFlight', options.maxInFlight, 8 * threads)
+  const maxBatch = positive('inWorker maxBatch', options.maxBatch, Math.ceil(maxInFlight / (2 * threads)))
   const match = options.match ?? ((f: Frame) => f.kind === 'data')
   if (typeof match !== 'function') throw new TypeError('inWorker match must be a function')
   const move = options.transfer ?? true
@@ -163,32 +173,29 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
     return (async function* inWorkerStage(): AsyncGenerator<Frame> {
       const cancelled = c.cancelSignal
       if (cancelled.aborted) return
-      const pool = new FramePool({
+      let failure: { readonly value: unknown } | undefined
+      let wake = (): void => {}
+      const pool = new ThreadPool({
         moduleUrl: href,
         exportName,
         threads,
         ...(execArgv === undefined ? {} : { execArgv }),
         ...(resourceLimits === undefined ? {} : { resourceLimits }),
-        onThreadError: (err) => c.pushUpstream(errorFrame(err.message, { fatal: false, processor: c.name, cause: err })),
+        onThreadError: (err, fatal) => {
+          if (fatal) {
+            failure ??= { value: err }
+            wake()
+          } else c.pushUpstream(errorFrame(err.message, { fatal: false, processor: c.name, cause: err }))
+        },
       })
       try {
         if (!(await readyUnlessAborted(pool.ready, cancelled))) return
-        const stage = mapConcurrent(
-          async (frame) => {
-            try {
-              return await pool.process(frame, move)
-            } catch (err) {
-              // Work cut off by the shutdown after a cancel is not an error of the handler.
-              if (cancelled.aborted) throw cancelled.reason
-              throw err
-            }
-          },
-          { concurrency: maxInFlight, window: 2 * maxInFlight, match, name },
-        )
-        yield* stage(source, c)
+        const flow = orderedBatches(source as AsyncIterable<Frame> | Iterable<Frame>, c, pool, { maxInFlight, maxBatch, match, move, failure: () => failure })
+        wake = flow.wake
+        yield* flow.output
       } finally {
-        // Reached promptly on cancel too: the calls run under ctx.signal, so a frame still in a thread no longer holds
-        // the stage up; closing terminates the threads, cutting that frame's work off.
+        // Reached promptly on cancel too: the frames in the threads do not hold the stage up; closing terminates the
+        // threads, cutting their work off.
         await pool.close()
       }
     })()

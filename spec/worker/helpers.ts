@@ -1,8 +1,7 @@
-/** Shared by the worker-stage specs: the fixture module, thread options, and a record of the pools started. */
-import { Piscina } from 'piscina'
-import { vi } from 'vitest'
+/** Shared by the worker-stage specs: the fixture module, thread options, and a count of the threads started. */
 import type { Processor } from '../../lib/index.js'
 import { inWorker, type InWorkerOptions } from '../../lib/worker/index.js'
+import { threadCounts } from '../../lib/worker/thread-pool.js'
 
 /** The handlers of `fixtures/stages.ts`. */
 export const FIXTURE = new URL('./fixtures/stages.ts', import.meta.url)
@@ -15,17 +14,8 @@ export function fixtureStage(exportName: string, options: InWorkerOptions = {}):
   return inWorker(FIXTURE, exportName, { threads: 1, execArgv, ...options })
 }
 
-/** Records every piscina pool that runs a task, to check afterwards that its threads are gone. */
-export function trackPools(): { pools: Set<Piscina>; liveThreads: () => number; restore: () => void } {
-  const pools = new Set<Piscina>()
-  const original = Piscina.prototype.run
-  const spy = vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, ...args: Parameters<Piscina['run']>) {
-    pools.add(this)
-    return original.apply(this, args)
-  })
-  return {
-    pools,
-    liveThreads: () => [...pools].reduce((n, p) => n + p.threads.length, 0),
-    restore: () => spy.mockRestore(),
-  }
+/** Counts the worker threads started from now on, and those of the process still running. */
+export function trackThreads(): { started: () => number; running: () => number } {
+  const base = threadCounts().started
+  return { started: () => threadCounts().started - base, running: () => threadCounts().running }
 }

@@ -66,13 +66,15 @@ describe('inWorker', () => {
   })
 
   it('reports an exception in the handler upstream as an error frame naming the stage, drops that frame and goes on', async () => {
-    const { out, up, result } = await collect(pipeline(fixtureStage('fragile')), [Frames.text('ok1'), Frames.text('bad'), Frames.text('ok2')])
+    const bad = Frames.text('bad')
+    const { out, up, result } = await collect(pipeline(fixtureStage('fragile')), [Frames.text('ok1'), bad, Frames.text('ok2')])
     expect(result.status).toBe('ended')
     expect(texts(out)).toEqual(['ok1', 'ok2'])
     const [err, ...more] = errors(up)
     expect(more).toEqual([])
     expect(err?.fatal).toBe(false)
-    expect(err?.error).toBe('bad input')
+    expect(err?.error).toBe(`bad input (while handling ${bad.name})`)
+    expect((err?.cause as WorkerError).frame).toEqual({ id: bad.id, name: bad.name })
     expect(err?.processor).toMatch(/inWorker\(fragile\)$/)
     expect(err?.cause).toBeInstanceOf(WorkerError)
     expect((err?.cause as WorkerError).remoteName).toBe('RangeError')
@@ -80,7 +82,8 @@ describe('inWorker', () => {
   })
 
   it('a fatal error thrown in the thread ends the task as errored', async () => {
-    const handle = run(pipeline(fixtureStage('fragile')), [Frames.text('fatal'), Frames.text('after')])
+    const fatal = Frames.text('fatal')
+    const handle = run(pipeline(fixtureStage('fragile')), [fatal, Frames.text('after')])
     const out: Frame[] = []
     const failure = await (async () => {
       for await (const f of handle) out.push(f)
@@ -91,7 +94,7 @@ describe('inWorker', () => {
     expect(failure).toBeInstanceOf(PipelineError)
     const frame = (failure as PipelineError).frame
     expect(frame.fatal).toBe(true)
-    expect(frame.error).toBe('cannot go on')
+    expect(frame.error).toBe(`cannot go on (while handling ${fatal.name})`)
     expect(frame.processor).toMatch(/inWorker\(fragile\)$/)
     expect((frame.cause as WorkerError).remoteName).toBe('FatalError')
     expect((await handle.result).status).toBe('errored')
@@ -110,11 +113,15 @@ describe('inWorker', () => {
     expect(errs.every((e) => e.processor?.endsWith('inWorker(odd)') === true)).toBe(true)
   })
 
-  it('a thread that dies fails only its frame; a fresh thread takes the next ones', async () => {
-    const { out, up, result } = await collect(fixtureStage('exits'), [Frames.text('a'), Frames.text('exit'), Frames.text('b')])
+  it('a thread that dies in the middle of a batch fails only its frame; the frames after it go to a fresh thread', async () => {
+    // The three frames are there at once: they go to the thread as one batch.
+    const exit = Frames.text('exit')
+    const { out, up, result } = await collect(fixtureStage('exits', { maxBatch: 8 }), [Frames.text('a'), exit, Frames.text('b'), Frames.text('c')])
     expect(result.status).toBe('ended')
-    expect(texts(out)).toEqual(['a', 'b'])
-    expect(errors(up).map((e) => e.error)).toEqual([expect.stringContaining('exited with code: 3')])
+    expect(texts(out)).toEqual(['a', 'b', 'c'])
+    const errs = errors(up)
+    expect(errs.map((e) => e.error)).toEqual([`a worker thread exited with code: 3 (while handling ${exit.name})`])
+    expect((errs[0]?.cause as WorkerError).frame?.id).toBe(exit.id)
   })
 
   it('a module or export that cannot be loaded fails the task before any frame, with one fatal error naming the stage', async () => {
