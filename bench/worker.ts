@@ -14,6 +14,8 @@ import { Frames, map, run, type Frame, type Processor } from '../lib/index.js'
 import { inWorker } from '../lib/worker/index.js'
 import { cpuWork } from './cpu-stage.js'
 import { formatTable, now, type BenchRow } from './harness.js'
+import { mainThreadTimes, perFrameUs } from './thread-cpu.js'
+import { transportRows } from './worker-transport.js'
 
 const TARGET_US = 200
 const AUDIO_BYTES = 640
@@ -59,6 +61,10 @@ interface Sample {
   readonly lagMaxMs: number
   /** Main-thread busy time per frame (event-loop utilization × wall time ÷ frames), µs. */
   readonly mainUs: number
+  /** Main-thread CPU time per frame (from /proc; NaN elsewhere), µs. */
+  readonly cpuUs: number
+  /** Time per frame the main thread was ready to run but waited for a core (from /proc; NaN elsewhere), µs. */
+  readonly waitUs: number
 }
 
 async function once(stage: Processor, n: number): Promise<Sample> {
@@ -67,6 +73,7 @@ async function once(stage: Processor, n: number): Promise<Sample> {
   let last = 0
   let count = 0
   let elu = performance.eventLoopUtilization()
+  let cpu0: ReturnType<typeof mainThreadTimes>
   for await (const f of run(stage, audioFrames(n))) {
     if (f.type !== 'audioRaw') continue
     count++
@@ -77,6 +84,7 @@ async function once(stage: Processor, n: number): Promise<Sample> {
       await new Promise((resolve) => setTimeout(resolve, 2))
       first = now()
       elu = performance.eventLoopUtilization()
+      cpu0 = mainThreadTimes()
     }
     last = now()
   }
@@ -84,8 +92,9 @@ async function once(stage: Processor, n: number): Promise<Sample> {
   await new Promise((resolve) => setTimeout(resolve, 5))
   lag.disable()
   const busy = performance.eventLoopUtilization(elu)
+  const cpu1 = mainThreadTimes()
   if (count !== n) throw new Error(`expected ${n} audio frames out, got ${count}`)
-  return { ms: ((last - first) * n) / (n - 1), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, mainUs: (busy.active * 1000) / (n - 1) }
+  return { ms: ((last - first) * n) / (n - 1), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, mainUs: (busy.active * 1000) / (n - 1), ...perFrameUs(cpu0, cpu1, n - 1) }
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
@@ -101,6 +110,7 @@ export async function bench(): Promise<BenchRow[]> {
     'inWorker, 1 thread': () => inWorker(STAGE, 'cpuStage', { threads: 1, execArgv }),
     'inWorker, 2 threads': () => inWorker(STAGE, 'cpuStage', { threads: 2, execArgv }),
     'inWorker, 1 thread, no work (crossing cost)': () => inWorker(STAGE, 'passThrough', { threads: 1, execArgv }),
+    'inWorker, 1 thread, no work, maxBatch 1 (a message per frame)': () => inWorker(STAGE, 'passThrough', { threads: 1, execArgv, maxBatch: 1 }),
   }
   const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]))
   for (const make of Object.values(variants)) await once(make(), Math.min(n, 200)) // warm-up
@@ -117,6 +127,8 @@ export async function bench(): Promise<BenchRow[]> {
     const lagP99 = median(s.map((x) => x.lagP99Ms))
     const lagMax = median(s.map((x) => x.lagMaxMs))
     const mainUs = median(s.map((x) => x.mainUs))
+    const cpuUs = median(s.map((x) => x.cpuUs))
+    const waitUs = median(s.map((x) => x.waitUs))
     const speed = one / ms(name)
     const target =
       name === 'inWorker, 2 threads'
@@ -130,9 +142,10 @@ export async function bench(): Promise<BenchRow[]> {
       frames: n,
       ms: ms(name),
       ...(name === 'inWorker, 1 thread' ? {} : { baseline: 'inWorker, 1 thread' }),
-      note: `event-loop delay p99 ${lagP99.toFixed(1)} ms, max ${lagMax.toFixed(1)} ms (target < 5 ms off the main thread); main thread busy ${mainUs.toFixed(0)} µs/frame${target}; ${passes} passes ≈ ${TARGET_US} µs/frame; load average ${load}`,
+      note: `event-loop delay p99 ${lagP99.toFixed(1)} ms, max ${lagMax.toFixed(1)} ms (target < 5 ms off the main thread); main thread CPU ${Number.isNaN(cpuUs) ? 'n/a' : `${cpuUs.toFixed(1)} µs/frame, waiting for a core ${waitUs.toFixed(1)} µs/frame`} (event-loop busy ${mainUs.toFixed(0)} µs/frame)${target}; ${passes} passes ≈ ${TARGET_US} µs/frame; load average ${load}`,
     })
   }
+  rows.push(...(await transportRows(Math.max(n, 5000), reps, execArgv)))
   return rows
 }
 
