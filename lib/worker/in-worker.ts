@@ -125,9 +125,9 @@ function defaultName(href: string, exportName: string): string {
  * module (a `file:` URL or an absolute path) whose export `exportName` is a {@link WorkerHandler}; each thread imports
  * it once.
  *
- * Each run of the stage starts its own threads (on piscina) before it reads its first frame and shuts them down when
- * it finishes: at `end`, on cancel, on stop and on an early `break`. A module or export that cannot be loaded makes
- * the stage fail before reading anything (a fatal `WorkerModuleError`).
+ * Each run of the stage starts its own threads (Node's `worker_threads`, spoken to through their message ports) before
+ * it reads its first frame and shuts them down when it finishes: at `end`, on cancel, on stop and on an early `break`.
+ * A module or export that cannot be loaded makes the stage fail before reading anything (a fatal `WorkerModuleError`).
  *
  * | frame | downstream | upstream |
  * |---|---|---|
@@ -136,14 +136,21 @@ function defaultName(href: string, exportName: string): string {
  * | data (default `match`) | handled in a thread; results in input order | passes |
  * | app | passes in order (or handled in a thread, if `match` says so) | passes |
  *
- * - At most `maxInFlight` frames are in the threads at once; reading the source waits beyond that (backpressure).
+ * - **Batches**: the frames already read when a thread has room go to it together, up to `maxBatch` in one message,
+ *   and come back in one message; a frame that arrives alone goes at once, alone. Each batch goes to the thread with
+ *   the fewest frames; a thread handles its frames one after the other.
+ * - At most `maxInFlight` frames are in the threads at once, and as many again wait here; reading the source waits
+ *   beyond that (backpressure).
  * - Byte buffers (`audioRaw.audio`, `imageRaw.image`, typed arrays in app data) are moved to the thread and back
  *   (transfer lists), not copied; see {@link InWorkerOptions.transfer}.
- * - An exception in the handler (or a thread that dies) drops that frame and sends an `error` frame upstream naming
- *   the stage, as a `WorkerError` carrying the thread's stack (fatal when the thrown error was fatal).
- * - On an interruption, results of frames read before it are dropped (the threads finish those frames; their output
- *   never travels on) and frames not yet handed to a thread are not; `startInterruption` passes ahead.
- * - On cancel the threads are terminated at once, also in the middle of a frame.
+ * - An exception in the handler drops that frame and sends an `error` frame upstream naming the stage and the frame,
+ *   as a `WorkerError` carrying the thread's stack (fatal when the thrown error was fatal); the other frames of its
+ *   batch go on. A thread that dies (`process.exit()`, an uncaught error) fails the frame it was handling the same
+ *   way and hands the frames it had not started back, to a fresh thread.
+ * - On an interruption, the frames read before it are not emitted: those not sent yet are dropped, those in a thread
+ *   and not started yet are skipped there, and the results of those running are dropped (an error in one is still
+ *   reported); `startInterruption` passes ahead and frames read after it are handled as usual.
+ * - On cancel the threads are terminated at once, also in the middle of a frame; the rest of their batches never runs.
  *
  * @example
  * ```ts
