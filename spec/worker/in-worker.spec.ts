@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { Frames, PipelineError, pipeline, processorInfo, run, type AppFrame, type ErrorFrame, type Frame } from '../../lib/index.js'
 import { inWorker, WorkerError, WorkerModuleError } from '../../lib/worker/index.js'
 import { collect, texts, types } from '../helpers/collect.js'
-import { execArgv, FIXTURE, fixtureStage } from './helpers.js'
+import { execArgv, FIXTURE, fixtureStage, trackThreads } from './helpers.js'
 
 const errors = (frames: readonly Frame[]): ErrorFrame[] => frames.filter((f): f is ErrorFrame => f.type === 'error')
 
@@ -124,6 +124,27 @@ describe('inWorker', () => {
     expect((errs[0]?.cause as WorkerError).frame?.id).toBe(exit.id)
   })
 
+  it('an error a thread throws outside any frame is reported naming the stage; a fresh thread takes the next frames', async () => {
+    const threads = trackThreads()
+    const up: Frame[] = []
+    async function* input(): AsyncGenerator<Frame> {
+      yield Frames.text('later')
+      // Bounded wait for the thread's death to be reported, then one more frame.
+      for (let i = 0; i < 2000 && errors(up).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+      yield Frames.text('after')
+    }
+    const handle = run(fixtureStage('throwsLater'), input(), { onUpstream: (f) => up.push(f) })
+    const out: Frame[] = []
+    for await (const f of handle) out.push(f)
+    expect((await handle.result).status).toBe('ended')
+    expect(texts(out)).toEqual(['later', 'after'])
+    const errs = errors(up)
+    expect(errs.map((e) => e.error)).toEqual(['a worker thread failed: thrown from a timer'])
+    expect(errs[0]?.processor).toMatch(/inWorker\(throwsLater\)$/)
+    expect(errs[0]?.fatal).toBe(false)
+    expect(threads.started()).toBe(2)
+  })
+
   it('a module or export that cannot be loaded fails the task before any frame, with one fatal error naming the stage', async () => {
     const handle = collect(fixtureStage('notAFunction'), [Frames.text('a')])
     const failure = await handle.then(
@@ -159,6 +180,7 @@ describe('inWorker', () => {
     expect(() => inWorker(FIXTURE, '')).toThrow(/exportName/)
     expect(() => inWorker(FIXTURE, 'upper', { threads: 0 })).toThrow(/threads must be an integer >= 1/)
     expect(() => inWorker(FIXTURE, 'upper', { maxInFlight: 1.5 })).toThrow(/maxInFlight/)
+    expect(() => inWorker(FIXTURE, 'upper', { maxBatch: 0 })).toThrow(/maxBatch must be an integer >= 1/)
     expect(() => inWorker(FIXTURE, 'upper', { transfer: 'yes' as never })).toThrow(/transfer must be a boolean/)
     expect(() => inWorker(FIXTURE, 'upper', { execArgv, match: 3 as never })).toThrow(/match must be a function/)
   })
