@@ -14,7 +14,7 @@ import { Frames, map, run, type Frame, type Processor } from '../lib/index.js'
 import { inWorker } from '../lib/worker/index.js'
 import { cpuWork } from './cpu-stage.js'
 import { formatTable, now, type BenchRow } from './harness.js'
-import { mainThreadTimes, perFrameUs } from './thread-cpu.js'
+import { allThreadsCpuMs, cpuSplitUs, mainThreadTimes, perFrameUs } from './thread-cpu.js'
 import { transportRows } from './worker-transport.js'
 
 const TARGET_US = 200
@@ -65,8 +65,10 @@ interface Sample {
   readonly cpuUs: number
   /** Time per frame the main thread was ready to run but waited for a core (from /proc; NaN elsewhere), µs. */
   readonly waitUs: number
-  /** CPU per frame of the process's other threads (the stage's threads, and Node's own), µs. */
-  readonly otherUs: number
+  /** CPU per frame of the threads started by the run (the stage's worker threads), µs; NaN without /proc. */
+  readonly threadsUs: number
+  /** CPU per frame of the process's other threads (V8's garbage collection and compiler threads, libuv), µs. */
+  readonly helpersUs: number
 }
 
 async function once(stage: Processor, n: number): Promise<Sample> {
@@ -76,7 +78,9 @@ async function once(stage: Processor, n: number): Promise<Sample> {
   let count = 0
   let elu = performance.eventLoopUtilization()
   let cpu0: ReturnType<typeof mainThreadTimes>
-  let process0 = process.cpuUsage()
+  const existing = new Set(allThreadsCpuMs().keys())
+  let threads0 = new Map<number, number>()
+  let threads1 = new Map<number, number>()
   for await (const f of run(stage, audioFrames(n))) {
     if (f.type !== 'audioRaw') continue
     count++
@@ -88,20 +92,21 @@ async function once(stage: Processor, n: number): Promise<Sample> {
       first = now()
       elu = performance.eventLoopUtilization()
       cpu0 = mainThreadTimes()
-      process0 = process.cpuUsage()
+      threads0 = allThreadsCpuMs()
     }
     last = now()
+    // Read before the stage shuts its threads down.
+    if (count === n) threads1 = allThreadsCpuMs()
   }
   // A loop blocked by the whole run records its delay when its timer finally fires: let it.
   await new Promise((resolve) => setTimeout(resolve, 5))
   lag.disable()
   const busy = performance.eventLoopUtilization(elu)
   const cpu1 = mainThreadTimes()
-  const processUs = process.cpuUsage(process0)
   const main = perFrameUs(cpu0, cpu1, n - 1)
-  const otherUs = (processUs.user + processUs.system) / (n - 1) - main.cpuUs
+  const split = threads1.size === 0 ? { newUs: Number.NaN, helpersUs: Number.NaN } : cpuSplitUs(existing, threads0, threads1, n - 1)
   if (count !== n) throw new Error(`expected ${n} audio frames out, got ${count}`)
-  return { ms: ((last - first) * n) / (n - 1), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, mainUs: (busy.active * 1000) / (n - 1), ...main, otherUs }
+  return { ms: ((last - first) * n) / (n - 1), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, mainUs: (busy.active * 1000) / (n - 1), ...main, threadsUs: split.newUs, helpersUs: split.helpersUs }
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
@@ -116,6 +121,7 @@ export async function bench(): Promise<BenchRow[]> {
     'main thread: map(cpuWork)': () => map((f) => (f.kind === 'data' && f.type === 'audioRaw' ? (cpuWork(f.audio, passes), f) : f)),
     'inWorker, 1 thread': () => inWorker(STAGE, 'cpuStage', { threads: 1, execArgv }),
     'inWorker, 2 threads': () => inWorker(STAGE, 'cpuStage', { threads: 2, execArgv }),
+    'main thread: map, no work (the frame source and run() alone)': () => map((f) => f),
     'inWorker, 1 thread, no work (crossing cost)': () => inWorker(STAGE, 'passThrough', { threads: 1, execArgv }),
     'inWorker, 1 thread, no work, maxBatch 1 (a message per frame)': () => inWorker(STAGE, 'passThrough', { threads: 1, execArgv, maxBatch: 1 }),
   }
@@ -136,15 +142,17 @@ export async function bench(): Promise<BenchRow[]> {
     const mainUs = median(s.map((x) => x.mainUs))
     const cpuUs = median(s.map((x) => x.cpuUs))
     const waitUs = median(s.map((x) => x.waitUs))
-    const otherUs = median(s.map((x) => x.otherUs))
-    // What 2 threads could reach on 2 otherwise idle cores, from the CPU each frame takes: 1 thread is bound by its
-    // thread (w), 2 threads by both cores (2 / (w + m)) — a ceiling of 2w / (w + m) times 1 thread.
-    const ceiling = name.startsWith('inWorker') && !Number.isNaN(cpuUs) ? `; ceiling on 2 idle cores from the CPU per frame: ${((2 * otherUs) / (otherUs + cpuUs)).toFixed(2)}x 1 thread` : ''
+    const threadsUs = median(s.map((x) => x.threadsUs))
+    const helpersUs = median(s.map((x) => x.helpersUs))
+    // What 2 threads could reach on 2 otherwise idle cores, from the CPU each frame takes: 1 thread is bound by its own
+    // core (1 / w), 2 threads by the 2 cores they share with the main thread and V8's helpers (2 / (w + m + h)).
+    const ceiling =
+      name.startsWith('inWorker') && !Number.isNaN(threadsUs) ? `; ceiling on 2 idle cores from the CPU per frame: ${((2 * threadsUs) / (threadsUs + cpuUs + helpersUs)).toFixed(2)}x 1 thread` : ''
     const speed = one / ms(name)
     const target =
       name === 'inWorker, 2 threads'
         ? `; ${speed.toFixed(2)}x the throughput of 1 thread (target ≥ 1.7x)`
-        : name.startsWith('main')
+        : name === 'main thread: map(cpuWork)'
           ? `; ${speed.toFixed(2)}x the throughput of 1 thread`
           : ''
     rows.push({
@@ -153,7 +161,7 @@ export async function bench(): Promise<BenchRow[]> {
       frames: n,
       ms: ms(name),
       ...(name === 'inWorker, 1 thread' ? {} : { baseline: 'inWorker, 1 thread' }),
-      note: `event-loop delay p99 ${lagP99.toFixed(1)} ms, max ${lagMax.toFixed(1)} ms (target < 5 ms off the main thread); main thread CPU ${Number.isNaN(cpuUs) ? 'n/a' : `${cpuUs.toFixed(1)} µs/frame, waiting for a core ${waitUs.toFixed(1)} µs/frame`} (event-loop busy ${mainUs.toFixed(0)} µs/frame); other threads' CPU ${otherUs.toFixed(1)} µs/frame${ceiling}${target}; ${passes} passes ≈ ${TARGET_US} µs/frame; load average ${load}`,
+      note: `event-loop delay p99 ${lagP99.toFixed(1)} ms, max ${lagMax.toFixed(1)} ms (target < 5 ms off the main thread); main thread CPU ${Number.isNaN(cpuUs) ? 'n/a' : `${cpuUs.toFixed(1)} µs/frame, waiting for a core ${waitUs.toFixed(1)} µs/frame`} (event-loop busy ${mainUs.toFixed(0)} µs/frame); worker threads' CPU ${threadsUs.toFixed(1)} µs/frame, V8/libuv helper threads' ${helpersUs.toFixed(1)} µs/frame${ceiling}${target}; ${passes} passes ≈ ${TARGET_US} µs/frame; load average ${load}`,
     })
   }
   rows.push(...(await transportRows(Math.max(n, 5000), reps, execArgv)))
