@@ -44,7 +44,7 @@ export interface InWorkerOptions {
   readonly threads?: number
   /**
    * Frames handed to the threads at once (running, or waiting in a thread); reading the source waits once as many
-   * again are waiting here. Default `8 * threads`.
+   * again are waiting here. Default `16 * threads`.
    */
   readonly maxInFlight?: number
   /**
@@ -166,7 +166,7 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
   if (typeof exportName !== 'string' || exportName.length === 0) throw new TypeError('inWorker(exportName) must be a non-empty string')
   if (typeof options !== 'object' || options === null) throw new TypeError('inWorker(options) must be an object')
   const threads = positive('inWorker threads', options.threads, Math.max(1, availableParallelism() - 1))
-  const maxInFlight = positive('inWorker maxInFlight', options.maxInFlight, 8 * threads)
+  const maxInFlight = positive('inWorker maxInFlight', options.maxInFlight, 16 * threads)
   const maxBatch = positive('inWorker maxBatch', options.maxBatch, Math.ceil(maxInFlight / (2 * threads)))
   const match = options.match ?? ((f: Frame) => f.kind === 'data')
   if (typeof match !== 'function') throw new TypeError('inWorker match must be a function')
