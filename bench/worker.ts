@@ -1,11 +1,13 @@
 /**
  * WORKER: a CPU-bound stage (~200 µs of filtering per 640-byte audio frame) run on the main thread (a `map`) and as an
- * `inWorker` stage on 1 and 2 threads. Reported: steady-state throughput (from the first frame out to the last, so
- * the threads' start is not counted) and the main thread's event-loop delay p99 while the frames flow
- * (`monitorEventLoopDelay`, 1 ms resolution): what every other session of the process would feel.
+ * `inWorker` stage on 1 and 2 threads. Reported: steady-state throughput (from the first frame out after a warm-up
+ * fifth to the last, so the threads' start and their code's first compilation are not counted), the main thread's
+ * event-loop delay p99 while the frames flow (`monitorEventLoopDelay`, 1 ms resolution): what every other session of
+ * the process would feel, and where the CPU goes per frame (main thread, the stage's threads, V8's helper threads).
  *
  * Targets: 2 threads ≥ 1.7× the throughput of 1 thread; event-loop delay p99 < 5 ms with the work in threads.
- * Environment: `BENCH_WORKER_FRAMES` (default 2000), `BENCH_REPS` (default 3). Run alone: `npx tsx bench/worker.ts`.
+ * Environment: `BENCH_WORKER_FRAMES` (default 10000; the first fifth warms up and is not measured), `BENCH_REPS`
+ * (default 3). Run alone: `npx tsx bench/worker.ts`.
  */
 import { availableParallelism, loadavg } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -55,7 +57,7 @@ function* audioFrames(n: number): Generator<Frame> {
 }
 
 interface Sample {
-  /** Steady-state ms for all frames: (last out − first out) scaled to n frames. */
+  /** Steady-state ms for all frames: (last out − first out after the warm-up) scaled to n frames. */
   readonly ms: number
   readonly lagP99Ms: number
   readonly lagMaxMs: number
@@ -72,6 +74,8 @@ interface Sample {
 }
 
 async function once(stage: Processor, n: number): Promise<Sample> {
+  const skip = Math.floor(n / 5)
+  const measured = n - 1 - skip
   const lag = monitorEventLoopDelay({ resolution: 1 })
   let first = 0
   let last = 0
@@ -84,7 +88,9 @@ async function once(stage: Processor, n: number): Promise<Sample> {
   for await (const f of run(stage, audioFrames(n))) {
     if (f.type !== 'audioRaw') continue
     count++
-    if (count === 1) {
+    // The first fifth warms up: fresh threads run their code unoptimized until V8 has compiled it (on its helper
+    // threads), which a long-running session pays once.
+    if (count === skip + 1) {
       // The histogram's timer starts at the next event-loop turn: give it one, or a loop blocked from here on (the
       // main-thread variant) would go unrecorded.
       lag.enable()
@@ -103,17 +109,17 @@ async function once(stage: Processor, n: number): Promise<Sample> {
   lag.disable()
   const busy = performance.eventLoopUtilization(elu)
   const cpu1 = mainThreadTimes()
-  const main = perFrameUs(cpu0, cpu1, n - 1)
-  const split = threads1.size === 0 ? { newUs: Number.NaN, helpersUs: Number.NaN } : cpuSplitUs(existing, threads0, threads1, n - 1)
+  const main = perFrameUs(cpu0, cpu1, measured)
+  const split = threads1.size === 0 ? { newUs: Number.NaN, helpersUs: Number.NaN } : cpuSplitUs(existing, threads0, threads1, measured)
   if (count !== n) throw new Error(`expected ${n} audio frames out, got ${count}`)
-  return { ms: ((last - first) * n) / (n - 1), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, mainUs: (busy.active * 1000) / (n - 1), ...main, threadsUs: split.newUs, helpersUs: split.helpersUs }
+  return { ms: ((last - first) * n) / measured, lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, mainUs: (busy.active * 1000) / measured, ...main, threadsUs: split.newUs, helpersUs: split.helpersUs }
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
 /** The WORKER rows. */
 export async function bench(): Promise<BenchRow[]> {
-  const n = envCount('BENCH_WORKER_FRAMES', 2000)
+  const n = envCount('BENCH_WORKER_FRAMES', 10000)
   const reps = envCount('BENCH_REPS', 3)
   const passes = calibrate()
   process.env.APIPELINE_BENCH_CPU_PASSES = String(passes)
