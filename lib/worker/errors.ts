@@ -6,14 +6,15 @@
 /**
  * A frame's work failed in a worker thread: the handler threw (its `name`, `message` and stack are kept, and
  * `fatal` when the thrown error was fatal, e.g. a `FatalError`), it returned something that is not a frame, or the
- * thread died while working on the frame. The stage reports it upstream as an `error` frame naming the stage, drops
- * that frame and goes on (a fatal one ends the task as `'errored'`).
+ * thread died while holding the frame. The message ends with the frame it was handling (`… (while handling
+ * text#3)`), also given as {@link WorkerError.frame}. The stage reports it upstream as an `error` frame naming the
+ * stage, drops that frame and goes on (a fatal one ends the task as `'errored'`).
  * @example
  * ```ts
  * import { PipelineError } from 'apipeline-ts'
  * // with an inWorker stage whose handler throws new FatalError('bad model file'):
  * try { for await (const f of run(bot, input)) use(f) } catch (err) {
- *   if (err instanceof PipelineError) console.log(err.frame.processor, err.frame.error) // 'PipelineTask#0/inWorker(vad)', 'bad model file'
+ *   if (err instanceof PipelineError) console.log(err.frame.processor, err.frame.error) // 'PipelineTask#0/inWorker(vad)', 'bad model file (while handling audioRaw#7)'
  * }
  * ```
  */
@@ -23,10 +24,13 @@ export class WorkerError extends Error {
   readonly remoteName: string
   /** True when the error thrown in the thread was fatal (`fatal === true`, as a `FatalError` is). */
   readonly fatal: boolean
-  constructor(message: string, options: { remoteName?: string; fatal?: boolean; stack?: string; cause?: unknown } = {}) {
+  /** The input frame whose work failed (its `id` and `name` on the calling thread), when the error is about one. */
+  readonly frame: { readonly id: number; readonly name: string } | undefined
+  constructor(message: string, options: { remoteName?: string; fatal?: boolean; stack?: string; cause?: unknown; frame?: { readonly id: number; readonly name: string } } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.remoteName = options.remoteName ?? 'Error'
     this.fatal = options.fatal === true
+    this.frame = options.frame === undefined ? undefined : { id: options.frame.id, name: options.frame.name }
     if (options.stack !== undefined) this.stack = `${this.name}: ${message}\n    in a worker thread:\n${options.stack}`
   }
 }

@@ -4,7 +4,7 @@
  * field is validated and the frame gets an identity of the receiving thread.
  * @module
  */
-import { app, audioRaw, cancel, end, error, imageRaw, interruption, interruptionTask, metrics, start, startInterruption, stopInterruption, stopTask, sync, syncNotify, text, withIdentity } from '../frames/constructors.js'
+import { app, audioRaw, cancel, end, error, imageRaw, interruption, interruptionTask, metrics, start, startInterruption, stopInterruption, stopTask, sync, syncNotify, text } from '../frames/constructors.js'
 import { isBuiltinType, TYPE_KINDS } from '../frames/identity.js'
 import type { Frame, MetricValue } from '../frames/types.js'
 import { describe } from '../frames/validate.js'
@@ -168,5 +168,13 @@ export function unpackFrame(value: unknown, identity?: { readonly id: number; re
     if (err instanceof FrameRecordError) throw err
     throw new FrameRecordError(`not a valid frame: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
-  return identity === undefined ? frame : withIdentity(frame, identity.id, identity.name)
+  if (identity === undefined) return frame
+  const { id, name } = identity
+  if (!Number.isSafeInteger(id) || id < 0) throw new FrameRecordError(`not a frame identity: id ${describe(id)}`)
+  if (typeof name !== 'string') throw new FrameRecordError(`not a frame identity: name ${describe(name)}`)
+  // The frame was just built here and is not shared yet: it takes the identity in place (no second copy per frame).
+  const own = frame as { id: number; name: string }
+  own.id = id
+  own.name = name
+  return frame
 }

@@ -11,8 +11,8 @@ import { asContext } from '../core/context.js'
 import { withInfo, type Processor } from '../core/processor.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { AppFrame, Frame } from '../frames/types.js'
-import { mapConcurrent } from '../operators/map-concurrent.js'
-import { FramePool } from './frame-pool.js'
+import { orderedBatches } from './ordered-batches.js'
+import { ThreadPool } from './thread-pool.js'
 
 /** What a worker handler may return for one frame: a frame, several frames, or nothing (the frame is dropped). */
 export type WorkerResult<A extends AppFrame = AppFrame> = Frame<A> | readonly Frame<A>[] | null | undefined
@@ -42,8 +42,17 @@ export type WorkerHandler<A extends AppFrame = AppFrame> = (frame: Frame<A>) => 
 export interface InWorkerOptions {
   /** Worker threads of the stage. Default: the available parallelism minus one (at least 1), leaving a core to the event loop. */
   readonly threads?: number
-  /** Frames handed to the threads at once (running or waiting in the pool); reading the source waits beyond. Default `2 * threads`. */
+  /**
+   * Frames handed to the threads at once (running, or waiting in a thread); reading the source waits once as many
+   * again are waiting here. Default `16 * threads`.
+   */
   readonly maxInFlight?: number
+  /**
+   * Frames sent to a thread in one message at most. Frames already there when a thread has room go together (one
+   * `postMessage` and one answer for all of them); a frame that arrives alone goes alone, at once. Default
+   * `maxInFlight / (2 * threads)`, rounded up.
+   */
+  readonly maxBatch?: number
   /** Which frames the handler gets; the others pass in order (system frames at once). Default: data frames. */
   readonly match?: (frame: Frame) => boolean
   /**
@@ -85,12 +94,6 @@ function moduleHref(moduleUrl: unknown): string {
   return url.href
 }
 
-function defaultName(href: string, exportName: string): string {
-  if (exportName !== 'default') return `inWorker(${exportName})`
-  const file = href.startsWith('file:') ? (href.split('/').pop() ?? href).replace(/\.[cm]?[jt]s$/, '') : 'data'
-  return `inWorker(${file})`
-}
-
 /** Resolves true once `ready` settles, false when `signal` aborts first; rejects when `ready` rejects first. */
 function readyUnlessAborted(ready: Promise<void>, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false)
@@ -110,15 +113,21 @@ function readyUnlessAborted(ready: Promise<void>, signal: AbortSignal): Promise<
   })
 }
 
+function defaultName(href: string, exportName: string): string {
+  if (exportName !== 'default') return `inWorker(${exportName})`
+  const file = href.startsWith('file:') ? (href.split('/').pop() ?? href).replace(/\.[cm]?[jt]s$/, '') : 'data'
+  return `inWorker(${file})`
+}
+
 /**
  * A processor whose per-frame work runs on a pool of worker threads, so CPU-bound work (resampling, voice activity
  * detection, encoding) does not block the event loop and every other session of the process. `moduleUrl` is the
  * module (a `file:` URL or an absolute path) whose export `exportName` is a {@link WorkerHandler}; each thread imports
  * it once.
  *
- * Each run of the stage starts its own threads (on piscina) before it reads its first frame and shuts them down when
- * it finishes: at `end`, on cancel, on stop and on an early `break`. A module or export that cannot be loaded makes
- * the stage fail before reading anything (a fatal `WorkerModuleError`).
+ * Each run of the stage starts its own threads (Node's `worker_threads`, spoken to through their message ports) before
+ * it reads its first frame and shuts them down when it finishes: at `end`, on cancel, on stop and on an early `break`.
+ * A module or export that cannot be loaded makes the stage fail before reading anything (a fatal `WorkerModuleError`).
  *
  * | frame | downstream | upstream |
  * |---|---|---|
@@ -127,14 +136,21 @@ function readyUnlessAborted(ready: Promise<void>, signal: AbortSignal): Promise<
  * | data (default `match`) | handled in a thread; results in input order | passes |
  * | app | passes in order (or handled in a thread, if `match` says so) | passes |
  *
- * - At most `maxInFlight` frames are in the threads at once; reading the source waits beyond that (backpressure).
+ * - **Batches**: the frames already read when a thread has room go to it together, up to `maxBatch` in one message,
+ *   and come back in one message; a frame that arrives alone goes at once, alone. Each batch goes to the thread with
+ *   the fewest frames; a thread handles its frames one after the other.
+ * - At most `maxInFlight` frames are in the threads at once, and as many again wait here; reading the source waits
+ *   beyond that (backpressure).
  * - Byte buffers (`audioRaw.audio`, `imageRaw.image`, typed arrays in app data) are moved to the thread and back
  *   (transfer lists), not copied; see {@link InWorkerOptions.transfer}.
- * - An exception in the handler (or a thread that dies) drops that frame and sends an `error` frame upstream naming
- *   the stage, as a `WorkerError` carrying the thread's stack (fatal when the thrown error was fatal).
- * - On an interruption, results of frames read before it are dropped (the threads finish those frames; their output
- *   never travels on) and frames not yet handed to a thread are not; `startInterruption` passes ahead.
- * - On cancel the threads are terminated at once, also in the middle of a frame.
+ * - An exception in the handler drops that frame and sends an `error` frame upstream naming the stage and the frame,
+ *   as a `WorkerError` carrying the thread's stack (fatal when the thrown error was fatal); the other frames of its
+ *   batch go on. A thread that dies (`process.exit()`, an uncaught error) fails the frame it was handling the same
+ *   way and hands the frames it had not started back, to a fresh thread.
+ * - On an interruption, the frames read before it are not emitted: those not sent yet are dropped, those in a thread
+ *   and not started yet are skipped there, and the results of those running are dropped (an error in one is still
+ *   reported); `startInterruption` passes ahead and frames read after it are handled as usual.
+ * - On cancel the threads are terminated at once, also in the middle of a frame; the rest of their batches never runs.
  *
  * @example
  * ```ts
@@ -150,7 +166,8 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
   if (typeof exportName !== 'string' || exportName.length === 0) throw new TypeError('inWorker(exportName) must be a non-empty string')
   if (typeof options !== 'object' || options === null) throw new TypeError('inWorker(options) must be an object')
   const threads = positive('inWorker threads', options.threads, Math.max(1, availableParallelism() - 1))
-  const maxInFlight = positive('inWorker maxInFlight', options.maxInFlight, 2 * threads)
+  const maxInFlight = positive('inWorker maxInFlight', options.maxInFlight, 16 * threads)
+  const maxBatch = positive('inWorker maxBatch', options.maxBatch, Math.ceil(maxInFlight / (2 * threads)))
   const match = options.match ?? ((f: Frame) => f.kind === 'data')
   if (typeof match !== 'function') throw new TypeError('inWorker match must be a function')
   const move = options.transfer ?? true
@@ -163,32 +180,29 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
     return (async function* inWorkerStage(): AsyncGenerator<Frame> {
       const cancelled = c.cancelSignal
       if (cancelled.aborted) return
-      const pool = new FramePool({
+      let failure: { readonly value: unknown } | undefined
+      let wake = (): void => {}
+      const pool = new ThreadPool({
         moduleUrl: href,
         exportName,
         threads,
         ...(execArgv === undefined ? {} : { execArgv }),
         ...(resourceLimits === undefined ? {} : { resourceLimits }),
-        onThreadError: (err) => c.pushUpstream(errorFrame(err.message, { fatal: false, processor: c.name, cause: err })),
+        onThreadError: (err, fatal) => {
+          if (fatal) {
+            failure ??= { value: err }
+            wake()
+          } else c.pushUpstream(errorFrame(err.message, { fatal: false, processor: c.name, cause: err }))
+        },
       })
       try {
         if (!(await readyUnlessAborted(pool.ready, cancelled))) return
-        const stage = mapConcurrent(
-          async (frame) => {
-            try {
-              return await pool.process(frame, move)
-            } catch (err) {
-              // Work cut off by the shutdown after a cancel is not an error of the handler.
-              if (cancelled.aborted) throw cancelled.reason
-              throw err
-            }
-          },
-          { concurrency: maxInFlight, window: 2 * maxInFlight, match, name },
-        )
-        yield* stage(source, c)
+        const flow = orderedBatches(source as AsyncIterable<Frame> | Iterable<Frame>, c, pool, { maxInFlight, maxBatch, match, move, failure: () => failure })
+        wake = flow.wake
+        yield* flow.output
       } finally {
-        // Reached promptly on cancel too: the calls run under ctx.signal, so a frame still in a thread no longer holds
-        // the stage up; closing terminates the threads, cutting that frame's work off.
+        // Reached promptly on cancel too: the frames in the threads do not hold the stage up; closing terminates the
+        // threads, cutting their work off.
         await pool.close()
       }
     })()

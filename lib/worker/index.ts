@@ -1,6 +1,6 @@
 /**
- * `apipeline-ts/worker`: stages whose per-frame work runs on worker threads (Node only; needs `piscina`, an optional
- * peer dependency that the main entry point never loads).
+ * `apipeline-ts/worker`: stages whose per-frame work runs on worker threads (Node only: `node:worker_threads`, which
+ * the main entry point never loads; no dependency).
  *
  * @example
  * ```ts

@@ -1,19 +1,39 @@
 /**
- * The messages between a worker-thread stage and its threads (one pool task per frame).
+ * The messages between a worker-thread stage and its threads (`worker_threads` message ports): the stage sends
+ * batches of frames, each thread answers every batch with one outcome per frame.
  * @module
  */
 import type { FrameRecord } from './frame-transfer.js'
 
-/** What every thread of a pool is told when it starts (piscina's `workerData`). */
+/** What every thread is told when it starts (`workerData`). */
 export interface ThreadData {
   /** `file:` (or `data:`) URL of the module holding the handler. */
   readonly moduleUrl: string
   /** The export of that module to call for each frame. */
   readonly exportName: string
+  /**
+   * One `Int32` shared by the stage and all its threads: the stage's interruption epoch. A thread skips the frames of a
+   * batch sent in an older epoch that it has not started yet.
+   */
+  readonly epoch: SharedArrayBuffer
+  /**
+   * Two `Int32`s of this thread: the sequence number of the batch it is working on and the index of the frame in it
+   * (-1 between frames), so the stage can tell which frame a thread was handling when it died.
+   */
+  readonly progress: SharedArrayBuffer
 }
 
-/** A task: check the handler loads, or handle one frame. */
-export type ThreadRequest = { readonly probe: true } | { readonly frame: FrameRecord }
+/** Index of the batch sequence number in {@link ThreadData.progress}. */
+export const PROGRESS_BATCH = 0
+/** Index of the frame index in {@link ThreadData.progress}. */
+export const PROGRESS_FRAME = 1
+
+/** A batch of frames for a thread, handled in order; `epoch` is the stage's interruption epoch when it was sent. */
+export interface BatchRequest {
+  readonly seq: number
+  readonly epoch: number
+  readonly frames: readonly FrameRecord[]
+}
 
 /** An error thrown in a thread, as plain data. */
 export interface ThreadFailure {
@@ -21,11 +41,27 @@ export interface ThreadFailure {
   readonly message: string
   readonly stack?: string
   readonly fatal: boolean
-  /** True when the handler could not be loaded (the module or the export is wrong). */
-  readonly loading: boolean
 }
 
-/** The answer to a task. `same[i]` is true when `outputs[i]` is the input frame object returned as received. */
-export type ThreadReply =
-  | { readonly ok: true; readonly outputs: readonly FrameRecord[]; readonly same: readonly boolean[] }
-  | { readonly ok: false; readonly failure: ThreadFailure }
+/**
+ * What became of one frame of a batch: its outputs (`same[i]` true when `outputs[i]` is the input frame returned as
+ * received), the error the handler threw (or a result that is not a frame), `skipped` when an interruption came
+ * before the thread started it; and from a thread that is exiting: `died` (with the exit code) for the frame it was
+ * handling, `unstarted` (the frame handed back as received) for the frames it had not started.
+ */
+export type FrameOutcome =
+  | { readonly outputs: readonly FrameRecord[]; readonly same: readonly boolean[] }
+  | { readonly failure: ThreadFailure }
+  | { readonly skipped: true }
+  | { readonly died: number }
+  | { readonly unstarted: FrameRecord }
+
+/**
+ * What a thread posts: it is ready (the handler loaded), it cannot load the handler, the outcomes of a batch, or that
+ * it is exiting (`process.exit()` in the handler, an uncaught error): then the outcomes of every batch it holds follow.
+ */
+export type ThreadMessage =
+  | { readonly ready: true }
+  | { readonly loadFailure: ThreadFailure }
+  | { readonly seq: number; readonly outcomes: readonly FrameOutcome[] }
+  | { readonly exiting: number }

@@ -44,6 +44,9 @@ describe('frames across threads', () => {
       expect(fields(back)).toEqual(expected)
       expect(back.id).not.toBe(frame.id) // a fresh identity on the receiving side
       expect(back.name.split('#')[0]).toBe(frame.name.split('#')[0])
+      const same = unpackFrame(structuredClone(packFrame(back, false, new Set())), back)
+      expect([same.id, same.name]).toEqual([back.id, back.name])
+      expect(fields(same)).toEqual(expected)
     }
   })
 
@@ -106,5 +109,7 @@ describe('frames across threads', () => {
     expect(() => unpackFrame({ kind: 'data', type: 'text', text: 7 })).toThrow(/not a valid frame: .*text/)
     expect(() => unpackFrame({ kind: 'data', type: 'audioRaw', audio: 'x' })).toThrow(/audioRaw\.audio/)
     expect(() => unpackFrame({ kind: 'control', type: 'start', audioInSampleRate: -1 })).toThrow(/audioInSampleRate/)
+    expect(() => unpackFrame({ kind: 'data', type: 'text', text: 'x' }, { id: -1, name: 'x' })).toThrow(/not a frame identity: id -1/)
+    expect(() => unpackFrame({ kind: 'data', type: 'text', text: 'x' }, { id: 1, name: 7 as never })).toThrow(/not a frame identity: name 7/)
   })
 })

@@ -1,8 +1,10 @@
-/** Shared by the worker-stage specs: the fixture module, thread options, and a record of the pools started. */
-import { Piscina } from 'piscina'
+/** Shared by the worker-stage specs: the fixture module, thread options, and a count of the threads started. */
+import { Worker } from 'node:worker_threads'
 import { vi } from 'vitest'
 import type { Processor } from '../../lib/index.js'
 import { inWorker, type InWorkerOptions } from '../../lib/worker/index.js'
+import { threadCounts } from '../../lib/worker/thread-pool.js'
+import { ANNOUNCE_CHANNEL } from './fixtures/stages.js'
 
 /** The handlers of `fixtures/stages.ts`. */
 export const FIXTURE = new URL('./fixtures/stages.ts', import.meta.url)
@@ -15,17 +17,36 @@ export function fixtureStage(exportName: string, options: InWorkerOptions = {}):
   return inWorker(FIXTURE, exportName, { threads: 1, execArgv, ...options })
 }
 
-/** Records every piscina pool that runs a task, to check afterwards that its threads are gone. */
-export function trackPools(): { pools: Set<Piscina>; liveThreads: () => number; restore: () => void } {
-  const pools = new Set<Piscina>()
-  const original = Piscina.prototype.run
-  const spy = vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, ...args: Parameters<Piscina['run']>) {
-    pools.add(this)
-    return original.apply(this, args)
+/** Counts the worker threads started from now on, and those of the process still running. */
+export function trackThreads(): { started: () => number; running: () => number } {
+  const base = threadCounts().started
+  return { started: () => threadCounts().started - base, running: () => threadCounts().running }
+}
+
+/** Records the batches the stages post to their threads (the number of frames in each message), until `restore()`. */
+export function trackBatches(): { sizes: number[]; restore: () => void } {
+  const sizes: number[] = []
+  const original = Worker.prototype.postMessage
+  const spy = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+    const frames = (args[0] as { frames?: unknown } | null)?.frames
+    if (Array.isArray(frames)) sizes.push(frames.length)
+    original.apply(this, args)
   })
+  return { sizes, restore: () => spy.mockRestore() }
+}
+
+/** Collects the labels the `announced` fixture handler posts as it starts each frame, until `close()`. */
+export function announcements(): { labels: string[]; seen: (label: string) => Promise<void>; close: () => void } {
+  const labels: string[] = []
+  const waiters: { label: string; resolve: () => void }[] = []
+  const channel = new BroadcastChannel(ANNOUNCE_CHANNEL)
+  channel.onmessage = (event: MessageEvent) => {
+    labels.push(event.data as string)
+    for (const w of waiters.filter((x) => x.label === event.data)) w.resolve()
+  }
   return {
-    pools,
-    liveThreads: () => [...pools].reduce((n, p) => n + p.threads.length, 0),
-    restore: () => spy.mockRestore(),
+    labels,
+    seen: (label) => (labels.includes(label) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ label, resolve }))),
+    close: () => channel.close(),
   }
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { Frames, PipelineError, pipeline, processorInfo, run, type AppFrame, type ErrorFrame, type Frame } from '../../lib/index.js'
 import { inWorker, WorkerError, WorkerModuleError } from '../../lib/worker/index.js'
 import { collect, texts, types } from '../helpers/collect.js'
-import { execArgv, FIXTURE, fixtureStage } from './helpers.js'
+import { execArgv, FIXTURE, fixtureStage, trackThreads } from './helpers.js'
 
 const errors = (frames: readonly Frame[]): ErrorFrame[] => frames.filter((f): f is ErrorFrame => f.type === 'error')
 
@@ -66,13 +66,15 @@ describe('inWorker', () => {
   })
 
   it('reports an exception in the handler upstream as an error frame naming the stage, drops that frame and goes on', async () => {
-    const { out, up, result } = await collect(pipeline(fixtureStage('fragile')), [Frames.text('ok1'), Frames.text('bad'), Frames.text('ok2')])
+    const bad = Frames.text('bad')
+    const { out, up, result } = await collect(pipeline(fixtureStage('fragile')), [Frames.text('ok1'), bad, Frames.text('ok2')])
     expect(result.status).toBe('ended')
     expect(texts(out)).toEqual(['ok1', 'ok2'])
     const [err, ...more] = errors(up)
     expect(more).toEqual([])
     expect(err?.fatal).toBe(false)
-    expect(err?.error).toBe('bad input')
+    expect(err?.error).toBe(`bad input (while handling ${bad.name})`)
+    expect((err?.cause as WorkerError).frame).toEqual({ id: bad.id, name: bad.name })
     expect(err?.processor).toMatch(/inWorker\(fragile\)$/)
     expect(err?.cause).toBeInstanceOf(WorkerError)
     expect((err?.cause as WorkerError).remoteName).toBe('RangeError')
@@ -80,7 +82,8 @@ describe('inWorker', () => {
   })
 
   it('a fatal error thrown in the thread ends the task as errored', async () => {
-    const handle = run(pipeline(fixtureStage('fragile')), [Frames.text('fatal'), Frames.text('after')])
+    const fatal = Frames.text('fatal')
+    const handle = run(pipeline(fixtureStage('fragile')), [fatal, Frames.text('after')])
     const out: Frame[] = []
     const failure = await (async () => {
       for await (const f of handle) out.push(f)
@@ -91,7 +94,7 @@ describe('inWorker', () => {
     expect(failure).toBeInstanceOf(PipelineError)
     const frame = (failure as PipelineError).frame
     expect(frame.fatal).toBe(true)
-    expect(frame.error).toBe('cannot go on')
+    expect(frame.error).toBe(`cannot go on (while handling ${fatal.name})`)
     expect(frame.processor).toMatch(/inWorker\(fragile\)$/)
     expect((frame.cause as WorkerError).remoteName).toBe('FatalError')
     expect((await handle.result).status).toBe('errored')
@@ -110,11 +113,36 @@ describe('inWorker', () => {
     expect(errs.every((e) => e.processor?.endsWith('inWorker(odd)') === true)).toBe(true)
   })
 
-  it('a thread that dies fails only its frame; a fresh thread takes the next ones', async () => {
-    const { out, up, result } = await collect(fixtureStage('exits'), [Frames.text('a'), Frames.text('exit'), Frames.text('b')])
+  it('a thread that dies in the middle of a batch fails only its frame; the frames after it go to a fresh thread', async () => {
+    // The three frames are there at once: they go to the thread as one batch.
+    const exit = Frames.text('exit')
+    const { out, up, result } = await collect(fixtureStage('exits', { maxBatch: 8 }), [Frames.text('a'), exit, Frames.text('b'), Frames.text('c')])
     expect(result.status).toBe('ended')
-    expect(texts(out)).toEqual(['a', 'b'])
-    expect(errors(up).map((e) => e.error)).toEqual([expect.stringContaining('exited with code: 3')])
+    expect(texts(out)).toEqual(['a', 'b', 'c'])
+    const errs = errors(up)
+    expect(errs.map((e) => e.error)).toEqual([`a worker thread exited with code: 3 (while handling ${exit.name})`])
+    expect((errs[0]?.cause as WorkerError).frame?.id).toBe(exit.id)
+  })
+
+  it('an error a thread throws outside any frame is reported naming the stage; a fresh thread takes the next frames', async () => {
+    const threads = trackThreads()
+    const up: Frame[] = []
+    async function* input(): AsyncGenerator<Frame> {
+      yield Frames.text('later')
+      // Bounded wait for the thread's death to be reported, then one more frame.
+      for (let i = 0; i < 2000 && errors(up).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+      yield Frames.text('after')
+    }
+    const handle = run(fixtureStage('throwsLater'), input(), { onUpstream: (f) => up.push(f) })
+    const out: Frame[] = []
+    for await (const f of handle) out.push(f)
+    expect((await handle.result).status).toBe('ended')
+    expect(texts(out)).toEqual(['later', 'after'])
+    const errs = errors(up)
+    expect(errs.map((e) => e.error)).toEqual(['a worker thread failed: thrown from a timer'])
+    expect(errs[0]?.processor).toMatch(/inWorker\(throwsLater\)$/)
+    expect(errs[0]?.fatal).toBe(false)
+    expect(threads.started()).toBe(2)
   })
 
   it('a module or export that cannot be loaded fails the task before any frame, with one fatal error naming the stage', async () => {
@@ -152,6 +180,7 @@ describe('inWorker', () => {
     expect(() => inWorker(FIXTURE, '')).toThrow(/exportName/)
     expect(() => inWorker(FIXTURE, 'upper', { threads: 0 })).toThrow(/threads must be an integer >= 1/)
     expect(() => inWorker(FIXTURE, 'upper', { maxInFlight: 1.5 })).toThrow(/maxInFlight/)
+    expect(() => inWorker(FIXTURE, 'upper', { maxBatch: 0 })).toThrow(/maxBatch must be an integer >= 1/)
     expect(() => inWorker(FIXTURE, 'upper', { transfer: 'yes' as never })).toThrow(/transfer must be a boolean/)
     expect(() => inWorker(FIXTURE, 'upper', { execArgv, match: 3 as never })).toThrow(/match must be a function/)
   })

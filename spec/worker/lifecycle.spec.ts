@@ -2,11 +2,11 @@
  * Worker-thread stages in the task lifecycle: the threads are shut down at end, on cancel (cut off mid-frame) and on
  * an early break; interruptions drop results of frames read before them; the frames in the threads are bounded.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Frames, pipeline, run, type Frame, type Processor } from '../../lib/index.js'
 import { collect, startTask, texts } from '../helpers/collect.js'
 import { ANNOUNCE_CHANNEL } from './fixtures/stages.js'
-import { fixtureStage, trackPools } from './helpers.js'
+import { fixtureStage, trackThreads } from './helpers.js'
 
 /** Resolves with the label once a thread announces it started the frame with that label. */
 function started(label: string): { promise: Promise<void>; close: () => void } {
@@ -19,24 +19,19 @@ function started(label: string): { promise: Promise<void>; close: () => void } {
   return { promise, close: () => channel.close() }
 }
 
-let tracked: ReturnType<typeof trackPools> | undefined
-afterEach(() => {
-  tracked?.restore()
-  tracked = undefined
-})
 
 describe('inWorker lifecycle', () => {
   it('shuts its threads down when the run ends', async () => {
-    tracked = trackPools()
+    const tracked = trackThreads()
     const { out, result } = await collect(fixtureStage('upper', { threads: 2 }), [Frames.text('a'), Frames.text('b')])
     expect(result.status).toBe('ended')
     expect(texts(out)).toEqual(['A', 'B'])
-    expect(tracked.pools.size).toBe(1)
-    expect(tracked.liveThreads()).toBe(0)
+    expect(tracked.started()).toBe(2)
+    expect(tracked.running()).toBe(0)
   })
 
   it('cancel cuts off a frame in the middle of its work and terminates the threads', async () => {
-    tracked = trackPools()
+    const tracked = trackThreads()
     const announce = started('long')
     try {
       const { task, finish } = startTask(fixtureStage('announced'))
@@ -49,29 +44,28 @@ describe('inWorker lifecycle', () => {
       // The frame was to spin for a minute; the cancel did not wait for it (a generous bound for a loaded machine).
       expect(performance.now() - t0).toBeLessThan(15_000)
       expect(result.errors).toEqual([])
-      expect(tracked.liveThreads()).toBe(0)
+      expect(tracked.running()).toBe(0)
     } finally {
       announce.close()
     }
   })
 
   it('a cancel while the threads are still starting ends the run cancelled, with no error, and shuts them down', async () => {
-    tracked = trackPools()
-    const pools = tracked.pools
+    const tracked = trackThreads()
     const { task, out, finish } = startTask(fixtureStage('upper', { threads: 2 }))
     await task.queueFrames([Frames.text('never')])
-    for (let i = 0; i < 2000 && pools.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
-    expect(pools.size).toBe(1)
+    for (let i = 0; i < 2000 && tracked.started() < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(tracked.started()).toBe(2)
     task.cancel()
     const result = await finish()
     expect(result.status).toBe('cancelled')
     expect(result.errors).toEqual([])
     expect(texts(out)).toEqual([])
-    expect(tracked.liveThreads()).toBe(0)
+    expect(tracked.running()).toBe(0)
   })
 
   it('an early break out of run() shuts the threads down', async () => {
-    tracked = trackPools()
+    const tracked = trackThreads()
     let produced = 0
     // A live source (one frame per event-loop turn), as a microphone or a socket is.
     async function* endless(): AsyncGenerator<Frame> {
@@ -90,8 +84,8 @@ describe('inWorker lifecycle', () => {
     expect(seen).toEqual(['t1', 't2', 't3', 't4', 't5'])
     expect(produced).toBeGreaterThanOrEqual(5)
     expect((await handle.result).status).toBe('cancelled')
-    expect(tracked.pools.size).toBe(1)
-    expect(tracked.liveThreads()).toBe(0)
+    expect(tracked.started()).toBe(1)
+    expect(tracked.running()).toBe(0)
   })
 
   it('an interruption drops the results of frames read before it; frames after it are handled', async () => {

@@ -1,0 +1,207 @@
+/**
+ * The frame flow of a worker-thread stage: frames read from the source keep their order in a bounded window; the ones
+ * for the threads are sent in batches — as many as are already there when a thread has room — and their results are
+ * emitted in input order.
+ * @module
+ */
+import type { Context } from '../core/context.js'
+import { error as errorFrame } from '../frames/constructors.js'
+import type { Frame } from '../frames/types.js'
+import { Deque } from '../internal/channel.js'
+import { closeQuietly } from '../internal/close.js'
+import { sourceIterator } from '../operators/source-iterator.js'
+import type { Outcome, ThreadPool } from './thread-pool.js'
+
+/** How the frames flow to the threads. */
+export interface BatchSettings {
+  /** Frames in the threads at most (sent and not answered). */
+  readonly maxInFlight: number
+  /** Frames in one message at most. */
+  readonly maxBatch: number
+  /** Which frames go to the threads; the others keep their place (system frames pass at once). */
+  readonly match: (frame: Frame) => boolean
+  /** Move the byte buffers of the frames sent instead of copying them. */
+  readonly move: boolean
+  /** Set when the pool cannot go on: the flow throws it. */
+  readonly failure: () => { readonly value: unknown } | undefined
+}
+
+/** A place in the output order: frames passing as they are, or a frame handled in a thread. */
+interface Slot {
+  /** Frames emitted as they are (frames the threads do not handle). */
+  readonly frames?: readonly Frame[]
+  /** The frame for the threads. */
+  input?: Frame
+  /** The stage's interruption epoch when the frame was read. */
+  readonly epoch: number
+  settled: boolean
+  outcome?: Outcome | undefined
+}
+
+/**
+ * Runs `source` through `pool` in order (see {@link BatchSettings}). Returns the stage's output; `wake` is to be called
+ * when `settings.failure()` changes.
+ */
+export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c: Context, pool: ThreadPool, settings: BatchSettings): { output: AsyncGenerator<Frame>; wake: () => void } {
+  const { maxInFlight, maxBatch, match, move } = settings
+  const window = 2 * maxInFlight
+  const runtime = c.runtime
+  const ordered = new Deque<Slot>()
+  /** Slots of `ordered` whose frame is not sent yet, oldest first. */
+  const unsent = new Deque<Slot>()
+  const priority = new Deque<Frame>(4)
+  const input = sourceIterator(source)
+  let epoch = 0
+  let pumpDone = false
+  let pumpError: { readonly value: unknown } | undefined
+  let stopped = false
+  let flushing: ReturnType<typeof setImmediate> | undefined
+  // One waiter on each side at most: the consumer waits for news, the pump waits for room.
+  let wakeConsumer: (() => void) | undefined
+  let wakePump: (() => void) | undefined
+  const notifyConsumer = (): void => {
+    const w = wakeConsumer
+    wakeConsumer = undefined
+    w?.()
+  }
+  const notifyPump = (): void => {
+    const w = wakePump
+    wakePump = undefined
+    w?.()
+  }
+  const report = (outcome: Outcome | undefined): void => {
+    if (outcome !== undefined && 'error' in outcome) {
+      const err = outcome.error
+      c.pushUpstream(errorFrame(err.message, { fatal: err.fatal, processor: c.name, cause: err }))
+    }
+  }
+
+  /** Sends what is unsent while the threads have room, in batches of at most `maxBatch`. */
+  const flush = (): void => {
+    if (flushing !== undefined) {
+      clearImmediate(flushing)
+      flushing = undefined
+    }
+    while (!stopped && unsent.length > 0 && pool.inFlight < maxInFlight) {
+      const n = Math.min(unsent.length, maxInFlight - pool.inFlight, maxBatch)
+      const slots: Slot[] = []
+      for (let i = 0; i < n; i++) slots.push(unsent.shift() as Slot)
+      pool.send(
+        slots.map((s) => s.input as Frame),
+        move,
+        epoch,
+        (outcomes) => {
+          const again: Slot[] = []
+          for (let i = 0; i < slots.length; i++) {
+            const slot = slots[i] as Slot
+            const outcome = outcomes[i]
+            if (outcome !== undefined && 'retry' in outcome) {
+              // Handed back unstarted by a thread that is exiting: another thread takes it, first in line.
+              slot.input = outcome.retry
+              if (slot.epoch === epoch && !stopped) again.push(slot)
+              continue
+            }
+            slot.settled = true
+            slot.outcome = outcome
+            // Work an interruption overtook is not emitted, but an error in it is still reported.
+            if (slot.epoch !== epoch) report(outcome)
+          }
+          for (let i = again.length - 1; i >= 0; i--) unsent.unshift(again[i] as Slot)
+          notifyConsumer()
+          flush()
+        },
+      )
+    }
+  }
+  // Frames read in one turn of the event loop go out together: the flush runs once the pump has read what is there.
+  const scheduleFlush = (): void => {
+    flushing ??= setImmediate(flush)
+  }
+
+  const offInterrupt = runtime.onInterrupt(() => {
+    epoch++
+    pool.setEpoch(epoch)
+    // Frames read before the interruption are not handled (those in a thread and not started yet are skipped there)
+    // and their results are not emitted; control and app frames waiting among them keep their place.
+    ordered.removeWhere((slot) => slot.input !== undefined || (slot.frames ?? []).every((f) => f.kind === 'data'))
+    unsent.clear()
+    notifyPump()
+  })
+  // Teardown closes the stage while its output waits for the threads: wake it, so it ends at once.
+  const offCancel = runtime.onCancel(notifyConsumer)
+  const pump = (async () => {
+    try {
+      for (;;) {
+        while (ordered.length >= window && !stopped) await new Promise<void>((resolve) => (wakePump = resolve))
+        if (stopped) return
+        const r = await input.next()
+        if (r.done === true || stopped) return
+        const frame = r.value
+        if (frame.kind === 'system') {
+          priority.push(frame)
+        } else if (match(frame)) {
+          const slot: Slot = { input: frame, epoch, settled: false }
+          ordered.push(slot)
+          unsent.push(slot)
+          scheduleFlush()
+        } else {
+          ordered.push({ frames: [frame], epoch, settled: true })
+        }
+        notifyConsumer()
+      }
+    } catch (err) {
+      pumpError = { value: err }
+    } finally {
+      pumpDone = true
+      notifyConsumer()
+    }
+  })()
+
+  const output = (async function* orderedOutput(): AsyncGenerator<Frame> {
+    try {
+      for (;;) {
+        if (runtime.cancelled) return
+        const failure = settings.failure()
+        if (failure !== undefined) throw failure.value
+        const urgent = priority.shift()
+        if (urgent !== undefined) {
+          yield urgent
+          continue
+        }
+        const head = ordered.peek()
+        if (head !== undefined && head.settled) {
+          ordered.shift()
+          notifyPump()
+          if (head.frames !== undefined) {
+            yield* head.frames
+            continue
+          }
+          const outcome = head.outcome
+          if (outcome === undefined || 'dropped' in outcome || 'retry' in outcome) continue
+          if ('error' in outcome) {
+            report(outcome)
+            continue
+          }
+          if (head.epoch === epoch) yield* outcome.frames
+          continue
+        }
+        if (head === undefined && pumpDone) {
+          if (pumpError !== undefined) throw pumpError.value
+          return
+        }
+        await new Promise<void>((resolve) => (wakeConsumer = resolve))
+      }
+    } finally {
+      stopped = true
+      offInterrupt()
+      offCancel()
+      if (flushing !== undefined) clearImmediate(flushing)
+      notifyPump()
+      void closeQuietly(input)
+      // The pump ends once its source answers; it never rejects, so it is not awaited here (a source parked forever
+      // must not hold up teardown).
+      void pump
+    }
+  })()
+  return { output, wake: notifyConsumer }
+}
