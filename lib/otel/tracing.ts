@@ -7,7 +7,7 @@ import { SpanStatusCode, context as otelContext, trace, type Span, type Tracer }
 import { describe } from '../observe/describe.js'
 import type { ObservedTask, ObserverEvent, ObserverObject } from '../observe/events.js'
 import { TurnTracker, type TurnOptions, type TurnReport } from '../observe/turns.js'
-import { runInSession, type ActiveSession } from './session-context.js'
+import { enterSession, newSession, type ActiveSession } from './session-context.js'
 
 /**
  * Options of {@link openTelemetry}.
@@ -46,6 +46,8 @@ export interface OpenTelemetryObserver extends ObserverObject {
 
 interface SessionSpans {
   readonly session: ActiveSession
+  /** Ends the session context of the task's work (see `runTask`). */
+  leave: () => void
   frames: number
   outputs: number
   inputs: number
@@ -98,12 +100,13 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
       otelContext.active(),
     )
     const state: SessionSpans = {
-      session: { task, session, span, context: trace.setSpan(otelContext.active(), span) },
+      session: newSession(task, session, span, otelContext.active()),
       frames: 0,
       outputs: 0,
       inputs: 0,
       interruptions: 0,
       counts: new Map(),
+      leave: () => {},
     }
     sessions.set(session, state)
     return state
@@ -172,6 +175,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     if (event.status === 'errored') span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.error ?? 'errored' })
     span.end(epoch(event.time))
     sessions.delete(event.session)
+    s.leave()
   }
 
   const onEvent = (event: ObserverEvent): void => {
@@ -211,7 +215,9 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     onEvent,
     runTask<T>(task: ObservedTask, run: () => T): T {
       const s = open(task.name, task.session, Date.now())
-      return runInSession(s.session, run)
+      const entered = enterSession(s.session, run)
+      s.leave = entered.leave
+      return entered.result
     },
     openSessions: () => sessions.size,
   }
