@@ -7,7 +7,7 @@
 import type { ProcessorFn } from '../core/processor.js'
 import type { Frame, MetricsFrame } from '../frames/types.js'
 import { GRAPH_INPUT, type PipelineGraph } from './describe.js'
-import type { FrameEvent, ObserverEvent } from './events.js'
+import type { EventBatch, FlowDirection, FramePoint, ObserverEvent } from './events.js'
 
 /**
  * The time one processor took in one turn (ms).
@@ -108,11 +108,21 @@ interface OpenTurn {
   metricsSeen: Set<number>
 }
 
+/** A processor of a session, by its full name: its path below the task, and its state in the open turn. */
+interface ProcessorEntry {
+  readonly path: string
+  /** False when the graph is known and the processor is not a leaf of it (its frames are not counted). */
+  readonly tracked: boolean
+  /** The open turn `state` belongs to. */
+  turn: OpenTurn | undefined
+  state: StageState | undefined
+}
+
 interface SessionState {
   task: string
   prefix: string
-  /** Processor paths below the task, by full name (computed once per processor). */
-  readonly names: Map<string, string>
+  /** The processors met so far, by full name. */
+  readonly names: Map<string, ProcessorEntry>
   turns: number
   open: OpenTurn | undefined
 }
@@ -164,23 +174,33 @@ export class TurnTracker {
         this.sessions.delete(event.session)
         return
       }
-      case 'frame':
-        this.onFrame(event)
+      case 'frame': {
+        const s = this.sessions.get(event.session)
+        if (s !== undefined) this.onFrame(event.session, s, event.frame, event.processor, event.direction, event.at, event.time)
         return
+      }
     }
   }
 
-  private onFrame(e: FrameEvent): void {
-    const s = this.sessions.get(e.session)
-    if (s === undefined) return
-    const frame = e.frame
-    if (e.at === 'input') {
+  /** Feeds events `from` to `to` of a batch (of one session), reading frame events without making event objects. */
+  pushBatch(batch: EventBatch, from = 0, to = batch.length): void {
+    let s = this.sessions.get(batch.session)
+    for (let i = from; i < to; i++) {
+      if (batch.type(i) !== 'frame') {
+        this.push(batch.event(i))
+        s = this.sessions.get(batch.session)
+      } else if (s !== undefined) this.onFrame(batch.session, s, batch.frame(i), batch.processor(i), batch.direction(i), batch.at(i), batch.time(i))
+    }
+  }
+
+  private onFrame(session: number, s: SessionState, frame: Frame, name: string, direction: FlowDirection, at: FramePoint, time: number): void {
+    if (at === 'input') {
       if (!this.isTurnStart(frame)) return
-      this.close(e.session, s, e.time)
+      this.close(session, s, time)
       s.open = {
         index: s.turns++,
         input: frame.name,
-        start: e.time,
+        start: time,
         firstOut: undefined,
         lastOut: undefined,
         outputs: 0,
@@ -191,32 +211,39 @@ export class TurnTracker {
       return
     }
     const turn = s.open
-    if (turn === undefined || e.direction !== 'down') return
-    if (e.at === 'output') {
+    if (turn === undefined || direction !== 'down') return
+    if (at === 'output') {
       if (!this.isOutput(frame)) return
-      turn.firstOut ??= e.time
-      turn.lastOut = e.time
+      turn.firstOut ??= time
+      turn.lastOut = time
       turn.outputs++
       return
     }
-    let processor = s.names.get(e.processor)
-    if (processor === undefined) {
-      processor = e.processor.startsWith(s.prefix) ? e.processor.slice(s.prefix.length) : e.processor
-      s.names.set(e.processor, processor)
+    let entry = s.names.get(name)
+    if (entry === undefined) {
+      const path = name.startsWith(s.prefix) ? name.slice(s.prefix.length) : name
+      entry = { path, tracked: this.order === undefined || this.order.has(path), turn: undefined, state: undefined }
+      s.names.set(name, entry)
     }
-    if (this.order !== undefined && !this.order.has(processor)) return
+    if (!entry.tracked) return
     if (frame.kind === 'system' && frame.type === 'metrics') {
       this.onMetrics(turn, frame)
       return
     }
     if (!this.isOutput(frame)) return
-    const stage = turn.stages.get(processor)
-    if (stage === undefined) turn.stages.set(processor, { first: e.time, last: e.time, frames: 1 })
-    else {
-      if (stage.frames === 0) stage.first = e.time
-      stage.last = e.time
-      stage.frames++
+    let stage = entry.turn === turn ? entry.state : undefined
+    if (stage === undefined) {
+      stage = turn.stages.get(entry.path)
+      if (stage === undefined) {
+        stage = { first: time, last: time, frames: 0 }
+        turn.stages.set(entry.path, stage)
+      }
+      entry.turn = turn
+      entry.state = stage
     }
+    if (stage.frames === 0) stage.first = time
+    stage.last = time
+    stage.frames++
   }
 
   private onMetrics(turn: OpenTurn, frame: MetricsFrame): void {

@@ -5,7 +5,7 @@
  */
 import { SpanStatusCode, context as otelContext, trace, type Span, type Tracer } from '@opentelemetry/api'
 import { describe } from '../observe/describe.js'
-import type { ObservedTask, ObserverEvent, ObserverObject } from '../observe/events.js'
+import type { EventBatch, ObservedTask, ObserverEvent, ObserverObject } from '../observe/events.js'
 import { TurnTracker, type TurnOptions, type TurnReport } from '../observe/turns.js'
 import { enterSession, newSession, type ActiveSession } from './session-context.js'
 
@@ -52,7 +52,8 @@ interface SessionSpans {
   outputs: number
   inputs: number
   interruptions: number
-  readonly counts: Map<string, number>
+  /** Frames per processor (by full name). */
+  readonly counts: Map<string, { n: number }>
 }
 
 /** `performance.now()` ms → epoch ms, as OpenTelemetry takes times. */
@@ -169,7 +170,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
       'apipeline.interruptions': s.interruptions,
     })
     const prefix = `${event.task}/`
-    for (const [processor, n] of s.counts) {
+    for (const [processor, { n }] of s.counts) {
       span.setAttribute(`apipeline.frames.${processor.startsWith(prefix) ? processor.slice(prefix.length) : processor}`, n)
     }
     if (event.status === 'errored') span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.error ?? 'errored' })
@@ -178,20 +179,13 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     s.leave()
   }
 
-  const onEvent = (event: ObserverEvent): void => {
+  const onLifecycle = (event: ObserverEvent): void => {
     switch (event.type) {
       case 'started':
         open(event.task, event.session, epoch(event.time))
         break
-      case 'frame': {
-        const s = sessions.get(event.session)
-        if (s === undefined) break
-        s.frames++
-        if (event.at === 'input') s.inputs++
-        else if (event.at === 'output') s.outputs++
-        else s.counts.set(event.processor, (s.counts.get(event.processor) ?? 0) + 1)
+      case 'frame':
         break
-      }
       case 'interrupted': {
         const s = sessions.get(event.session)
         if (s === undefined) break
@@ -209,10 +203,38 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     }
   }
 
+  /** Counts the frames of a batch (of one session) and hands it to the turn tracker; lifecycle events in order. */
+  const onEvents = (batch: EventBatch): void => {
+    let s = sessions.get(batch.session)
+    let from = 0
+    for (let i = 0; i < batch.length; i++) {
+      if (batch.type(i) !== 'frame') {
+        // The turn tracker sees the frames before a lifecycle event before it.
+        tracker.pushBatch(batch, from, i)
+        onLifecycle(batch.event(i))
+        from = i + 1
+        s = sessions.get(batch.session)
+        continue
+      }
+      if (s === undefined) continue
+      s.frames++
+      const at = batch.at(i)
+      if (at === 'input') s.inputs++
+      else if (at === 'output') s.outputs++
+      else {
+        const processor = batch.processor(i)
+        const count = s.counts.get(processor)
+        if (count === undefined) s.counts.set(processor, { n: 1 })
+        else count.n++
+      }
+    }
+    tracker.pushBatch(batch, from, batch.length)
+  }
+
   return {
     name: options.name ?? 'opentelemetry',
     ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
-    onEvent,
+    onEvents,
     runTask<T>(task: ObservedTask, run: () => T): T {
       const s = open(task.name, task.session, Date.now())
       const entered = enterSession(s.session, run)
