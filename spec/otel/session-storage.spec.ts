@@ -15,12 +15,18 @@ afterAll(async () => {
   await provider.shutdown()
 })
 
+/** Work a task leaves behind: it reads its session once `release` is called, after every task has ended. */
+let release: () => void = () => {}
+let lingering: Promise<string | undefined> | undefined
+const gate = new Promise<void>((resolve) => (release = resolve))
+
 /** Answers each text with the name of the session it runs in (after an await, so the context must have travelled). */
 const whoAmI: Processor = named('whoami', async function* (source, ctx) {
   for await (const f of source) {
     if (f.kind === 'data' && f.type === 'text') {
       await sleep(1 + Math.floor(Math.random() * 5), ctx.signal)
       const span = trace.getSpan(sessionContext())
+      lingering ??= gate.then(() => activeSession()?.task)
       yield Frames.text(`${activeSession()?.task ?? 'none'} ${span === undefined ? 'no-span' : 'span'}`)
     } else yield f
   }
@@ -52,6 +58,10 @@ describe('the session context of traced tasks', () => {
     // Every traced task has ended: the storage (and the promise hook it costs every async operation) is disabled.
     expect(sessionStorageInUse()).toBe(0)
     expect(activeSession()).toBeUndefined()
+    // Work started inside a task and still pending finds no session: the storage no longer follows async work.
+    release()
+    expect(lingering).toBeDefined()
+    expect(await lingering).toBeUndefined()
     // And it comes back for the next traced task.
     expect(await session('again', otel)).toEqual(['again span', 'again span'])
     expect(sessionStorageInUse()).toBe(0)
