@@ -116,6 +116,23 @@ interface ProcessorEntry {
   /** The open turn `state` belongs to. */
   turn: OpenTurn | undefined
   state: StageState | undefined
+  /** Frames that left it (both directions) since the session started. */
+  frames: number
+}
+
+/**
+ * The frames of a session so far: accepted as input, handed to the reader, and leaving each processor (by path below
+ * the task, both directions).
+ * @example
+ * ```ts
+ * import type { SessionCounts } from './turns.js'
+ * const busiest = (c: SessionCounts) => [...c.processors].sort((a, b) => b[1] - a[1])[0]?.[0]
+ * ```
+ */
+export interface SessionCounts {
+  readonly inputs: number
+  readonly outputs: number
+  readonly processors: ReadonlyMap<string, number>
 }
 
 interface SessionState {
@@ -125,6 +142,8 @@ interface SessionState {
   readonly names: Map<string, ProcessorEntry>
   turns: number
   open: OpenTurn | undefined
+  inputs: number
+  outputs: number
 }
 
 /** Cuts the events of any number of sessions into turns; calls `onTurn` as each turn ends. */
@@ -159,7 +178,7 @@ export class TurnTracker {
   push(event: ObserverEvent): void {
     switch (event.type) {
       case 'started':
-        this.sessions.set(event.session, { task: event.task, prefix: `${event.task}/`, names: new Map(), turns: 0, open: undefined })
+        this.sessions.set(event.session, { task: event.task, prefix: `${event.task}/`, names: new Map(), turns: 0, open: undefined, inputs: 0, outputs: 0 })
         return
       case 'interrupted': {
         const open = this.sessions.get(event.session)?.open
@@ -193,8 +212,18 @@ export class TurnTracker {
     }
   }
 
+  /** The frames of `session` so far (undefined once it has ended). */
+  counts(session: number): SessionCounts | undefined {
+    const s = this.sessions.get(session)
+    if (s === undefined) return undefined
+    const processors = new Map<string, number>()
+    for (const entry of s.names.values()) processors.set(entry.path, (processors.get(entry.path) ?? 0) + entry.frames)
+    return { inputs: s.inputs, outputs: s.outputs, processors }
+  }
+
   private onFrame(session: number, s: SessionState, frame: Frame, name: string, direction: FlowDirection, at: FramePoint, time: number): void {
     if (at === 'input') {
+      s.inputs++
       if (!this.isTurnStart(frame)) return
       this.close(session, s, time)
       s.open = {
@@ -210,10 +239,10 @@ export class TurnTracker {
       }
       return
     }
-    const turn = s.open
-    if (turn === undefined || direction !== 'down') return
     if (at === 'output') {
-      if (!this.isOutput(frame)) return
+      s.outputs++
+      const turn = s.open
+      if (turn === undefined || !this.isOutput(frame)) return
       turn.firstOut ??= time
       turn.lastOut = time
       turn.outputs++
@@ -222,10 +251,12 @@ export class TurnTracker {
     let entry = s.names.get(name)
     if (entry === undefined) {
       const path = name.startsWith(s.prefix) ? name.slice(s.prefix.length) : name
-      entry = { path, tracked: this.order === undefined || this.order.has(path), turn: undefined, state: undefined }
+      entry = { path, tracked: this.order === undefined || this.order.has(path), turn: undefined, state: undefined, frames: 0 }
       s.names.set(name, entry)
     }
-    if (!entry.tracked) return
+    entry.frames++
+    const turn = s.open
+    if (turn === undefined || direction !== 'down' || !entry.tracked) return
     if (frame.kind === 'system' && frame.type === 'metrics') {
       this.onMetrics(turn, frame)
       return

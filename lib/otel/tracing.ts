@@ -6,7 +6,7 @@
 import { SpanStatusCode, context as otelContext, trace, type Span, type Tracer } from '@opentelemetry/api'
 import { describe } from '../observe/describe.js'
 import type { EventBatch, ObservedTask, ObserverEvent, ObserverObject } from '../observe/events.js'
-import { TurnTracker, type TurnOptions, type TurnReport } from '../observe/turns.js'
+import { TurnTracker, type SessionCounts, type TurnOptions, type TurnReport } from '../observe/turns.js'
 import { enterSession, newSession, type ActiveSession } from './session-context.js'
 
 /**
@@ -48,12 +48,7 @@ interface SessionSpans {
   readonly session: ActiveSession
   /** Ends the session context of the task's work (see `runTask`). */
   leave: () => void
-  frames: number
-  outputs: number
-  inputs: number
   interruptions: number
-  /** Frames per processor (by full name). */
-  readonly counts: Map<string, { n: number }>
 }
 
 /** `performance.now()` ms → epoch ms, as OpenTelemetry takes times. */
@@ -102,11 +97,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     )
     const state: SessionSpans = {
       session: newSession(task, session, span, otelContext.active()),
-      frames: 0,
-      outputs: 0,
-      inputs: 0,
       interruptions: 0,
-      counts: new Map(),
       leave: () => {},
     }
     sessions.set(session, state)
@@ -161,18 +152,15 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
 
   const tracker = new TurnTracker(options, onTurn, options.processor === undefined ? undefined : describe(options.processor))
 
-  const close = (s: SessionSpans, event: Extract<ObserverEvent, { type: 'ended' }>): void => {
+  const close = (s: SessionSpans, event: Extract<ObserverEvent, { type: 'ended' }>, counts: SessionCounts | undefined): void => {
     const span: Span = s.session.span
     span.setAttributes({
       'apipeline.status': event.status,
-      'apipeline.frames.in': s.inputs,
-      'apipeline.frames.out': s.outputs,
+      'apipeline.frames.in': counts?.inputs ?? 0,
+      'apipeline.frames.out': counts?.outputs ?? 0,
       'apipeline.interruptions': s.interruptions,
     })
-    const prefix = `${event.task}/`
-    for (const [processor, { n }] of s.counts) {
-      span.setAttribute(`apipeline.frames.${processor.startsWith(prefix) ? processor.slice(prefix.length) : processor}`, n)
-    }
+    for (const [processor, n] of counts?.processors ?? []) span.setAttribute(`apipeline.frames.${processor}`, n)
     if (event.status === 'errored') span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.error ?? 'errored' })
     span.end(epoch(event.time))
     sessions.delete(event.session)
@@ -196,37 +184,23 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
       case 'ended':
         break
     }
+    const counts = event.type === 'ended' ? tracker.counts(event.session) : undefined
     tracker.push(event)
     if (event.type === 'ended') {
       const s = sessions.get(event.session)
-      if (s !== undefined) close(s, event)
+      if (s !== undefined) close(s, event, counts)
     }
   }
 
-  /** Counts the frames of a batch (of one session) and hands it to the turn tracker; lifecycle events in order. */
+  /** Hands a batch (of one session) to the turn tracker, which also counts its frames; lifecycle events in order. */
   const onEvents = (batch: EventBatch): void => {
-    let s = sessions.get(batch.session)
     let from = 0
     for (let i = 0; i < batch.length; i++) {
-      if (batch.type(i) !== 'frame') {
-        // The turn tracker sees the frames before a lifecycle event before it.
-        tracker.pushBatch(batch, from, i)
-        onLifecycle(batch.event(i))
-        from = i + 1
-        s = sessions.get(batch.session)
-        continue
-      }
-      if (s === undefined) continue
-      s.frames++
-      const at = batch.at(i)
-      if (at === 'input') s.inputs++
-      else if (at === 'output') s.outputs++
-      else {
-        const processor = batch.processor(i)
-        const count = s.counts.get(processor)
-        if (count === undefined) s.counts.set(processor, { n: 1 })
-        else count.n++
-      }
+      if (batch.type(i) === 'frame') continue
+      // The turn tracker sees the frames before a lifecycle event before it.
+      tracker.pushBatch(batch, from, i)
+      onLifecycle(batch.event(i))
+      from = i + 1
     }
     tracker.pushBatch(batch, from, batch.length)
   }
