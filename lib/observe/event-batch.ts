@@ -16,7 +16,7 @@ export class LogBatch implements EventBatch {
   private positions = new Float64Array(64)
   private sparse = false
 
-  constructor(private readonly log: EventLog) {}
+  constructor(readonly log: EventLog) {}
 
   get task(): string {
     return this.log.task
@@ -47,6 +47,11 @@ export class LogBatch implements EventBatch {
       this.positions = next
     }
     this.positions[this.length++] = n
+  }
+
+  /** The log position of event `i`, unchecked (for readers inside the library that iterate `0..length`). */
+  position(i: number): number {
+    return this.sparse ? (this.positions[i] as number) : this.base + i
   }
 
   private at_(i: number): number {

@@ -162,6 +162,11 @@ export class ObserverHub implements FrameTap, ObservedTask {
     }
     this.paths = paths
     this.pathSelected.clear()
+    for (const { queue } of this.attached) {
+      const f = queue.filter
+      // Everything recorded is selected: the queue's filter only repeats what the task already left out.
+      queue.recordsOnlySelected = f !== undefined && f.kinds === undefined && f.processors === undefined && this.wanted.every((w, code) => w === 0 || f.codes[code] === 1)
+    }
     const tap = this.wanted[DOWN] === 1 || this.wanted[UP] === 1 ? this : undefined
     if (tap !== undefined) this.runtime.tap = tap
     else if (this.runtime.tap === this) this.runtime.tap = undefined

@@ -49,6 +49,11 @@ export class ObserverQueue {
   /** Whether the observer selects each processor it has met (only with a `processors` selection). */
   private readonly selected = new Map<string, boolean>()
   private batch: LogBatch | undefined
+  /**
+   * True when the task records nothing this observer does not select (every other observer selects the same), so its
+   * events need no check. Kept by the hub.
+   */
+  recordsOnlySelected = false
 
   constructor(
     readonly name: string,
@@ -148,9 +153,9 @@ export class ObserverQueue {
 
   private async drainBatches(deliver: (batch: EventBatch) => void | PromiseLike<void>): Promise<void> {
     const log = this.log
-    const filter = this.filter
     const batch = (this.batch ??= new LogBatch(log))
     while (!this.detached) {
+      const filter = this.recordsOnlySelected ? undefined : this.filter
       const behind = this.catchUp()
       if (behind <= 0) break
       const from = this.next
@@ -183,9 +188,9 @@ export class ObserverQueue {
 
   private async drainEvents(deliver: (event: ObserverEvent) => void | PromiseLike<void>): Promise<void> {
     const log = this.log
-    const filter = this.filter
     let inTurn = 0
     while (!this.detached) {
+      const filter = this.recordsOnlySelected ? undefined : this.filter
       const behind = this.catchUp()
       if (behind <= 0) break
       const written = log.written

@@ -7,7 +7,14 @@
 import type { ProcessorFn } from '../core/processor.js'
 import type { Frame, MetricsFrame } from '../frames/types.js'
 import { GRAPH_INPUT, type PipelineGraph } from './describe.js'
-import type { EventBatch, FlowDirection, FramePoint, ObserverEvent } from './events.js'
+import { LogBatch } from './event-batch.js'
+import { eventCode } from './event-filter.js'
+import { LIFECYCLE } from './event-log.js'
+import type { EventBatch, ObserverEvent } from './events.js'
+
+const INPUT = eventCode('down', 'input')
+const OUTPUT = eventCode('down', 'output')
+const DOWN = eventCode('down', 'processor')
 
 /**
  * The time one processor took in one turn (ms).
@@ -195,7 +202,7 @@ export class TurnTracker {
       }
       case 'frame': {
         const s = this.sessions.get(event.session)
-        if (s !== undefined) this.onFrame(event.session, s, event.frame, event.processor, event.direction, event.at, event.time)
+        if (s !== undefined) this.onFrame(event.session, s, event.frame, event.processor, eventCode(event.direction, event.at), { timeAt: () => event.time }, 0)
         return
       }
     }
@@ -203,12 +210,26 @@ export class TurnTracker {
 
   /** Feeds events `from` to `to` of a batch (of one session), reading frame events without making event objects. */
   pushBatch(batch: EventBatch, from = 0, to = batch.length): void {
-    let s = this.sessions.get(batch.session)
+    const session = batch.session
+    let s = this.sessions.get(session)
+    if (batch instanceof LogBatch) {
+      // The batch of the library: read the log's columns directly.
+      const log = batch.log
+      for (let i = from; i < to; i++) {
+        const n = batch.position(i)
+        const code = log.codeAt(n)
+        if (code === LIFECYCLE) {
+          this.push(log.read(n))
+          s = this.sessions.get(session)
+        } else if (s !== undefined) this.onFrame(session, s, log.frameAt(n), log.processorAt(n), code, log, n)
+      }
+      return
+    }
     for (let i = from; i < to; i++) {
       if (batch.type(i) !== 'frame') {
         this.push(batch.event(i))
-        s = this.sessions.get(batch.session)
-      } else if (s !== undefined) this.onFrame(batch.session, s, batch.frame(i), batch.processor(i), batch.direction(i), batch.at(i), batch.time(i))
+        s = this.sessions.get(session)
+      } else if (s !== undefined) this.onFrame(session, s, batch.frame(i), batch.processor(i), eventCode(batch.direction(i), batch.at(i)), { timeAt: () => batch.time(i) }, 0)
     }
   }
 
@@ -221,10 +242,15 @@ export class TurnTracker {
     return { inputs: s.inputs, outputs: s.outputs, processors }
   }
 
-  private onFrame(session: number, s: SessionState, frame: Frame, name: string, direction: FlowDirection, at: FramePoint, time: number): void {
-    if (at === 'input') {
+  /**
+   * A frame event; `code` is its `eventCode` (direction and point); its time is `times.timeAt(n)`, read only when
+   * needed (a time passed as an argument would be boxed for every event).
+   */
+  private onFrame(session: number, s: SessionState, frame: Frame, name: string, code: number, times: { timeAt(n: number): number }, n: number): void {
+    if (code === INPUT) {
       s.inputs++
       if (!this.isTurnStart(frame)) return
+      const time = times.timeAt(n)
       this.close(session, s, time)
       s.open = {
         index: s.turns++,
@@ -239,10 +265,11 @@ export class TurnTracker {
       }
       return
     }
-    if (at === 'output') {
+    if (code === OUTPUT) {
       s.outputs++
       const turn = s.open
       if (turn === undefined || !this.isOutput(frame)) return
+      const time = times.timeAt(n)
       turn.firstOut ??= time
       turn.lastOut = time
       turn.outputs++
@@ -256,12 +283,13 @@ export class TurnTracker {
     }
     entry.frames++
     const turn = s.open
-    if (turn === undefined || direction !== 'down' || !entry.tracked) return
+    if (turn === undefined || code !== DOWN || !entry.tracked) return
     if (frame.kind === 'system' && frame.type === 'metrics') {
       this.onMetrics(turn, frame)
       return
     }
     if (!this.isOutput(frame)) return
+    const time = times.timeAt(n)
     let stage = entry.turn === turn ? entry.state : undefined
     if (stage === undefined) {
       stage = turn.stages.get(entry.path)
