@@ -165,7 +165,9 @@ export class ObserverHub implements FrameTap, ObservedTask {
     for (const { queue } of this.attached) {
       const f = queue.filter
       // Everything recorded is selected: the queue's filter only repeats what the task already left out.
-      queue.recordsOnlySelected = f !== undefined && f.kinds === undefined && f.processors === undefined && this.wanted.every((w, code) => w === 0 || f.codes[code] === 1)
+      const only = f !== undefined && f.kinds === undefined && f.processors === undefined && this.wanted.every((w, code) => w === 0 || f.codes[code] === 1)
+      if (!only) queue.onlySelectedFrom = Number.POSITIVE_INFINITY
+      else if (queue.onlySelectedFrom === Number.POSITIVE_INFINITY) queue.onlySelectedFrom = this.log.written
     }
     const tap = this.wanted[DOWN] === 1 || this.wanted[UP] === 1 ? this : undefined
     if (tap !== undefined) this.runtime.tap = tap

@@ -50,10 +50,10 @@ export class ObserverQueue {
   private readonly selected = new Map<string, boolean>()
   private batch: LogBatch | undefined
   /**
-   * True when the task records nothing this observer does not select (every other observer selects the same), so its
-   * events need no check. Kept by the hub.
+   * The log position from which the task records nothing this observer does not select (every other observer selects
+   * the same), so its events from there on need no check; infinity when that is not so. Kept by the hub.
    */
-  recordsOnlySelected = false
+  onlySelectedFrom = Number.POSITIVE_INFINITY
 
   constructor(
     readonly name: string,
@@ -155,8 +155,8 @@ export class ObserverQueue {
     const log = this.log
     const batch = (this.batch ??= new LogBatch(log))
     while (!this.detached) {
-      const filter = this.recordsOnlySelected ? undefined : this.filter
       const behind = this.catchUp()
+      const filter = this.next >= this.onlySelectedFrom ? undefined : this.filter
       if (behind <= 0) break
       const from = this.next
       const count = Math.min(behind, EVENTS_PER_TURN)
@@ -190,8 +190,8 @@ export class ObserverQueue {
     const log = this.log
     let inTurn = 0
     while (!this.detached) {
-      const filter = this.recordsOnlySelected ? undefined : this.filter
       const behind = this.catchUp()
+      const filter = this.next >= this.onlySelectedFrom ? undefined : this.filter
       if (behind <= 0) break
       const written = log.written
       if (inTurn >= EVENTS_PER_TURN) {

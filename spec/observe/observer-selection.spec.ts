@@ -97,6 +97,33 @@ describe('observer selection', () => {
     expect(data.events.filter((e) => e.type !== 'frame')).toEqual(all.events.filter((e) => e.type !== 'frame'))
   })
 
+  it('keeps the selection exact while other observers come and go', async () => {
+    const task = new PipelineTask(bot(), { name: 'D' })
+    const down = collector({ name: 'down', directions: ['down'] })
+    const all = collector({ name: 'all' })
+    task.observe(down)
+    const allHandle = task.observe(all)
+    const reading = (async () => {
+      for await (const _ of task.frames()) void _
+    })()
+    const done = task.run()
+    await task.queueFrames(input())
+    await sleep(20)
+    allHandle.detach()
+    await task.queueFrames(input())
+    await sleep(20)
+    task.observe(collector({ name: 'again' }))
+    await task.queueFrames(input())
+    task.stopWhenDone()
+    await done
+    await reading
+    await task.observersIdle()
+    expect(frames(all.events).some((e) => e.direction === 'up')).toBe(true)
+    expect(frames(down.events).filter((e) => e.direction === 'up')).toEqual([])
+    // Each of the three inputs' texts left `upper` while `down` was attached.
+    expect(frames(down.events).filter((e) => e.processor === 'D/upper' && e.frame.type === 'text')).toHaveLength(9)
+  })
+
   it('rejects a bad selection with a TypeError naming the option', () => {
     const task = new PipelineTask(bot(), { name: 'bad' })
     const onEvent = (): void => {}
