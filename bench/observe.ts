@@ -8,7 +8,8 @@
  *   the latency breakdown; and with the OpenTelemetry integration (an SDK tracer provider with an in-memory exporter;
  *   a turn starts every 1,000 frames), once without a context manager (the integration's own session storage) and
  *   once with `AsyncLocalStorageContextManager` registered, next to no observer with that context manager registered
- *   (the context manager slows every async operation of the process, observed or not: that row is its baseline).
+ *   (the context manager slows every async operation of the process, observed or not: that row is its baseline), and
+ *   no observer with the task run inside an AsyncLocalStorage (the cost of a per-task context alone, on every promise).
  * - B2 observed: the same for `run(pipeline(10 async generators))`.
  * - Slow observer: an observer that takes 1 ms per event (it awaits a timer) on B1: its queue fills, the surplus is
  *   dropped and counted, and the pipeline runs at the speed of the unobserved one.
@@ -17,6 +18,7 @@
  * `BENCH_OBS=B1` (or `B2`) runs only that part.
  * Environment: `BENCH_FRAMES` (default 200,000 here), `BENCH_REPS` (default 3). Run alone: `npx tsx bench/observe.ts`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { pathToFileURL } from 'node:url'
 import { context } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
@@ -76,6 +78,18 @@ interface Variant {
   readonly target?: string
   /** Runs with an OpenTelemetry context manager registered. */
   readonly contextManager?: boolean
+  /** Runs the task inside an AsyncLocalStorage of its own (what per-task context costs by itself). */
+  readonly asyncLocalStorage?: boolean
+}
+
+const storage = new AsyncLocalStorage<string>()
+/** Runs `fn` (the task is created and run inside it) with an AsyncLocalStorage enabled, disabled after. */
+async function withAsyncLocalStorage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await storage.run('bench', fn)
+  } finally {
+    storage.disable()
+  }
 }
 
 const contextManager = new AsyncLocalStorageContextManager()
@@ -94,6 +108,11 @@ const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProces
 const tracer = provider.getTracer('bench')
 
 const NO_OBSERVER = 'no observer'
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
 const NO_OBSERVER_CM = 'no observer, context manager registered'
 
 function variants(processor: () => Processor): Variant[] {
@@ -148,6 +167,7 @@ function variants(processor: () => Processor): Variant[] {
       note: () => `${spans || exporter.getFinishedSpans().length} spans per run`,
       target: 'target ≤ 1.25x',
     },
+    { name: 'no observer, inside an AsyncLocalStorage', observers: () => [], asyncLocalStorage: true, baseline: NO_OBSERVER },
     { name: NO_OBSERVER_CM, observers: () => [], contextManager: true, baseline: NO_OBSERVER },
     {
       name: 'OpenTelemetry, context manager registered',
@@ -163,15 +183,27 @@ function variants(processor: () => Processor): Variant[] {
 async function observedRows(bench: string, processor: () => Processor, n: number, reps: number): Promise<BenchRow[]> {
   const frames = input(n)
   const list = variants(processor)
+  // CPU time of the process per pass, next to the wall time: on a shared machine it varies much less.
+  const cpu = new Map<string, number[]>()
   const pass = (v: Variant) => async (): Promise<void> => {
     const once = () => runOnce(processor(), frames, v.observers())
-    await (v.contextManager === true ? withContextManager(once) : once())
+    const c0 = process.cpuUsage()
+    await (v.contextManager === true ? withContextManager(once) : v.asyncLocalStorage === true ? withAsyncLocalStorage(once) : once())
+    const c = process.cpuUsage(c0)
+    const list = cpu.get(v.name) ?? []
+    list.push((c.user + c.system) / 1000)
+    cpu.set(v.name, list)
   }
   const times = await timeSideBySide(Object.fromEntries(list.map((v) => [v.name, pass(v)])), reps)
+  // The first pass of each variant is the warm-up of timeSideBySide: left out, as for the wall time.
+  const cpuMs = (name: string): number => median((cpu.get(name) ?? []).slice(1))
   return list.map((v) => {
     const ms = times[v.name] as number
     const baseline = v.name === NO_OBSERVER ? undefined : (v.baseline ?? NO_OBSERVER)
-    const ratio = baseline === undefined ? 'baseline' : `${(ms / (times[baseline] as number)).toFixed(2)}x the time of ${baseline}`
+    const ratio =
+      baseline === undefined
+        ? `baseline; CPU ${cpuMs(v.name).toFixed(0)} ms`
+        : `${(ms / (times[baseline] as number)).toFixed(2)}x the time of ${baseline}, ${(cpuMs(v.name) / cpuMs(baseline)).toFixed(2)}x its CPU time`
     const note = [ratio, v.target, v.note?.()].filter((s) => s !== undefined && s !== '').join('; ')
     const row: BenchRow = { bench, variant: v.name, frames: n, ms, stages: STAGES, note }
     return baseline === undefined ? row : { ...row, baseline }
