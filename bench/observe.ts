@@ -1,20 +1,29 @@
 /**
- * Observability overhead, side by side in one process (round robin, median of the repetitions):
+ * Observability overhead, side by side in one process (round robin, median of the repetitions). Each run is timed
+ * until its observers have received everything (`observersIdle()`), so the delivery of events is counted.
  *
- * - B1 observed: `run(pipeline(map × 10))` (ten fused per-frame stages) with no observer, with one observer (a
- *   function counting frame events: every frame leaving each of the ten stages, plus input and output), with the
- *   latency breakdown, and with the OpenTelemetry integration (an SDK tracer provider with an in-memory exporter; a
- *   turn starts every 1,000 frames).
+ * - B1 observed: `run(pipeline(map × 10))` (ten fused per-frame stages) with no observer; with one observer counting
+ *   frame events (every frame leaving each of the ten stages, plus input and output), given one event at a time
+ *   (`onEvent`) or in batches (`onEvents`); with one observer selecting only the task's input and output (`at`); with
+ *   the latency breakdown; and with the OpenTelemetry integration (an SDK tracer provider with an in-memory exporter;
+ *   a turn starts every 1,000 frames), once without a context manager (the integration's own session storage) and
+ *   once with `AsyncLocalStorageContextManager` registered, next to no observer with that context manager registered
+ *   (the context manager slows every async operation of the process, observed or not: that row is its baseline), and
+ *   no observer with the task run inside an AsyncLocalStorage (the cost of a per-task context alone, on every promise).
  * - B2 observed: the same for `run(pipeline(10 async generators))`.
  * - Slow observer: an observer that takes 1 ms per event (it awaits a timer) on B1: its queue fills, the surplus is
  *   dropped and counted, and the pipeline runs at the speed of the unobserved one.
  *
  * Targets (issue: observability): one observer ≤ 1.10x the time of none; OpenTelemetry ≤ 1.25x; the slow observer ~1.0x.
+ * `BENCH_OBS=B1` (or `B2`) runs only that part.
  * Environment: `BENCH_FRAMES` (default 200,000 here), `BENCH_REPS` (default 3). Run alone: `npx tsx bench/observe.ts`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { pathToFileURL } from 'node:url'
+import { context } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { Frames, latencyBreakdown, map, pipeline, run, type Frame, type ObserverObject, type Observer, type Processor } from '../lib/index.js'
+import { Frames, PipelineTask, latencyBreakdown, map, pipeline, type Frame, type ObserverObject, type Observer, type Processor } from '../lib/index.js'
 import { openTelemetry } from '../lib/otel/index.js'
 import { formatTable, timeSideBySide, type BenchRow } from './harness.js'
 import { benchFrames, benchReps } from './serial.js'
@@ -43,45 +52,130 @@ function input(n: number): Frame[] {
 }
 const isTurnStart = (f: Frame): boolean => f.kind === 'app' && f.type === 'userTurn'
 
-async function runOnce(processor: Processor, frames: readonly Frame[], observe: readonly Observer[]): Promise<void> {
-  const handle = run(processor, frames, observe.length === 0 ? {} : { observe })
+/** One pass: the task over `frames`, read to the end, until its observers have received everything. */
+async function runOnce(processor: Processor, frames: readonly Frame[], observe: readonly Observer[]): Promise<PipelineTask> {
+  const task = new PipelineTask(processor, observe.length === 0 ? {} : { observe })
   let n = 0
-  for await (const _ of handle) n++
+  const reading = (async () => {
+    for await (const _ of task.frames()) n++
+  })()
+  const done = task.run()
+  await task.queueFrames(frames)
+  task.stopWhenDone()
+  await done
+  await reading
+  await task.observersIdle()
   if (n !== frames.length + 2) throw new Error(`expected ${frames.length + 2} frames out, got ${n}`)
+  return task
 }
 
 interface Variant {
   readonly name: string
   readonly observers: () => Observer[]
   readonly note?: () => string
+  /** The variant this one is compared with (default: no observer). */
+  readonly baseline?: string
+  readonly target?: string
+  /** Runs with an OpenTelemetry context manager registered. */
+  readonly contextManager?: boolean
+  /** Runs the task inside an AsyncLocalStorage of its own (what per-task context costs by itself). */
+  readonly asyncLocalStorage?: boolean
+}
+
+const storage = new AsyncLocalStorage<string>()
+/** Runs `fn` (the task is created and run inside it) with an AsyncLocalStorage enabled, disabled after. */
+async function withAsyncLocalStorage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await storage.run('bench', fn)
+  } finally {
+    storage.disable()
+  }
+}
+
+const contextManager = new AsyncLocalStorageContextManager()
+/** Runs `fn` with the context manager registered (and unregistered after: its hook costs every later run). */
+async function withContextManager<T>(fn: () => Promise<T>): Promise<T> {
+  context.setGlobalContextManager(contextManager.enable())
+  try {
+    return await fn()
+  } finally {
+    context.disable()
+  }
 }
 
 const exporter = new InMemorySpanExporter()
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
 const tracer = provider.getTracer('bench')
 
+const NO_OBSERVER = 'no observer'
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+const NO_OBSERVER_CM = 'no observer, context manager registered'
+
 function variants(processor: () => Processor): Variant[] {
   let events = 0
+  let batched = 0
+  let ends = 0
   let spans = 0
+  const otel = (): Observer[] => {
+    spans = exporter.getFinishedSpans().length
+    exporter.reset()
+    return [openTelemetry({ tracer, isTurnStart, processor: processor() })]
+  }
   return [
-    { name: 'no observer', observers: () => [] },
+    { name: NO_OBSERVER, observers: () => [] },
     {
-      name: 'one observer (counts frame events)',
+      name: 'one observer, onEvent (counts frame events)',
       observers: () => {
         events = 0
         return [(e) => void (e.type === 'frame' && events++)]
       },
       note: () => `${events} events in the last run`,
+      target: 'target ≤ 1.10x',
+    },
+    {
+      name: 'one observer, onEvents batches (counts frame events)',
+      observers: () => {
+        batched = 0
+        return [
+          {
+            name: 'batches',
+            onEvents(batch) {
+              for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'frame') batched++
+            },
+          },
+        ]
+      },
+      note: () => `${batched} events in the last run`,
+      target: 'target ≤ 1.10x',
+    },
+    {
+      name: "one observer, at: ['input', 'output']",
+      observers: () => {
+        ends = 0
+        return [{ name: 'ends', at: ['input', 'output'], onEvent: (e) => void (e.type === 'frame' && ends++) }]
+      },
+      note: () => `${ends} events in the last run`,
     },
     { name: 'latencyBreakdown()', observers: () => [latencyBreakdown({ isTurnStart, processor: processor() })] },
     {
-      name: 'OpenTelemetry (openTelemetry())',
-      observers: () => {
-        spans = exporter.getFinishedSpans().length
-        exporter.reset()
-        return [openTelemetry({ tracer, isTurnStart, processor: processor() })]
-      },
+      name: 'OpenTelemetry, no context manager',
+      observers: otel,
       note: () => `${spans || exporter.getFinishedSpans().length} spans per run`,
+      target: 'target ≤ 1.25x',
+    },
+    { name: 'no observer, inside an AsyncLocalStorage', observers: () => [], asyncLocalStorage: true, baseline: NO_OBSERVER },
+    { name: NO_OBSERVER_CM, observers: () => [], contextManager: true, baseline: NO_OBSERVER },
+    {
+      name: 'OpenTelemetry, context manager registered',
+      observers: otel,
+      contextManager: true,
+      baseline: NO_OBSERVER_CM,
+      note: () => `${spans || exporter.getFinishedSpans().length} spans per run`,
+      target: 'target ≤ 1.25x',
     },
   ]
 }
@@ -89,14 +183,30 @@ function variants(processor: () => Processor): Variant[] {
 async function observedRows(bench: string, processor: () => Processor, n: number, reps: number): Promise<BenchRow[]> {
   const frames = input(n)
   const list = variants(processor)
-  const times = await timeSideBySide(Object.fromEntries(list.map((v) => [v.name, () => runOnce(processor(), frames, v.observers())])), reps)
-  const base = times['no observer'] as number
+  // CPU time of the process per pass, next to the wall time: on a shared machine it varies much less.
+  const cpu = new Map<string, number[]>()
+  const pass = (v: Variant) => async (): Promise<void> => {
+    const once = () => runOnce(processor(), frames, v.observers())
+    const c0 = process.cpuUsage()
+    await (v.contextManager === true ? withContextManager(once) : v.asyncLocalStorage === true ? withAsyncLocalStorage(once) : once())
+    const c = process.cpuUsage(c0)
+    const list = cpu.get(v.name) ?? []
+    list.push((c.user + c.system) / 1000)
+    cpu.set(v.name, list)
+  }
+  const times = await timeSideBySide(Object.fromEntries(list.map((v) => [v.name, pass(v)])), reps)
+  // The first pass of each variant is the warm-up of timeSideBySide: left out, as for the wall time.
+  const cpuMs = (name: string): number => median((cpu.get(name) ?? []).slice(1))
   return list.map((v) => {
     const ms = times[v.name] as number
-    const target = v.name.startsWith('one observer') ? 'target ≤ 1.10x' : v.name.startsWith('OpenTelemetry') ? 'target ≤ 1.25x' : ''
-    const note = [v.name === 'no observer' ? 'baseline' : `${(ms / base).toFixed(2)}x the time of no observer`, target, v.note?.()].filter((s) => s !== undefined && s !== '').join('; ')
+    const baseline = v.name === NO_OBSERVER ? undefined : (v.baseline ?? NO_OBSERVER)
+    const ratio =
+      baseline === undefined
+        ? `baseline; CPU ${cpuMs(v.name).toFixed(0)} ms`
+        : `${(ms / (times[baseline] as number)).toFixed(2)}x the time of ${baseline}, ${(cpuMs(v.name) / cpuMs(baseline)).toFixed(2)}x its CPU time`
+    const note = [ratio, v.target, v.note?.()].filter((s) => s !== undefined && s !== '').join('; ')
     const row: BenchRow = { bench, variant: v.name, frames: n, ms, stages: STAGES, note }
-    return v.name === 'no observer' ? row : { ...row, baseline: 'no observer' }
+    return baseline === undefined ? row : { ...row, baseline }
   })
 }
 
@@ -105,34 +215,32 @@ async function slowObserverRows(n: number, reps: number): Promise<BenchRow[]> {
   let dropped = 0
   let delivered = 0
   const slow = (): ObserverObject => ({ name: 'slow', capacity: 1024, onEvent: () => new Promise<void>((resolve) => setTimeout(resolve, 1)) })
+  /** The pipeline's time alone: the slow observer is detached once the task is over (its backlog is not waited for). */
+  const slowRun = async (): Promise<void> => {
+    const task = new PipelineTask(syncStages())
+    const handle = task.observe(slow())
+    let out = 0
+    const reading = (async () => {
+      for await (const _ of task.frames()) out++
+    })()
+    const done = task.run()
+    await task.queueFrames(frames)
+    task.stopWhenDone()
+    await done
+    await reading
+    if (out !== frames.length + 2) throw new Error('lost frames')
+    const stats = handle.stats()
+    dropped = stats.dropped
+    delivered = stats.delivered
+    handle.detach()
+  }
   const times = await timeSideBySide(
     {
-      'no observer': () => runOnce(syncStages(), frames, []),
-      'slow observer (1 ms per event, queue 1024)': async () => {
-        const task = run(syncStages(), frames, { observe: slow() })
-        let out = 0
-        for await (const _ of task) out++
-        if (out !== frames.length + 2) throw new Error('lost frames')
-        await task.result
-        // The run is over; stats of the observer come from a second, observed run through PipelineTask below.
-      },
+      'no observer': async () => void (await runOnce(syncStages(), frames, [])),
+      'slow observer (1 ms per event, queue 1024)': slowRun,
     },
     reps,
   )
-  // One more run to read the observer's stats (run() does not expose the task).
-  const { PipelineTask } = await import('../lib/index.js')
-  const task = new PipelineTask(syncStages(), { observe: slow() })
-  const reading = (async () => {
-    for await (const _ of task.frames()) void _
-  })()
-  const done = task.run()
-  await task.queueFrames(frames)
-  task.stopWhenDone()
-  await done
-  await reading
-  const stats = task.observerStats()[0]
-  dropped = stats?.dropped ?? 0
-  delivered = stats?.delivered ?? 0
   const base = times['no observer'] as number
   const slowMs = times['slow observer (1 ms per event, queue 1024)'] as number
   return [
@@ -144,17 +252,18 @@ async function slowObserverRows(n: number, reps: number): Promise<BenchRow[]> {
       ms: slowMs,
       stages: STAGES,
       baseline: 'no observer',
-      note: `${(slowMs / base).toFixed(2)}x the time of no observer (target ~1.0x); by the end of a run ${delivered} events delivered, ${dropped} dropped and counted`,
+      note: `${(slowMs / base).toFixed(2)}x the time of no observer (target ~1.0x); when the task had ended, ${delivered} events delivered, ${dropped} dropped and counted`,
     },
   ]
 }
 
 /** Every row of this benchmark. */
 export async function bench(n = benchFrames(200_000), reps = benchReps()): Promise<BenchRow[]> {
+  const only = process.env['BENCH_OBS']
   return [
-    ...(await observedRows('B1 observed', syncStages, n, reps)),
-    ...(await observedRows('B2 observed', generatorStages, n, reps)),
-    ...(await slowObserverRows(n, reps)),
+    ...(only === undefined || only === 'B1' ? await observedRows('B1 observed', syncStages, n, reps) : []),
+    ...(only === undefined || only === 'B2' ? await observedRows('B2 observed', generatorStages, n, reps) : []),
+    ...(only === undefined ? await slowObserverRows(n, reps) : []),
   ]
 }
 

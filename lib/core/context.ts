@@ -182,7 +182,7 @@ export class Context implements ProcessorContext {
   pushUpstream(frame: Frame): void {
     if (isFrameShaped(frame)) {
       const tap = this.runtime.tap
-      if (tap !== undefined) tap.frame(frame, this.name, 'up')
+      if (tap !== undefined) tap.frame(frame, this.name, 'up', true)
       this.up(frame)
     } else {
       // A value that is not a frame never travels on: it is reported as an error naming this processor instead.

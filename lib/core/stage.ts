@@ -183,7 +183,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
     if (r.done === true) this.complete()
     else if (!isFrameShaped(r.value)) return this.skipNonFrame(r.value).then(this.again)
     else if (this.isStale(r.value)) return this.next()
-    else this.handedOver(r.value)
+    else this.handedOver(r.value, true)
     return r
   }
   private readonly onError = (err: unknown): IteratorResult<Frame> | Promise<IteratorResult<Frame>> =>
@@ -203,7 +203,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
     } else if (this.isStale(r.value)) {
       this.pull()
       return
-    } else this.handedOver(r.value)
+    } else this.handedOver(r.value, true)
     this.settle = undefined
     this.pending = undefined
     settle(r)
@@ -293,7 +293,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
         continue
       }
       if (this.isStale(r.value)) continue
-      this.handedOver(r.value)
+      this.handedOver(r.value, false)
       return r
     }
   }
@@ -328,7 +328,7 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
       return NOT_A_FRAME
     }
     if (this.isStale(r.value)) return undefined
-    this.handedOver(r.value)
+    this.handedOver(r.value, true)
     return r
   }
 
@@ -418,12 +418,15 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
     return macrotask()
   }
 
-  /** The processor handed over `frame` and is suspended until asked for the next; observers see it leave. */
-  private handedOver(frame: Frame): void {
+  /**
+   * The processor handed over `frame` and is suspended until asked for the next; observers see it leave. `alone` when
+   * the frame arrived in a job of its own (an awaited result), not in a synchronous batch.
+   */
+  private handedOver(frame: Frame, alone: boolean): void {
     this.atYield = true
     this.onDeliver?.(frame)
     const tap = this.ctx.runtime.tap
-    if (tap !== undefined && this.tapOutput) tap.frame(frame, this.ctx.name, 'down')
+    if (tap !== undefined && this.tapOutput) tap.frame(frame, this.ctx.name, 'down', alone)
   }
 
   /** Settles the pending request (if any) with `done`. */

@@ -7,7 +7,8 @@
 import type { Frame } from '../frames/types.js'
 import type { FlowDirection, FramePoint, LifecycleEvent, ObserverEvent } from './events.js'
 
-const LIFECYCLE = 255
+/** The code of a lifecycle event in the log. */
+export const LIFECYCLE = 255
 const DIRECTIONS: readonly FlowDirection[] = ['down', 'up']
 const POINTS: readonly FramePoint[] = ['input', 'processor', 'output']
 
@@ -23,8 +24,8 @@ export class EventLog {
   private oldestHint = 0
 
   constructor(
-    private readonly task: string,
-    private readonly session: number,
+    readonly task: string,
+    readonly session: number,
     /** The readers: the oldest position one of them still needs, and the most events any of them may keep. */
     private readonly readers: { oldest(): number; readonly limit: number },
   ) {}
@@ -34,14 +35,50 @@ export class EventLog {
     return this.size
   }
 
-  /** Appends a frame event. */
-  frame(frame: Frame, processor: string, direction: FlowDirection, at: FramePoint, time: number): void {
-    const i = this.slot()
+  /** Appends a frame event; `code` is its `eventCode` (direction and point). */
+  frame(frame: Frame, processor: string, code: number, time: number): void {
+    const i = this.written - this.oldestHint >= this.size ? this.slot() : this.written & (this.size - 1)
     this.items[i] = frame
     this.procs[i] = processor
-    this.codes[i] = (direction === 'up' ? 1 : 0) | ((at === 'input' ? 0 : at === 'processor' ? 1 : 2) << 1)
+    this.codes[i] = code
     this.times[i] = time
     this.written++
+  }
+
+  /** The code of the event at position `n`: its `eventCode`, or {@link LIFECYCLE}. */
+  codeAt(n: number): number {
+    return this.codes[n & (this.size - 1)] as number
+  }
+
+  /** The frame of the frame event at position `n`. */
+  frameAt(n: number): Frame {
+    return this.items[n & (this.size - 1)] as Frame
+  }
+
+  /** The time of the event at position `n`. */
+  timeAt(n: number): number {
+    return this.times[n & (this.size - 1)] as number
+  }
+
+  /** The type of the event at position `n`. */
+  typeAt(n: number): ObserverEvent['type'] {
+    const i = n & (this.size - 1)
+    return this.codes[i] === LIFECYCLE ? (this.items[i] as LifecycleEvent).type : 'frame'
+  }
+
+  /** The direction of the frame event at position `n`. */
+  directionAt(n: number): FlowDirection {
+    return DIRECTIONS[(this.codes[n & (this.size - 1)] as number) & 1] as FlowDirection
+  }
+
+  /** The point of the frame event at position `n`. */
+  pointAt(n: number): FramePoint {
+    return POINTS[((this.codes[n & (this.size - 1)] as number) >> 1) & 3] as FramePoint
+  }
+
+  /** The processor of the frame event at position `n`. */
+  processorAt(n: number): string {
+    return this.procs[n & (this.size - 1)] as string
   }
 
   /** Appends a lifecycle event. */

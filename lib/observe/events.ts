@@ -2,7 +2,7 @@
  * What observers see: frames leaving processors, frames entering and leaving the task, and the task's lifecycle.
  * @module
  */
-import type { ErrorFrame, Frame, StartFrame } from '../frames/types.js'
+import type { ErrorFrame, Frame, FrameKind, StartFrame } from '../frames/types.js'
 
 /**
  * Which way a frame travels: `'down'` towards the sink, `'up'` towards the source.
@@ -135,7 +135,8 @@ export interface ObservedTask {
 }
 
 /**
- * An observer given as an object: a name (used in stats and error reports), its queue capacity and its handler.
+ * An observer given as an object: a name (used in stats and error reports), its queue capacity, what it selects and
+ * its handler (`onEvent` for one event at a time, or `onEvents` for batches).
  * @example
  * ```ts
  * import type { ObserverObject } from 'apipeline-ts'
@@ -152,16 +153,78 @@ export interface ObserverObject {
   /** Events kept for this observer while it is behind; beyond that its oldest events are dropped (and counted). Default 16384. */
   readonly capacity?: number
   /**
+   * Only frame events seen at these points (`'input'`, `'processor'`, `'output'`). Default: all. Lifecycle events
+   * always come. When no attached observer wants `'processor'` events, the task does not record them at all.
+   */
+  readonly at?: readonly FramePoint[]
+  /**
+   * Only the frames leaving these processors, given by their path below the task as `describe()` names them
+   * (`'llm'`, `'fan/branch1/tts'`); a path also selects everything below it (`'fan'`). Default: every processor.
+   * Input and output events are chosen by `at`. Processors no attached observer selects are not recorded.
+   */
+  readonly processors?: readonly string[]
+  /** Only frames of these kinds. Default: all. */
+  readonly kinds?: readonly FrameKind[]
+  /** Only frames travelling this way. Default: both. Upstream frames no attached observer wants are not recorded. */
+  readonly directions?: readonly FlowDirection[]
+  /**
    * Receives the events in order, on a later turn of the event loop than the one that produced them. A returned
    * promise is awaited before the next event is delivered (events arriving meanwhile queue, up to `capacity`).
    */
-  onEvent(event: ObserverEvent): void | PromiseLike<void>
+  onEvent?(event: ObserverEvent): void | PromiseLike<void>
+  /**
+   * Receives the events in batches instead of one by one (used instead of `onEvent` when both are given): a view of
+   * the events queued since the last batch, read through accessors, so no event object is made unless `event(i)` asks
+   * for one. The view is valid only during the call (copy what you keep). A returned promise is awaited before the
+   * next batch.
+   */
+  onEvents?(batch: EventBatch): void | PromiseLike<void>
   /**
    * Optional: runs the task's work (`run()`), e.g. inside an async context of the observer's own. Called only for
    * observers given when the task is created (the `observe` option), once, synchronously. Must call `run` once and
    * return its result.
    */
   runTask?<T>(task: ObservedTask, run: () => T): T
+}
+
+/**
+ * A batch of events handed to {@link ObserverObject.onEvents}: event `i` (0 ≤ i < `length`) through accessors. The
+ * frame accessors (`frame`, `processor`, `direction`, `at`) are meant for frame events (`type(i) === 'frame'`).
+ * Valid only during the call that received it.
+ * @example
+ * ```ts
+ * import type { EventBatch, ObserverObject } from 'apipeline-ts'
+ * let texts = 0
+ * const counter: ObserverObject = {
+ *   name: 'texts',
+ *   at: ['output'],
+ *   onEvents(batch: EventBatch) {
+ *     for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'frame' && batch.frame(i).type === 'text') texts++
+ *   },
+ * }
+ * ```
+ */
+export interface EventBatch {
+  /** The task's name. */
+  readonly task: string
+  /** The task's session number. */
+  readonly session: number
+  /** Events in the batch. */
+  readonly length: number
+  /** The type of event `i`. */
+  type(i: number): ObserverEvent['type']
+  /** Event `i` as an object (made by this call). */
+  event(i: number): ObserverEvent
+  /** When event `i` happened (ms, `performance.now()` clock). */
+  time(i: number): number
+  /** The frame of frame event `i`. */
+  frame(i: number): Frame
+  /** The processor of frame event `i` (see {@link FrameEvent.processor}). */
+  processor(i: number): string
+  /** The direction of frame event `i`. */
+  direction(i: number): FlowDirection
+  /** Where frame event `i` was seen. */
+  at(i: number): FramePoint
 }
 
 /**

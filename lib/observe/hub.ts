@@ -6,12 +6,17 @@
 import { error as errorFrame } from '../frames/constructors.js'
 import type { ErrorFrame, Frame, StartFrame } from '../frames/types.js'
 import type { Runtime } from '../core/runtime.js'
-import type { FlowDirection, FramePoint, ObservedTask, Observer, ObserverEvent, ObserverHandle, ObserverObject, ObserverStats } from './events.js'
+import type { EventBatch, FlowDirection, ObservedTask, Observer, ObserverEvent, ObserverHandle, ObserverObject, ObserverStats } from './events.js'
+import { eventCode, eventFilter, selectsProcessor, type EventFilter } from './event-filter.js'
 import { EventLog, powerOfTwo } from './event-log.js'
-import { later, ObserverQueue } from './observer-queue.js'
+import { later, ObserverQueue, type Delivery } from './observer-queue.js'
 import type { FrameTap } from './tap.js'
 
 const DEFAULT_CAPACITY = 16_384
+const INPUT = eventCode('down', 'input')
+const OUTPUT = eventCode('down', 'output')
+const DOWN = eventCode('down', 'processor')
+const UP = eventCode('up', 'processor')
 let sessions = 0
 let unnamed = 0
 
@@ -31,6 +36,11 @@ const now = (): number => {
   }
   return jobTime
 }
+/**
+ * The time of an event that is alone in its job (an awaited result, an input, an upstream frame): read for it, which
+ * costs less than scheduling the end of a job for one event. The time of the job, when already read, is taken instead.
+ */
+const nowAlone = (): number => (jobTime < 0 ? performance.now() : jobTime)
 
 interface Attached {
   readonly queue: ObserverQueue
@@ -38,13 +48,17 @@ interface Attached {
 }
 
 /** Checks an observer given by a user; returns its name, capacity and handler. */
-function resolveObserver(where: string, observer: unknown): { name: string; capacity: number; deliver: (e: ObserverEvent) => void | PromiseLike<void>; object: ObserverObject | undefined } {
+function resolveObserver(
+  where: string,
+  observer: unknown,
+): { name: string; capacity: number; delivery: Delivery; object: ObserverObject | undefined; filter: EventFilter | undefined } {
   if (typeof observer === 'function') {
     const fn = observer as (e: ObserverEvent) => void | PromiseLike<void>
-    return { name: fn.name !== '' ? fn.name : `observer${unnamed++}`, capacity: DEFAULT_CAPACITY, deliver: fn, object: undefined }
+    return { name: fn.name !== '' ? fn.name : `observer${unnamed++}`, capacity: DEFAULT_CAPACITY, delivery: { one: fn }, object: undefined, filter: undefined }
   }
-  if (observer === null || typeof observer !== 'object' || typeof (observer as ObserverObject).onEvent !== 'function') {
-    throw new TypeError(`${where}: an observer is a function or an object with onEvent(event)`)
+  const handlers = observer as ObserverObject | null
+  if (handlers === null || typeof handlers !== 'object' || (typeof handlers.onEvent !== 'function' && typeof handlers.onEvents !== 'function')) {
+    throw new TypeError(`${where}: an observer is a function or an object with onEvent(event) or onEvents(batch)`)
   }
   const o = observer as ObserverObject
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length === 0)) throw new TypeError(`${where}: observer name must be a non-empty string`)
@@ -53,7 +67,10 @@ function resolveObserver(where: string, observer: unknown): { name: string; capa
     throw new TypeError(`${where}: observer capacity must be an integer >= 1, got ${String(capacity)}`)
   }
   if (o.runTask !== undefined && typeof o.runTask !== 'function') throw new TypeError(`${where}: observer runTask must be a function`)
-  return { name: o.name ?? `observer${unnamed++}`, capacity, deliver: (e) => o.onEvent(e), object: o }
+  const filter = eventFilter(where, o)
+  const delivery: Delivery =
+    typeof o.onEvents === 'function' ? { batch: (b) => (o.onEvents as (b: EventBatch) => void | PromiseLike<void>).call(o, b) } : { one: (e) => (o.onEvent as (e: ObserverEvent) => void | PromiseLike<void>).call(o, e) }
+  return { name: o.name ?? `observer${unnamed++}`, capacity, delivery, object: o, filter }
 }
 
 /** Normalises the `observe` option: one observer or a list of them. */
@@ -73,6 +90,12 @@ export class ObserverHub implements FrameTap, ObservedTask {
   private readonly log: EventLog
   private limit = 1
   private scheduled = false
+  /** What at least one attached observer selects: by event code, and the processors (undefined: all of them). */
+  private readonly wanted = new Uint8Array(8)
+  private paths: readonly string[] | undefined
+  /** Whether some observer selects each processor met so far (only while `paths` is set). */
+  private readonly pathSelected = new Map<string, boolean>()
+  private readonly prefix: string
   private readonly deliverLater = (): void => {
     this.scheduled = false
     for (const a of this.attached) a.queue.wake()
@@ -84,6 +107,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
     /** Receives the report of an observer's first failure (the task records it as a non-fatal error). */
     private readonly report: (frame: ErrorFrame) => void,
   ) {
+    this.prefix = `${name}/`
     const hub = this
     this.log = new EventLog(name, this.session, {
       oldest: () => hub.oldest(),
@@ -95,32 +119,71 @@ export class ObserverHub implements FrameTap, ObservedTask {
 
   /** Attaches `observer`; from now on the run's frames reach it. */
   attach(observer: Observer): ObserverHandle {
-    const { name, capacity, deliver, object } = resolveObserver(`${this.name}.observe()`, observer)
+    const { name, capacity, delivery, object, filter } = resolveObserver(`${this.name}.observe()`, observer)
     const queue = new ObserverQueue(
       name,
       capacity,
-      deliver,
+      delivery,
       (message, cause) => this.report(errorFrame(`observer ${name} failed: ${message}`, { processor: `${this.name}.observe(${name})`, cause })),
       this.log,
       () => this.scheduled,
+      filter,
+      this.prefix,
     )
     const entry: Attached = { queue, observer: object }
     this.attached = [...this.attached, entry]
     this.limit = Math.max(this.limit, powerOfTwo(capacity))
-    this.runtime.tap = this
+    this.select()
     return {
       name,
       stats: () => queue.stats(),
       detach: () => {
         queue.detach()
         this.attached = this.attached.filter((a) => a !== entry)
-        if (this.attached.length === 0 && this.runtime.tap === this) {
-          this.runtime.tap = undefined
-          this.log.clear()
-        }
+        this.select()
+        if (this.attached.length === 0) this.log.clear()
       },
       idle: () => queue.idle(),
     }
+  }
+
+  /**
+   * Merges what the attached observers select into what is recorded; the core's tap is installed only while some
+   * observer wants frames leaving processors.
+   */
+  private select(): void {
+    this.wanted.fill(0)
+    let paths: string[] | undefined = []
+    for (const { queue } of this.attached) {
+      const filter = queue.filter
+      for (let code = 0; code < 8; code++) if (filter === undefined || filter.codes[code] === 1) this.wanted[code] = 1
+      const wantsProcessors = filter === undefined || filter.codes[DOWN] === 1 || filter.codes[UP] === 1
+      if (wantsProcessors) paths = filter?.processors === undefined || paths === undefined ? undefined : [...paths, ...filter.processors]
+    }
+    this.paths = paths
+    this.pathSelected.clear()
+    for (const { queue } of this.attached) {
+      const f = queue.filter
+      // Everything recorded is selected: the queue's filter only repeats what the task already left out.
+      const only = f !== undefined && f.kinds === undefined && f.processors === undefined && this.wanted.every((w, code) => w === 0 || f.codes[code] === 1)
+      if (!only) queue.onlySelectedFrom = Number.POSITIVE_INFINITY
+      else if (queue.onlySelectedFrom === Number.POSITIVE_INFINITY) queue.onlySelectedFrom = this.log.written
+    }
+    const tap = this.wanted[DOWN] === 1 || this.wanted[UP] === 1 ? this : undefined
+    if (tap !== undefined) this.runtime.tap = tap
+    else if (this.runtime.tap === this) this.runtime.tap = undefined
+  }
+
+  /** True when some attached observer selects frames leaving `processor`. */
+  private selects(processor: string): boolean {
+    const paths = this.paths
+    if (paths === undefined) return true
+    let selected = this.pathSelected.get(processor)
+    if (selected === undefined) {
+      selected = selectsProcessor(paths, this.prefix, processor)
+      this.pathSelected.set(processor, selected)
+    }
+    return selected
   }
 
   /** The stats of every attached observer. */
@@ -146,24 +209,24 @@ export class ObserverHub implements FrameTap, ObservedTask {
     return run()
   }
 
-  frame(frame: Frame, processor: string, direction: FlowDirection): void {
+  frame(frame: Frame, processor: string, direction: FlowDirection, alone = false): void {
     if (direction === 'up') {
       // An upstream frame passes the context of every enclosing element on its way to the task: report it once,
       // where it was pushed.
-      if (this.seenUp.has(frame)) return
+      if (this.wanted[UP] !== 1 || this.seenUp.has(frame)) return
       this.seenUp.add(frame)
-    }
-    this.emitFrame(frame, processor, direction, 'processor')
+      if (this.selects(processor)) this.emitFrame(frame, processor, UP, alone)
+    } else if (this.wanted[DOWN] === 1 && (this.paths === undefined || this.selects(processor))) this.emitFrame(frame, processor, DOWN, alone)
   }
 
   /** A frame the task accepted as input. */
   input(frame: Frame): void {
-    this.emitFrame(frame, this.name, 'down', 'input')
+    if (this.wanted[INPUT] === 1) this.emitFrame(frame, this.name, INPUT, true)
   }
 
   /** A frame that left the task at the sink. */
   output(frame: Frame): void {
-    this.emitFrame(frame, this.name, 'down', 'output')
+    if (this.wanted[OUTPUT] === 1) this.emitFrame(frame, this.name, OUTPUT)
   }
 
   /** The task started: `first` are the frames it sends ahead of its input (`start`, the initial metrics). */
@@ -194,13 +257,13 @@ export class ObserverHub implements FrameTap, ObservedTask {
     )
   }
 
-  private emitFrame(frame: Frame, processor: string, direction: FlowDirection, at: FramePoint): void {
+  private emitFrame(frame: Frame, processor: string, code: number, alone = false): void {
     if (this.ended || this.attached.length === 0) return
     if (this.early !== undefined && this.runtime.start === undefined) {
-      this.early.push({ type: 'frame', task: this.name, session: this.session, frame, processor, direction, at, time: now() })
+      this.early.push({ type: 'frame', task: this.name, session: this.session, frame, processor, direction: code === UP ? 'up' : 'down', at: code === INPUT ? 'input' : code === OUTPUT ? 'output' : 'processor', time: now() })
       return
     }
-    this.log.frame(frame, processor, direction, at, now())
+    this.log.frame(frame, processor, code, alone ? nowAlone() : now())
     if (!this.scheduled) this.schedule()
   }
 
@@ -218,7 +281,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
 
   private emit(event: ObserverEvent): void {
     if (this.attached.length === 0) return
-    if (event.type === 'frame') this.log.frame(event.frame, event.processor, event.direction, event.at, event.time)
+    if (event.type === 'frame') this.log.frame(event.frame, event.processor, eventCode(event.direction, event.at), event.time)
     else this.log.lifecycle(event)
     if (!this.scheduled) this.schedule()
   }

@@ -6,7 +6,7 @@
 import { metrics as metricsFrame } from '../frames/constructors.js'
 import type { MetricsFrame } from '../frames/types.js'
 import { describe } from './describe.js'
-import type { ObserverEvent, ObserverObject } from './events.js'
+import type { EventBatch, ObserverObject } from './events.js'
 import { SampleWindow, type Percentiles } from './percentiles.js'
 import { TurnTracker, type TurnOptions, type TurnReport } from './turns.js'
 
@@ -191,7 +191,9 @@ export function latencyBreakdown(options: LatencyOptions = {}): LatencyObserver 
   return {
     name: options.name ?? 'latency',
     ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
-    onEvent: (event: ObserverEvent) => tracker.push(event),
+    // Upstream frames do not count in turns: the task need not record them for this observer.
+    directions: ['down'],
+    onEvents: (batch: EventBatch) => tracker.pushBatch(batch),
     report,
     turns: () => [...recent],
     metrics: () => {

@@ -1,17 +1,25 @@
 /**
  * One observer's bounded queue: a cursor over the task's event log. The pipeline never waits for it; events are
- * delivered in order on a later turn of the event loop. When the observer falls more than `capacity` events behind,
- * the oldest ones are dropped and counted; a failing observer is counted, reported once, and keeps receiving events.
+ * delivered in order on a later turn of the event loop, in batches. When the observer falls more than `capacity`
+ * events behind, the oldest ones are dropped and counted; a failing observer is counted, reported once, and keeps
+ * receiving events. Events the observer does not select are skipped on the log's columns, without making an event.
  * @module
  */
-import type { EventLog } from './event-log.js'
-import type { ObserverEvent, ObserverStats } from './events.js'
+import { LIFECYCLE, type EventLog } from './event-log.js'
+import { LogBatch } from './event-batch.js'
+import { selectsProcessor, type EventFilter } from './event-filter.js'
+import type { EventBatch, ObserverEvent, ObserverStats } from './events.js'
+
+/** How an observer takes its events: one by one, or in batches. */
+export type Delivery =
+  | { readonly one: (event: ObserverEvent) => void | PromiseLike<void>; readonly batch?: undefined }
+  | { readonly one?: undefined; readonly batch: (batch: EventBatch) => void | PromiseLike<void> }
 
 /** Runs `fn` on a later turn of the event loop (after pending timers and I/O). */
 export const later: (fn: () => void) => void =
   typeof globalThis.setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0)
 
-/** Events delivered in one turn before the queue lets timers and I/O run again. */
+/** Events looked at in one turn before the queue lets timers and I/O run again. */
 const EVENTS_PER_TURN = 8192
 
 /** Describes a thrown value in one line. */
@@ -24,6 +32,9 @@ function describeError(err: unknown): string {
   }
 }
 
+const isThenable = (value: unknown): value is PromiseLike<void> =>
+  value !== undefined && value !== null && typeof (value as PromiseLike<void>).then === 'function'
+
 /** The bounded delivery queue of one observer. */
 export class ObserverQueue {
   private next: number
@@ -35,16 +46,28 @@ export class ObserverQueue {
   private failures = 0
   private firstError: string | undefined
   private idleWaiters: (() => void)[] = []
+  /** Whether the observer selects each processor it has met (only with a `processors` selection). */
+  private readonly selected = new Map<string, boolean>()
+  private batch: LogBatch | undefined
+  /**
+   * The log position from which the task records nothing this observer does not select (every other observer selects
+   * the same), so its events from there on need no check; infinity when that is not so. Kept by the hub.
+   */
+  onlySelectedFrom = Number.POSITIVE_INFINITY
 
   constructor(
     readonly name: string,
     readonly capacity: number,
-    private readonly deliver: (event: ObserverEvent) => void | PromiseLike<void>,
+    private readonly delivery: Delivery,
     /** Called with the first failure of the observer. */
     private readonly onFirstFailure: (message: string, cause: unknown) => void,
     private readonly log: EventLog,
     /** True while the log has a delivery turn scheduled. */
     private readonly pending: () => boolean,
+    /** What the observer selects; undefined: everything. */
+    readonly filter: EventFilter | undefined,
+    /** `"<task>/"`: processor names start with it. */
+    private readonly prefix: string,
   ) {
     this.next = log.written
   }
@@ -90,42 +113,122 @@ export class ObserverQueue {
     return this.detached || (this.next >= this.log.written && !this.draining && !this.pending())
   }
 
+  /** True when the observer selects the event at position `n` of the log. */
+  private selects(n: number, filter: EventFilter): boolean {
+    const log = this.log
+    const code = log.codeAt(n)
+    if (code === LIFECYCLE) return true
+    if (filter.codes[code] !== 1) return false
+    if (filter.kinds !== undefined && !filter.kinds.has(log.frameAt(n).kind)) return false
+    if (filter.processors === undefined || code >> 1 !== 1) return true
+    const processor = log.processorAt(n)
+    let selected = this.selected.get(processor)
+    if (selected === undefined) {
+      selected = selectsProcessor(filter.processors, this.prefix, processor)
+      this.selected.set(processor, selected)
+    }
+    return selected
+  }
+
   private async drain(): Promise<void> {
     this.draining = true
-    let inTurn = 0
+    if (this.delivery.batch !== undefined) await this.drainBatches(this.delivery.batch)
+    else await this.drainEvents(this.delivery.one)
+    this.draining = false
+    this.settleIdle()
+  }
+
+  /** Skips what the observer can no longer get (beyond its capacity); returns how many events wait. */
+  private catchUp(): number {
+    const written = this.log.written
+    let behind = written - this.next
+    if (behind > this.capacity) {
+      this.dropped += behind - this.capacity
+      this.next = written - this.capacity
+      behind = this.capacity
+    }
+    if (behind > this.maxQueued) this.maxQueued = behind
+    return behind
+  }
+
+  private async drainBatches(deliver: (batch: EventBatch) => void | PromiseLike<void>): Promise<void> {
+    const log = this.log
+    const batch = (this.batch ??= new LogBatch(log))
     while (!this.detached) {
-      const written = this.log.written
-      const behind = written - this.next
+      const behind = this.catchUp()
+      const filter = this.next >= this.onlySelectedFrom ? undefined : this.filter
       if (behind <= 0) break
-      if (behind > this.capacity) {
-        this.dropped += behind - this.capacity
-        this.next = written - this.capacity
+      const from = this.next
+      const count = Math.min(behind, EVENTS_PER_TURN)
+      if (filter === undefined) batch.range(from, count)
+      else {
+        batch.clear()
+        for (let n = from; n < from + count; n++) if (this.selects(n, filter)) batch.add(n)
       }
-      if (behind > this.maxQueued) this.maxQueued = Math.min(behind, this.capacity)
-      if (++inTurn > EVENTS_PER_TURN) {
-        inTurn = 0
-        await new Promise<void>((resolve) => later(resolve))
-        continue
+      let result: void | PromiseLike<void> = undefined
+      if (batch.length > 0) {
+        this.delivered += batch.length
+        try {
+          result = deliver(batch)
+        } catch (err) {
+          this.fail(err)
+        }
       }
-      const event = this.log.read(this.next++)
-      this.delivered++
-      let result: void | PromiseLike<void>
-      try {
-        result = this.deliver(event)
-      } catch (err) {
-        this.fail(err)
-        continue
-      }
-      if (result !== undefined && result !== null && typeof (result as PromiseLike<void>).then === 'function') {
+      this.next = from + count
+      if (isThenable(result)) {
         try {
           await result
         } catch (err) {
           this.fail(err)
         }
       }
+      if (this.next < log.written) await new Promise<void>((resolve) => later(resolve))
     }
-    this.draining = false
-    this.settleIdle()
+  }
+
+  private async drainEvents(deliver: (event: ObserverEvent) => void | PromiseLike<void>): Promise<void> {
+    const log = this.log
+    let inTurn = 0
+    while (!this.detached) {
+      const behind = this.catchUp()
+      const filter = this.next >= this.onlySelectedFrom ? undefined : this.filter
+      if (behind <= 0) break
+      const written = log.written
+      if (inTurn >= EVENTS_PER_TURN) {
+        inTurn = 0
+        await new Promise<void>((resolve) => later(resolve))
+        continue
+      }
+      // A batch: the events logged so far, up to a turn's worth. It ends early when the log moves meanwhile (an
+      // observer may queue frames into the task), so that the checks above run again before anything more is read.
+      const from = this.next
+      const stop = from + Math.min(behind, EVENTS_PER_TURN - inTurn)
+      let awaited: PromiseLike<void> | undefined
+      while (this.next < stop && log.written === written) {
+        const n = this.next++
+        if (filter !== undefined && !this.selects(n, filter)) continue
+        this.delivered++
+        let result: void | PromiseLike<void>
+        try {
+          result = deliver(log.read(n))
+        } catch (err) {
+          this.fail(err)
+          continue
+        }
+        if (isThenable(result)) {
+          awaited = result
+          break
+        }
+      }
+      inTurn += this.next - from
+      if (awaited !== undefined) {
+        try {
+          await awaited
+        } catch (err) {
+          this.fail(err)
+        }
+      }
+    }
   }
 
   private fail(err: unknown): void {

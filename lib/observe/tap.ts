@@ -8,6 +8,10 @@ import type { FlowDirection } from './events.js'
 
 /** Receives every frame leaving a processor of an observed run. */
 export interface FrameTap {
-  /** `frame` left the processor named `processor` (path-qualified) travelling `direction`. */
-  frame(frame: Frame, processor: string, direction: FlowDirection): void
+  /**
+   * `frame` left the processor named `processor` (path-qualified) travelling `direction`. `alone` tells that no other
+   * frame is likely to be seen in the same job of the event loop (the frame came from an awaited result), so its time
+   * is read for it alone rather than shared with the rest of the job.
+   */
+  frame(frame: Frame, processor: string, direction: FlowDirection, alone?: boolean): void
 }

@@ -7,7 +7,14 @@
 import type { ProcessorFn } from '../core/processor.js'
 import type { Frame, MetricsFrame } from '../frames/types.js'
 import { GRAPH_INPUT, type PipelineGraph } from './describe.js'
-import type { FrameEvent, ObserverEvent } from './events.js'
+import { LogBatch } from './event-batch.js'
+import { eventCode } from './event-filter.js'
+import { LIFECYCLE } from './event-log.js'
+import type { EventBatch, ObserverEvent } from './events.js'
+
+const INPUT = eventCode('down', 'input')
+const OUTPUT = eventCode('down', 'output')
+const DOWN = eventCode('down', 'processor')
 
 /**
  * The time one processor took in one turn (ms).
@@ -108,13 +115,42 @@ interface OpenTurn {
   metricsSeen: Set<number>
 }
 
+/** A processor of a session, by its full name: its path below the task, and its state in the open turn. */
+interface ProcessorEntry {
+  readonly path: string
+  /** False when the graph is known and the processor is not a leaf of it (its frames are not counted). */
+  readonly tracked: boolean
+  /** The open turn `state` belongs to. */
+  turn: OpenTurn | undefined
+  state: StageState | undefined
+  /** Frames that left it (both directions) since the session started. */
+  frames: number
+}
+
+/**
+ * The frames of a session so far: accepted as input, handed to the reader, and leaving each processor (by path below
+ * the task, both directions).
+ * @example
+ * ```ts
+ * import type { SessionCounts } from './turns.js'
+ * const busiest = (c: SessionCounts) => [...c.processors].sort((a, b) => b[1] - a[1])[0]?.[0]
+ * ```
+ */
+export interface SessionCounts {
+  readonly inputs: number
+  readonly outputs: number
+  readonly processors: ReadonlyMap<string, number>
+}
+
 interface SessionState {
   task: string
   prefix: string
-  /** Processor paths below the task, by full name (computed once per processor). */
-  readonly names: Map<string, string>
+  /** The processors met so far, by full name. */
+  readonly names: Map<string, ProcessorEntry>
   turns: number
   open: OpenTurn | undefined
+  inputs: number
+  outputs: number
 }
 
 /** Cuts the events of any number of sessions into turns; calls `onTurn` as each turn ends. */
@@ -149,7 +185,7 @@ export class TurnTracker {
   push(event: ObserverEvent): void {
     switch (event.type) {
       case 'started':
-        this.sessions.set(event.session, { task: event.task, prefix: `${event.task}/`, names: new Map(), turns: 0, open: undefined })
+        this.sessions.set(event.session, { task: event.task, prefix: `${event.task}/`, names: new Map(), turns: 0, open: undefined, inputs: 0, outputs: 0 })
         return
       case 'interrupted': {
         const open = this.sessions.get(event.session)?.open
@@ -164,23 +200,62 @@ export class TurnTracker {
         this.sessions.delete(event.session)
         return
       }
-      case 'frame':
-        this.onFrame(event)
+      case 'frame': {
+        const s = this.sessions.get(event.session)
+        if (s !== undefined) this.onFrame(event.session, s, event.frame, event.processor, eventCode(event.direction, event.at), { timeAt: () => event.time }, 0)
         return
+      }
     }
   }
 
-  private onFrame(e: FrameEvent): void {
-    const s = this.sessions.get(e.session)
-    if (s === undefined) return
-    const frame = e.frame
-    if (e.at === 'input') {
+  /** Feeds events `from` to `to` of a batch (of one session), reading frame events without making event objects. */
+  pushBatch(batch: EventBatch, from = 0, to = batch.length): void {
+    const session = batch.session
+    let s = this.sessions.get(session)
+    if (batch instanceof LogBatch) {
+      // The batch of the library: read the log's columns directly.
+      const log = batch.log
+      for (let i = from; i < to; i++) {
+        const n = batch.position(i)
+        const code = log.codeAt(n)
+        if (code === LIFECYCLE) {
+          this.push(log.read(n))
+          s = this.sessions.get(session)
+        } else if (s !== undefined) this.onFrame(session, s, log.frameAt(n), log.processorAt(n), code, log, n)
+      }
+      return
+    }
+    for (let i = from; i < to; i++) {
+      if (batch.type(i) !== 'frame') {
+        this.push(batch.event(i))
+        s = this.sessions.get(session)
+      } else if (s !== undefined) this.onFrame(session, s, batch.frame(i), batch.processor(i), eventCode(batch.direction(i), batch.at(i)), { timeAt: () => batch.time(i) }, 0)
+    }
+  }
+
+  /** The frames of `session` so far (undefined once it has ended). */
+  counts(session: number): SessionCounts | undefined {
+    const s = this.sessions.get(session)
+    if (s === undefined) return undefined
+    const processors = new Map<string, number>()
+    for (const entry of s.names.values()) processors.set(entry.path, (processors.get(entry.path) ?? 0) + entry.frames)
+    return { inputs: s.inputs, outputs: s.outputs, processors }
+  }
+
+  /**
+   * A frame event; `code` is its `eventCode` (direction and point); its time is `times.timeAt(n)`, read only when
+   * needed (a time passed as an argument would be boxed for every event).
+   */
+  private onFrame(session: number, s: SessionState, frame: Frame, name: string, code: number, times: { timeAt(n: number): number }, n: number): void {
+    if (code === INPUT) {
+      s.inputs++
       if (!this.isTurnStart(frame)) return
-      this.close(e.session, s, e.time)
+      const time = times.timeAt(n)
+      this.close(session, s, time)
       s.open = {
         index: s.turns++,
         input: frame.name,
-        start: e.time,
+        start: time,
         firstOut: undefined,
         lastOut: undefined,
         outputs: 0,
@@ -190,33 +265,44 @@ export class TurnTracker {
       }
       return
     }
-    const turn = s.open
-    if (turn === undefined || e.direction !== 'down') return
-    if (e.at === 'output') {
-      if (!this.isOutput(frame)) return
-      turn.firstOut ??= e.time
-      turn.lastOut = e.time
+    if (code === OUTPUT) {
+      s.outputs++
+      const turn = s.open
+      if (turn === undefined || !this.isOutput(frame)) return
+      const time = times.timeAt(n)
+      turn.firstOut ??= time
+      turn.lastOut = time
       turn.outputs++
       return
     }
-    let processor = s.names.get(e.processor)
-    if (processor === undefined) {
-      processor = e.processor.startsWith(s.prefix) ? e.processor.slice(s.prefix.length) : e.processor
-      s.names.set(e.processor, processor)
+    let entry = s.names.get(name)
+    if (entry === undefined) {
+      const path = name.startsWith(s.prefix) ? name.slice(s.prefix.length) : name
+      entry = { path, tracked: this.order === undefined || this.order.has(path), turn: undefined, state: undefined, frames: 0 }
+      s.names.set(name, entry)
     }
-    if (this.order !== undefined && !this.order.has(processor)) return
+    entry.frames++
+    const turn = s.open
+    if (turn === undefined || code !== DOWN || !entry.tracked) return
     if (frame.kind === 'system' && frame.type === 'metrics') {
       this.onMetrics(turn, frame)
       return
     }
     if (!this.isOutput(frame)) return
-    const stage = turn.stages.get(processor)
-    if (stage === undefined) turn.stages.set(processor, { first: e.time, last: e.time, frames: 1 })
-    else {
-      if (stage.frames === 0) stage.first = e.time
-      stage.last = e.time
-      stage.frames++
+    const time = times.timeAt(n)
+    let stage = entry.turn === turn ? entry.state : undefined
+    if (stage === undefined) {
+      stage = turn.stages.get(entry.path)
+      if (stage === undefined) {
+        stage = { first: time, last: time, frames: 0 }
+        turn.stages.set(entry.path, stage)
+      }
+      entry.turn = turn
+      entry.state = stage
     }
+    if (stage.frames === 0) stage.first = time
+    stage.last = time
+    stage.frames++
   }
 
   private onMetrics(turn: OpenTurn, frame: MetricsFrame): void {

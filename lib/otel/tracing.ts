@@ -5,9 +5,9 @@
  */
 import { SpanStatusCode, context as otelContext, trace, type Span, type Tracer } from '@opentelemetry/api'
 import { describe } from '../observe/describe.js'
-import type { ObservedTask, ObserverEvent, ObserverObject } from '../observe/events.js'
-import { TurnTracker, type TurnOptions, type TurnReport } from '../observe/turns.js'
-import { runInSession, type ActiveSession } from './session-context.js'
+import type { EventBatch, ObservedTask, ObserverEvent, ObserverObject } from '../observe/events.js'
+import { TurnTracker, type SessionCounts, type TurnOptions, type TurnReport } from '../observe/turns.js'
+import { enterSession, newSession, type ActiveSession } from './session-context.js'
 
 /**
  * Options of {@link openTelemetry}.
@@ -46,11 +46,9 @@ export interface OpenTelemetryObserver extends ObserverObject {
 
 interface SessionSpans {
   readonly session: ActiveSession
-  frames: number
-  outputs: number
-  inputs: number
+  /** Ends the session context of the task's work (see `runTask`). */
+  leave: () => void
   interruptions: number
-  readonly counts: Map<string, number>
 }
 
 /** `performance.now()` ms → epoch ms, as OpenTelemetry takes times. */
@@ -98,12 +96,9 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
       otelContext.active(),
     )
     const state: SessionSpans = {
-      session: { task, session, span, context: trace.setSpan(otelContext.active(), span) },
-      frames: 0,
-      outputs: 0,
-      inputs: 0,
+      session: newSession(task, session, span, otelContext.active()),
       interruptions: 0,
-      counts: new Map(),
+      leave: () => {},
     }
     sessions.set(session, state)
     return state
@@ -157,37 +152,28 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
 
   const tracker = new TurnTracker(options, onTurn, options.processor === undefined ? undefined : describe(options.processor))
 
-  const close = (s: SessionSpans, event: Extract<ObserverEvent, { type: 'ended' }>): void => {
+  const close = (s: SessionSpans, event: Extract<ObserverEvent, { type: 'ended' }>, counts: SessionCounts | undefined): void => {
     const span: Span = s.session.span
     span.setAttributes({
       'apipeline.status': event.status,
-      'apipeline.frames.in': s.inputs,
-      'apipeline.frames.out': s.outputs,
+      'apipeline.frames.in': counts?.inputs ?? 0,
+      'apipeline.frames.out': counts?.outputs ?? 0,
       'apipeline.interruptions': s.interruptions,
     })
-    const prefix = `${event.task}/`
-    for (const [processor, n] of s.counts) {
-      span.setAttribute(`apipeline.frames.${processor.startsWith(prefix) ? processor.slice(prefix.length) : processor}`, n)
-    }
+    for (const [processor, n] of counts?.processors ?? []) span.setAttribute(`apipeline.frames.${processor}`, n)
     if (event.status === 'errored') span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.error ?? 'errored' })
     span.end(epoch(event.time))
     sessions.delete(event.session)
+    s.leave()
   }
 
-  const onEvent = (event: ObserverEvent): void => {
+  const onLifecycle = (event: ObserverEvent): void => {
     switch (event.type) {
       case 'started':
         open(event.task, event.session, epoch(event.time))
         break
-      case 'frame': {
-        const s = sessions.get(event.session)
-        if (s === undefined) break
-        s.frames++
-        if (event.at === 'input') s.inputs++
-        else if (event.at === 'output') s.outputs++
-        else s.counts.set(event.processor, (s.counts.get(event.processor) ?? 0) + 1)
+      case 'frame':
         break
-      }
       case 'interrupted': {
         const s = sessions.get(event.session)
         if (s === undefined) break
@@ -198,20 +184,36 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
       case 'ended':
         break
     }
+    const counts = event.type === 'ended' ? tracker.counts(event.session) : undefined
     tracker.push(event)
     if (event.type === 'ended') {
       const s = sessions.get(event.session)
-      if (s !== undefined) close(s, event)
+      if (s !== undefined) close(s, event, counts)
     }
+  }
+
+  /** Hands a batch (of one session) to the turn tracker, which also counts its frames; lifecycle events in order. */
+  const onEvents = (batch: EventBatch): void => {
+    let from = 0
+    for (let i = 0; i < batch.length; i++) {
+      if (batch.type(i) === 'frame') continue
+      // The turn tracker sees the frames before a lifecycle event before it.
+      tracker.pushBatch(batch, from, i)
+      onLifecycle(batch.event(i))
+      from = i + 1
+    }
+    tracker.pushBatch(batch, from, batch.length)
   }
 
   return {
     name: options.name ?? 'opentelemetry',
     ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
-    onEvent,
+    onEvents,
     runTask<T>(task: ObservedTask, run: () => T): T {
       const s = open(task.name, task.session, Date.now())
-      return runInSession(s.session, run)
+      const entered = enterSession(s.session, run)
+      s.leave = entered.leave
+      return entered.result
     },
     openSessions: () => sessions.size,
   }
