@@ -33,6 +33,7 @@ import { closeQuietly, settleWithin } from '../internal/close.js'
 import { macrotask, onNextTurn } from '../internal/turn.js'
 import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { ledgerOf } from '../interruption/ledger.js'
+import { readEpochOf } from '../interruption/read-epoch.js'
 
 /** How the join orders branch output. */
 export type JoinMode = 'parallel' | 'sync' | 'sequential'
@@ -64,6 +65,8 @@ interface Reader {
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const DONE_PROMISE = (): Promise<IteratorReturnResult<undefined>> => Promise.resolve(DONE)
 const isDataFrame = (frame: Frame): boolean => frame.kind === 'data'
+/** The frames an interruption drops from the element's queues. */
+const droppedByInterruption = (frame: Frame): boolean => isDataFrame(frame) && frame.uninterruptible !== true
 
 /** The iterator of a source; a sync iterable (an array given to it-pipe) is accepted too. */
 function iteratorOf(source: AsyncIterable<Frame> | Iterable<Frame>): AsyncIterator<Frame> {
@@ -299,6 +302,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
           this.closeInputs()
           return
         }
+        if (this.arrivedStale(r.value)) continue
         this.distribute(r.value)
       }
     } catch (err) {
@@ -326,7 +330,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
         this.feeding = false
         if (this.finished) return
         if (r.done === true) this.closeInputs()
-        else {
+        else if (!this.arrivedStale(r.value)) {
           if (this.mode === 'sync') this.batchActive = true
           this.distribute(r.value)
           this.checkBarrier()
@@ -345,6 +349,18 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     if (this.running[b] !== true) return true
     const input = this.inputs[b] as BranchInput
     return input.waiting || input.returned
+  }
+
+  /**
+   * True (and the frame is dropped, as stale) when the source handed `frame` over before an interruption that came
+   * while it was on its way to the branch inputs: the interruption could not find it there, and it answers the
+   * interrupted turn. The epoch of the hand-over is the one the element's source view recorded.
+   */
+  private arrivedStale(frame: Frame): boolean {
+    const epoch = readEpochOf(this.src)
+    if (epoch === undefined || epoch === this.base.runtime.interruptEpoch || !droppedByInterruption(frame)) return false
+    ledgerOf(this.base.runtime).stale(frame, epoch)
+    return true
   }
 
   private distribute(frame: Frame): void {
@@ -808,7 +824,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     const ledger = ledgerOf(runtime)
     const epoch = runtime.interruptEpoch - 1
     const drop = (f: Frame): boolean => {
-      if (!isDataFrame(f) || f.uninterruptible === true) return false
+      if (!droppedByInterruption(f)) return false
       ledger.dropped(f, epoch)
       return true
     }
@@ -818,7 +834,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     for (let b = 0; b < this.n; b++) this.heldDrained(b)
     for (let b = 0; b < this.n; b++) {
       const list = this.batch[b] as Frame[]
-      if (list.some((f) => isDataFrame(f) && f.uninterruptible !== true)) this.batch[b] = list.filter((f) => !drop(f))
+      if (list.some(droppedByInterruption)) this.batch[b] = list.filter((f) => !drop(f))
     }
     this.wakeFeeder()
     this.admit()

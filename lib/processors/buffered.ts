@@ -25,6 +25,7 @@ import type { Frame } from '../frames/types.js'
 import { Channel } from '../internal/channel.js'
 import { closeQuietly } from '../internal/close.js'
 import { stampEpoch } from '../interruption/epoch-stamp.js'
+import { readEpochOf } from '../interruption/read-epoch.js'
 import { ledgerOf } from '../interruption/ledger.js'
 import { isInterruptible } from '../interruption/uninterruptible.js'
 
@@ -189,9 +190,9 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
    * the one the stage's source view recorded when the read was handed over.
    */
   private isStale(frame: Frame): boolean {
-    const readEpoch = (this.source as { readEpoch?: unknown }).readEpoch
+    const readEpoch = readEpochOf(this.source)
     const runtime = this.ctx.runtime
-    if (typeof readEpoch !== 'number' || readEpoch === runtime.interruptEpoch) return false
+    if (readEpoch === undefined || readEpoch === runtime.interruptEpoch) return false
     if (!this.options.droppable(frame) || !this.interruptionsAllowed()) return false
     ledgerOf(runtime).stale(frame, readEpoch)
     if (this.options.onDrop !== undefined) {
@@ -210,8 +211,8 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
    * stage still knows it answers input of before the interruption. Only frames an interruption would drop here.
    */
   private stampRead(frame: Frame): void {
-    const readEpoch = (this.source as { readEpoch?: unknown }).readEpoch
-    if (typeof readEpoch === 'number' && this.options.droppable(frame)) stampEpoch(this.ctx, frame, readEpoch)
+    const readEpoch = readEpochOf(this.source)
+    if (readEpoch !== undefined && this.options.droppable(frame)) stampEpoch(this.ctx, frame, readEpoch)
   }
 
   private onInterrupt(): void {

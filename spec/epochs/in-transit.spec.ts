@@ -1,0 +1,104 @@
+/**
+ * A stage that reads its source in a loop of its own (the fan-out of `parallel` / `syncParallel`) can be handed a frame just before an interruption and take it into its queues just after: the frame
+ * was on its way, so the interruption could not drop it there. It answers the interrupted turn and must not reach the
+ * sink; the interrupted turn's report lists it as dropped.
+ */
+import { describe, expect, it } from 'vitest'
+import {
+  Frames,
+  PipelineTask,
+  isInterruptionReport,
+  parallel,
+  pipeline,
+  syncParallel,
+  uninterruptible,
+  type Frame,
+  type InterruptionReport,
+  type Processor,
+} from '../../lib/index.js'
+
+const pass: Processor = async function* pass(source) {
+  for await (const f of source) yield f
+}
+
+/** Passes only control frames: the other branch's copy of each data frame is the one that goes on. */
+const controlOnly: Processor = async function* controlOnly(source) {
+  for await (const f of source) if (f.kind === 'control') yield f
+}
+
+/**
+ * A model that answers each question with `words` words handed over back to back (no await between them), then an
+ * uninterruptible tool result. `answered` maps each word's id to the number of interruptions when its question was read.
+ */
+function model(words: number, interruptions: () => number, answered: Map<number, number>): Processor {
+  return async function* model(source) {
+    for await (const f of source) {
+      if (f.kind !== 'data' || f.type !== 'text') {
+        yield f
+        continue
+      }
+      const epoch = interruptions()
+      for (let i = 0; i < words; i++) {
+        const word = Frames.text(`${f.text}.${i} `)
+        answered.set(word.id, epoch)
+        yield word
+      }
+      yield uninterruptible(Frames.app('toolResult', f.text))
+    }
+  }
+}
+
+/**
+ * Runs `model → after` with a reader that interrupts as it takes the first word of the first answer (while the next
+ * words are being handed over), then checks the sink and the report.
+ */
+async function interruptOnFirstWord(after: Processor): Promise<void> {
+  const answered = new Map<number, number>()
+  let interrupts = 0
+  const reports: InterruptionReport[] = []
+  const task = new PipelineTask(pipeline(model(3, () => interrupts, answered), after), {
+    allowInterruptions: true,
+    onUpstream: (f) => {
+      if (isInterruptionReport(f)) reports.push(f.data)
+    },
+  })
+  const received: { frame: Frame; interrupts: number }[] = []
+  const output = task.frames()
+  const reading = (async () => {
+    for await (const frame of output) {
+      received.push({ frame, interrupts })
+      if (interrupts === 0 && answered.has(frame.id) && task.interrupt()) interrupts++
+    }
+  })()
+  const running = task.run()
+  await task.queueFrame(Frames.text('q0'))
+  await task.queueFrame(Frames.text('q1'))
+  task.stopWhenDone()
+  expect((await running).status).toBe('ended')
+  await reading
+
+  expect(interrupts).toBe(1)
+  const words = received.filter((r) => answered.has(r.frame.id))
+  // No word of the interrupted answer after the interruption.
+  const stale = words.filter((r) => (answered.get(r.frame.id) as number) < r.interrupts)
+  expect(stale.map((r) => (r.frame as { text?: string }).text)).toEqual([])
+  expect(words.map((r) => (r.frame as { text?: string }).text)).toEqual(['q0.0 ', 'q1.0 ', 'q1.1 ', 'q1.2 '])
+  // Both tool results arrive, in order.
+  expect(received.filter((r) => r.frame.type === 'toolResult').map((r) => (r.frame as { data?: unknown }).data)).toEqual(['q0', 'q1'])
+  // The report of the interrupted turn: q0.0 delivered, q0.1 and q0.2 dropped.
+  expect(reports).toHaveLength(1)
+  const report = reports[0] as InterruptionReport
+  expect(report.epoch).toBe(0)
+  expect(report.deliveredText).toBe('q0.0 ')
+  expect(report.droppedText).toBe('q0.1 q0.2 ')
+}
+
+describe('interruption epochs: a frame on its way into a stage that reads in a loop of its own', () => {
+  it('parallel: a word handed to the fan-out just before an interruption is dropped, not fanned out after it', async () => {
+    await interruptOnFirstWord(parallel(controlOnly, pass))
+  })
+
+  it('syncParallel: the same holds in lock-step (the fan-out reads only when its consumer waits)', async () => {
+    await interruptOnFirstWord(syncParallel(controlOnly, pass))
+  })
+})
