@@ -131,8 +131,10 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
   private hub: ObserverHub | undefined
   /** The run's delivery ledger (only when interruptions are allowed). */
   private readonly ledger: DeliveryLedger | undefined
-  /** `startInterruption` frames sent straight to the output whose copy travelling the pipeline is still to come. */
-  private owedStarts = 0
+  /** Ids of `startInterruption` frames sent straight to the output whose copy travelling the pipeline is still to come. */
+  private readonly owedStarts = new Set<number>()
+  /** Ids of `startInterruption` frames not sent ahead (the reader had not taken `start` yet): their copy must go out. */
+  private readonly unsentStarts = new Set<number>()
   /** The interruption epoch in which the pipeline handed over the frame the driver holds. */
   private outEpoch = 0
   /** True once the output's reader has taken `start` (nothing may overtake it). */
@@ -313,8 +315,8 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
       const ledger = this.ledger
       for (const dropped of out.removeWhere(isInterruptible)) ledger?.dropped(dropped, this.runtime.interruptEpoch - 1)
       out.pushPriority(frame)
-      this.owedStarts++
-    }
+      this.owedStarts.add(frame.id)
+    } else this.unsentStarts.add(frame.id)
     this.ledger?.sync()
     return true
   }
@@ -572,6 +574,21 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     }, this.runtime.cancelTimeoutMs)
   }
 
+  /**
+   * True when the `startInterruption` frame the pipeline handed over is the travelling copy of one already sent
+   * straight to the output. A copy is recognised by its id: the copy of an interruption that was not sent ahead goes
+   * out even when a later one was (copies of several interruptions can still be on their way). A frame a stage built
+   * itself (an id of none of them) stands for the oldest interruption sent ahead whose copy is still to come.
+   */
+  private isOwedCopy(frame: Frame): boolean {
+    if (this.owedStarts.delete(frame.id)) return true
+    if (this.unsentStarts.delete(frame.id)) return false
+    const oldest = this.owedStarts.values().next()
+    if (oldest.done === true) return false
+    this.owedStarts.delete(oldest.value)
+    return true
+  }
+
   /** True once the task is cancelled, stopped, failed or finished: the driver must not pull any more. */
   private stopping(): boolean {
     return this.terminal !== undefined || this.state === 'done'
@@ -602,10 +619,7 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
       }
       if (frame.kind === 'system') {
         if (frame.type === 'startInterruption') ledger.arrived()
-        if (frame.type === 'startInterruption' && this.owedStarts > 0) {
-          this.owedStarts--
-          return false
-        }
+        if (frame.type === 'startInterruption' && this.isOwedCopy(frame)) return false
         if (frame.type === 'stopInterruption') ledger.newTurn()
       }
     }
