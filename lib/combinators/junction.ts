@@ -823,9 +823,13 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     }
     const ledger = ledgerOf(runtime)
     const epoch = runtime.interruptEpoch - 1
+    const stamps = runtime.epochStamps
     const drop = (f: Frame): boolean => {
       if (!droppedByInterruption(f)) return false
-      ledger.dropped(f, epoch)
+      // A frame its branch handed over before an earlier interruption (it waited for room in the output queue) answers
+      // that turn, whose report is still open: its startInterruption comes out of the element after it.
+      const stated = stamps?.get(f)
+      ledger.dropped(f, stated !== undefined && stated < epoch ? stated : epoch)
       return true
     }
     for (const input of this.inputs) input.removeWhere(drop)

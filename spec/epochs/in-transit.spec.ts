@@ -102,3 +102,62 @@ describe('interruption epochs: a frame on its way into a stage that reads in a l
     await interruptOnFirstWord(syncParallel(controlOnly, pass))
   })
 })
+
+describe('interruption epochs: a frame of an older turn still inside parallel when a later interruption comes', () => {
+  it('is reported dropped in the turn it answers, not in the turn the later interruption closes', async () => {
+    const answered = new Map<number, number>()
+    let interrupts = 0
+    const reports: InterruptionReport[] = []
+    /** Takes a macrotask turn on every frame and never looks at its signal: parallel's output queue fills up. */
+    const slow: Processor = async function* slow(source) {
+      for await (const f of source) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        yield f
+      }
+    }
+    const task = new PipelineTask(pipeline(model(2, () => interrupts, answered), parallel(controlOnly, pass), slow), {
+      allowInterruptions: true,
+      onUpstream: (f) => {
+        if (isInterruptionReport(f)) reports.push(f.data)
+      },
+    })
+    const received: Frame[] = []
+    const output = task.frames()
+    const reading = (async () => {
+      for await (const frame of output) received.push(frame)
+    })()
+    const running = task.run()
+    for (let i = 0; i < 6; i++) await task.queueFrame(Frames.text(`q${i}`))
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    await task.queueFrame(Frames.text('q6'))
+    // Two interruptions in a row: words of the first turn are still on their way through parallel at the second.
+    expect(task.interrupt()).toBe(true)
+    interrupts++
+    await task.queueFrame(Frames.text('q7'))
+    expect(task.interrupt()).toBe(true)
+    interrupts++
+    task.stopWhenDone()
+    expect((await running).status).toBe('ended')
+    await reading
+
+    expect(reports.map((r) => r.epoch)).toEqual([0, 1])
+    const listed = new Set<number>()
+    for (const report of reports) {
+      for (const e of [...report.delivered, ...report.dropped]) {
+        if (!answered.has(e.id)) continue
+        // Each word is listed once, in the report of the turn in which its question was read.
+        expect({ word: e.text, turn: answered.get(e.id) }).toEqual({ word: e.text, turn: report.epoch })
+        expect(listed.has(e.id)).toBe(false)
+        listed.add(e.id)
+      }
+    }
+    // Every word of an interrupted turn is listed; none reached the sink.
+    const receivedIds = new Set(received.map((f) => f.id))
+    for (const [id, turn] of answered) {
+      if (turn < interrupts) {
+        expect(listed.has(id)).toBe(true)
+        expect(receivedIds.has(id)).toBe(false)
+      }
+    }
+  })
+})
