@@ -10,12 +10,6 @@
  * A processor that reads its source in a loop of its own (a pump, a fan-out) resumes after the hand-over, on a later
  * job: an interruption can come in between. The frame was then on its way, so the interruption could not drop it from
  * the processor's queues, yet it belongs to the interrupted turn: compared with the run's current epoch, this tells.
- * @example
- * ```ts
- * const r = await source.next()
- * const epoch = readEpochOf(source)
- * if (!r.done && epoch !== undefined && epoch !== ctx.runtime.interruptEpoch) ledgerOf(ctx.runtime).stale(r.value, epoch)
- * ```
  */
 export function readEpochOf(source: unknown): number | undefined {
   const epoch = (source as { readEpoch?: unknown } | null | undefined)?.readEpoch
