@@ -15,6 +15,7 @@ import { isFrameShaped } from '../internal/frame-shape.js'
 import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { ledgerOf } from '../interruption/ledger.js'
 import { sourceIterator } from './source-iterator.js'
+import { Wake } from '../internal/wake.js'
 
 /** Options of {@link mapConcurrent}. */
 export interface MapConcurrentOptions {
@@ -119,18 +120,10 @@ export function mapConcurrent(
       let pumpError: { readonly value: unknown } | undefined
       let stopped = false
       // One waiter on each side at most: the consumer waits for news, the pump waits for room.
-      let wakeConsumer: (() => void) | undefined
-      let wakePump: (() => void) | undefined
-      const notifyConsumer = (): void => {
-        const w = wakeConsumer
-        wakeConsumer = undefined
-        w?.()
-      }
-      const notifyPump = (): void => {
-        const w = wakePump
-        wakePump = undefined
-        w?.()
-      }
+      const consumerWake = new Wake()
+      const pumpWake = new Wake()
+      const notifyConsumer = (): void => consumerWake.notify()
+      const notifyPump = (): void => pumpWake.notify()
       const offInterrupt = runtime.onInterrupt(() => {
         // Work started before the interruption is dropped; control and app frames waiting among it keep their place.
         // What is dropped counts in the interruption report: results at hand now, results of running calls when (if)
@@ -158,7 +151,7 @@ export function mapConcurrent(
       const pump = (async () => {
         try {
           for (;;) {
-            while (ordered.length >= window && !stopped) await new Promise<void>((resolve) => (wakePump = resolve))
+            while (ordered.length >= window && !stopped) await pumpWake.wait()
             if (stopped) return
             const r = await input.next()
             if (r.done === true || stopped) return
@@ -243,7 +236,7 @@ export function mapConcurrent(
             if (pumpError !== undefined) throw pumpError.value
             return
           }
-          await new Promise<void>((resolve) => (wakeConsumer = resolve))
+          await consumerWake.wait()
         }
       } finally {
         stopped = true

@@ -11,6 +11,7 @@ import { Deque } from '../internal/channel.js'
 import { closeQuietly } from '../internal/close.js'
 import { sourceIterator } from '../operators/source-iterator.js'
 import type { Outcome, ThreadPool } from './thread-pool.js'
+import { Wake } from '../internal/wake.js'
 
 /** How the frames flow to the threads. */
 export interface BatchSettings {
@@ -57,18 +58,10 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
   let stopped = false
   let flushing: ReturnType<typeof setImmediate> | undefined
   // One waiter on each side at most: the consumer waits for news, the pump waits for room.
-  let wakeConsumer: (() => void) | undefined
-  let wakePump: (() => void) | undefined
-  const notifyConsumer = (): void => {
-    const w = wakeConsumer
-    wakeConsumer = undefined
-    w?.()
-  }
-  const notifyPump = (): void => {
-    const w = wakePump
-    wakePump = undefined
-    w?.()
-  }
+  const consumerWake = new Wake()
+  const pumpWake = new Wake()
+  const notifyConsumer = (): void => consumerWake.notify()
+  const notifyPump = (): void => pumpWake.notify()
   const report = (outcome: Outcome | undefined): void => {
     if (outcome !== undefined && 'error' in outcome) {
       const err = outcome.error
@@ -132,7 +125,7 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
   const pump = (async () => {
     try {
       for (;;) {
-        while (ordered.length >= window && !stopped) await new Promise<void>((resolve) => (wakePump = resolve))
+        while (ordered.length >= window && !stopped) await pumpWake.wait()
         if (stopped) return
         const r = await input.next()
         if (r.done === true || stopped) return
@@ -189,7 +182,7 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
           if (pumpError !== undefined) throw pumpError.value
           return
         }
-        await new Promise<void>((resolve) => (wakeConsumer = resolve))
+        await consumerWake.wait()
       }
     } finally {
       stopped = true
