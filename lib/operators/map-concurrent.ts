@@ -16,6 +16,7 @@ import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { ledgerOf } from '../interruption/ledger.js'
 import { sourceIterator } from './source-iterator.js'
 import { Wake } from '../internal/wake.js'
+import { pumpWindow } from '../internal/window-pump.js'
 
 /** Options of {@link mapConcurrent}. */
 export interface MapConcurrentOptions {
@@ -148,62 +149,58 @@ export function mapConcurrent(
         const ledger = ledgerOf(runtime)
         for (const f of frames) ledger.dropped(f, slot.epoch)
       }
-      const pump = (async () => {
-        try {
-          for (;;) {
-            while (ordered.length >= window && !stopped) await pumpWake.wait()
-            if (stopped) return
-            const r = await input.next()
-            if (r.done === true || stopped) return
-            const frame = r.value
-            if (frame.kind === 'system') {
-              priority.push(frame)
-            } else if (match(frame)) {
-              // The call belongs to the interruption epoch in which its frame entered the stage: it gets that epoch's
-              // signal (not `ctx.signal`, which stays the aborted one while the stage waits for its reader).
-              const signal = runtime.signal
-              const call = async (): Promise<MapConcurrentResult> => {
-                slot.running = true
-                try {
-                  const result = await fn(frame, { signal, ctx: c })
-                  slot.produced = result
-                  return result
-                } finally {
-                  slot.running = false
-                  // Dropped by an interruption while running: what it produced counts as dropped now.
-                  if (slot.dropped === true) {
-                    dropFrames(slot)
-                    if (running > 0 && --running === 0) ledgerOf(runtime).caughtUp(lagToken)
-                  }
+      const pump = pumpWindow(input, {
+        hasRoom: () => ordered.length < window,
+        stopped: () => stopped,
+        room: pumpWake,
+        accept: (frame) => {
+          if (frame.kind === 'system') {
+            priority.push(frame)
+          } else if (match(frame)) {
+            // The call belongs to the interruption epoch in which its frame entered the stage: it gets that epoch's
+            // signal (not `ctx.signal`, which stays the aborted one while the stage waits for its reader).
+            const signal = runtime.signal
+            const call = async (): Promise<MapConcurrentResult> => {
+              slot.running = true
+              try {
+                const result = await fn(frame, { signal, ctx: c })
+                slot.produced = result
+                return result
+              } finally {
+                slot.running = false
+                // Dropped by an interruption while running: what it produced counts as dropped now.
+                if (slot.dropped === true) {
+                  dropFrames(slot)
+                  if (running > 0 && --running === 0) ledgerOf(runtime).caughtUp(lagToken)
                 }
               }
-              const slot: Slot = { epoch: runtime.interruptEpoch, signal, settled: false }
-              slot.task = queue.add(call, { signal })
-              slot.task.then(
-                (result) => {
-                  slot.settled = true
-                  slot.result = result
-                  notifyConsumer()
-                },
-                (err: unknown) => {
-                  slot.settled = true
-                  slot.error = { value: err }
-                  notifyConsumer()
-                },
-              )
-              ordered.push(slot)
-            } else {
-              ordered.push({ frames: [frame], epoch: runtime.interruptEpoch, settled: true })
             }
-            notifyConsumer()
+            const slot: Slot = { epoch: runtime.interruptEpoch, signal, settled: false }
+            slot.task = queue.add(call, { signal })
+            slot.task.then(
+              (result) => {
+                slot.settled = true
+                slot.result = result
+                notifyConsumer()
+              },
+              (err: unknown) => {
+                slot.settled = true
+                slot.error = { value: err }
+                notifyConsumer()
+              },
+            )
+            ordered.push(slot)
+          } else {
+            ordered.push({ frames: [frame], epoch: runtime.interruptEpoch, settled: true })
           }
-        } catch (err) {
-          pumpError = { value: err }
-        } finally {
+        },
+        news: notifyConsumer,
+        done: (failure) => {
+          pumpError = failure
           pumpDone = true
           notifyConsumer()
-        }
-      })()
+        },
+      })
       try {
         for (;;) {
           const urgent = priority.shift()

@@ -12,6 +12,7 @@ import { closeQuietly } from '../internal/close.js'
 import { sourceIterator } from '../operators/source-iterator.js'
 import type { Outcome, ThreadPool } from './thread-pool.js'
 import { Wake } from '../internal/wake.js'
+import { pumpWindow } from '../internal/window-pump.js'
 
 /** How the frames flow to the threads. */
 export interface BatchSettings {
@@ -122,33 +123,29 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
   })
   // Teardown closes the stage while its output waits for the threads: wake it, so it ends at once.
   const offCancel = runtime.onCancel(notifyConsumer)
-  const pump = (async () => {
-    try {
-      for (;;) {
-        while (ordered.length >= window && !stopped) await pumpWake.wait()
-        if (stopped) return
-        const r = await input.next()
-        if (r.done === true || stopped) return
-        const frame = r.value
-        if (frame.kind === 'system') {
-          priority.push(frame)
-        } else if (match(frame)) {
-          const slot: Slot = { input: frame, epoch, settled: false }
-          ordered.push(slot)
-          unsent.push(slot)
-          scheduleFlush()
-        } else {
-          ordered.push({ frames: [frame], epoch, settled: true })
-        }
-        notifyConsumer()
+  const pump = pumpWindow(input, {
+    hasRoom: () => ordered.length < window,
+    stopped: () => stopped,
+    room: pumpWake,
+    accept: (frame) => {
+      if (frame.kind === 'system') {
+        priority.push(frame)
+      } else if (match(frame)) {
+        const slot: Slot = { input: frame, epoch, settled: false }
+        ordered.push(slot)
+        unsent.push(slot)
+        scheduleFlush()
+      } else {
+        ordered.push({ frames: [frame], epoch, settled: true })
       }
-    } catch (err) {
-      pumpError = { value: err }
-    } finally {
+    },
+    news: notifyConsumer,
+    done: (failure) => {
+      pumpError = failure
       pumpDone = true
       notifyConsumer()
-    }
-  })()
+    },
+  })
 
   const output = (async function* orderedOutput(): AsyncGenerator<Frame> {
     try {
