@@ -10,21 +10,29 @@ import { closeAll, probe, rawClient, sleep, startServer, waitFor } from './helpe
 
 afterEach(closeAll)
 
-/** A fake LLM: answers a question `q` with words `q-0`, `q-1`, … every 3 ms, honouring ctx.signal. */
-const llm: ProcessorFn = async function* llm(source, ctx) {
-  for await (const f of source) {
-    if (f.kind !== 'data' || f.type !== 'text') {
-      yield f
-      continue
-    }
-    // The signal of this answer: an interruption aborts it (ctx.signal is a fresh one afterwards).
-    const signal = ctx.signal
-    for (let i = 0; i < 2000 && !signal.aborted; i++) {
-      yield Frames.text(`${f.text}-${i}`)
-      await sleep(3)
+/**
+ * A fake LLM: answers a question `q` with words `q-0`, `q-1`, …, pausing 3 ms after every `burst` words, honouring
+ * ctx.signal.
+ */
+function answerInWords(burst: number): ProcessorFn {
+  return async function* llm(source, ctx) {
+    for await (const f of source) {
+      if (f.kind !== 'data' || f.type !== 'text') {
+        yield f
+        continue
+      }
+      // The signal of this answer: an interruption aborts it (ctx.signal is a fresh one afterwards).
+      const signal = ctx.signal
+      for (let i = 0; i < 2000 && !signal.aborted; i++) {
+        yield Frames.text(`${f.text}-${i}`)
+        if (i % burst === burst - 1) await sleep(3)
+      }
     }
   }
 }
+
+/** Words every 3 ms. */
+const llm = answerInWords(1)
 
 const word = (f: Frame): string | undefined => (f.kind === 'data' && f.type === 'text' ? f.text : undefined)
 
@@ -116,19 +124,7 @@ describe('interruption over the wire', () => {
 
   it('remote(): an interruption from the sink, as a remote word is on its way out, lets no word of the old answer through', async () => {
     // Words come in bursts of four, so the next ones are on their way when the sink takes one.
-    const bursts: ProcessorFn = async function* bursts(source, ctx) {
-      for await (const f of source) {
-        if (f.kind !== 'data' || f.type !== 'text') {
-          yield f
-          continue
-        }
-        const signal = ctx.signal
-        for (let i = 0; i < 2000 && !signal.aborted; i++) {
-          yield Frames.text(`${f.text}-${i}`)
-          if (i % 4 === 3) await sleep(3)
-        }
-      }
-    }
+    const bursts = answerInWords(4)
     const { server } = await startServer({ session: () => bursts })
     for (let round = 0; round < 10; round++) {
       const task = new PipelineTask(pipeline(remote(server.url)), { allowInterruptions: true })
