@@ -153,10 +153,20 @@ export function mapConcurrent(
         hasRoom: () => ordered.length < window,
         stopped: () => stopped,
         room: pumpWake,
-        accept: (frame) => {
+        epoch: () => runtime.interruptEpoch,
+        accept: (frame, readEpoch) => {
           if (frame.kind === 'system') {
             priority.push(frame)
-          } else if (match(frame)) {
+            return
+          }
+          const matched = match(frame)
+          if (readEpoch !== runtime.interruptEpoch && (matched || frame.kind === 'data')) {
+            // Read before an interruption that came while it was on its way here: the interruption would have removed
+            // it from the window, so it is dropped now (counted against the turn it answers), never mapped.
+            ledgerOf(runtime).stale(frame, readEpoch)
+            return
+          }
+          if (matched) {
             // The call belongs to the interruption epoch in which its frame entered the stage: it gets that epoch's
             // signal (not `ctx.signal`, which stays the aborted one while the stage waits for its reader).
             const signal = runtime.signal

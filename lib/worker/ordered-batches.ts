@@ -8,6 +8,7 @@ import type { Context } from '../core/context.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
+import { ledgerOf } from '../interruption/ledger.js'
 import { closeQuietly } from '../internal/close.js'
 import { sourceIterator } from '../operators/source-iterator.js'
 import type { Outcome, ThreadPool } from './thread-pool.js'
@@ -36,8 +37,12 @@ interface Slot {
   input?: Frame
   /** The stage's interruption epoch when the frame was read. */
   readonly epoch: number
+  /** True once the frame went to a thread. */
+  sent?: boolean
   settled: boolean
   outcome?: Outcome | undefined
+  /** Removed by an interruption while its frame was in a thread: what comes back counts as dropped then. */
+  dropped?: boolean
 }
 
 /**
@@ -53,7 +58,9 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
   const unsent = new Deque<Slot>()
   const priority = new Deque<Frame>(4)
   const input = sourceIterator(source)
-  let epoch = 0
+  /** The run's interruption epoch as this stage last saw it (the pool's threads are told each new one). */
+  let epoch = runtime.interruptEpoch
+  pool.setEpoch(epoch)
   let pumpDone = false
   let pumpError: { readonly value: unknown } | undefined
   let stopped = false
@@ -79,7 +86,11 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
     while (!stopped && unsent.length > 0 && pool.inFlight < maxInFlight) {
       const n = Math.min(unsent.length, maxInFlight - pool.inFlight, maxBatch)
       const slots: Slot[] = []
-      for (let i = 0; i < n; i++) slots.push(unsent.shift() as Slot)
+      for (let i = 0; i < n; i++) {
+        const slot = unsent.shift() as Slot
+        slot.sent = true
+        slots.push(slot)
+      }
       pool.send(
         slots.map((s) => s.input as Frame),
         move,
@@ -92,13 +103,20 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
             if (outcome !== undefined && 'retry' in outcome) {
               // Handed back unstarted by a thread that is exiting: another thread takes it, first in line.
               slot.input = outcome.retry
-              if (slot.epoch === epoch && !stopped) again.push(slot)
-              continue
+              if (slot.epoch === epoch && !stopped) {
+                again.push(slot)
+                continue
+              }
             }
             slot.settled = true
             slot.outcome = outcome
             // Work an interruption overtook is not emitted, but an error in it is still reported.
             if (slot.epoch !== epoch) report(outcome)
+            if (slot.dropped === true) {
+              slot.dropped = false
+              dropSlot(slot)
+              if (lagging > 0 && --lagging === 0) ledgerOf(runtime).caughtUp(lagToken)
+            }
           }
           for (let i = again.length - 1; i >= 0; i--) unsent.unshift(again[i] as Slot)
           notifyConsumer()
@@ -112,12 +130,32 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
     flushing ??= setImmediate(flush)
   }
 
+  /** Slots removed by an interruption whose frame is still in a thread, and the token the ledger waits on meanwhile. */
+  let lagging = 0
+  const lagToken = {}
+  /**
+   * Counts what a slot removed by an interruption would have emitted as dropped in the turn it answers: the frames a
+   * thread returned for it, or its input when no thread ran it (not sent, skipped, lost).
+   */
+  const dropSlot = (slot: Slot): void => {
+    const ledger = ledgerOf(runtime)
+    const outcome = slot.outcome
+    const frames = slot.frames ?? (outcome !== undefined && 'frames' in outcome ? outcome.frames : outcome !== undefined && 'error' in outcome ? [] : slot.input === undefined ? [] : [slot.input])
+    for (const f of frames) ledger.dropped(f, slot.epoch)
+  }
   const offInterrupt = runtime.onInterrupt(() => {
-    epoch++
+    epoch = runtime.interruptEpoch
     pool.setEpoch(epoch)
     // Frames read before the interruption are not handled (those in a thread and not started yet are skipped there)
-    // and their results are not emitted; control and app frames waiting among them keep their place.
-    ordered.removeWhere((slot) => slot.input !== undefined || (slot.frames ?? []).every((f) => f.kind === 'data'))
+    // and their results are not emitted; control and app frames waiting among them keep their place. What is dropped
+    // counts in the interruption report, whose turn waits for the frames still in a thread.
+    const removed = ordered.removeWhere((slot) => slot.input !== undefined || (slot.frames ?? []).every((f) => f.kind === 'data'))
+    for (const slot of removed) {
+      if (slot.input !== undefined && !slot.settled && slot.sent === true) {
+        slot.dropped = true
+        if (lagging++ === 0) ledgerOf(runtime).lag(lagToken)
+      } else dropSlot(slot)
+    }
     unsent.clear()
     notifyPump()
   })
@@ -127,10 +165,20 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
     hasRoom: () => ordered.length < window,
     stopped: () => stopped,
     room: pumpWake,
-    accept: (frame) => {
+    epoch: () => runtime.interruptEpoch,
+    accept: (frame, readEpoch) => {
       if (frame.kind === 'system') {
         priority.push(frame)
-      } else if (match(frame)) {
+        return
+      }
+      const matched = match(frame)
+      if (readEpoch !== epoch && (matched || frame.kind === 'data')) {
+        // Read before an interruption that came while it was on its way here: the interruption would have removed it
+        // from the window, so it is dropped now (counted against the turn it answers), never sent.
+        ledgerOf(runtime).stale(frame, readEpoch)
+        return
+      }
+      if (matched) {
         const slot: Slot = { input: frame, epoch, settled: false }
         ordered.push(slot)
         unsent.push(slot)
@@ -184,6 +232,10 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
     } finally {
       stopped = true
       offInterrupt()
+      if (lagging > 0) {
+        lagging = 0
+        ledgerOf(runtime).caughtUp(lagToken)
+      }
       offCancel()
       if (flushing !== undefined) clearImmediate(flushing)
       notifyPump()

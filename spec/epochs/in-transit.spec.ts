@@ -8,6 +8,7 @@ import {
   Frames,
   PipelineTask,
   isInterruptionReport,
+  mapConcurrent,
   parallel,
   pipeline,
   syncParallel,
@@ -16,6 +17,7 @@ import {
   type InterruptionReport,
   type Processor,
 } from '../../lib/index.js'
+import { IN_TRANSIT_OK, interruptInTransit, inTransitVerdict } from '../helpers/in-transit.js'
 
 const pass: Processor = async function* pass(source) {
   for await (const f of source) yield f
@@ -160,4 +162,25 @@ describe('interruption epochs: a frame of an older turn still inside parallel wh
       }
     }
   })
+})
+
+describe('interruption epochs: a frame on its way into the read loop of mapConcurrent', () => {
+  for (const [label, fn] of [
+    ['a sync fn', (f: Frame) => f],
+    [
+      'an async fn',
+      async (f: Frame) => {
+        await new Promise((resolve) => setTimeout(resolve, 2))
+        return f
+      },
+    ],
+  ] as const) {
+    it(`with ${label}: a frame handed over before an interruption is never mapped and emitted after it`, async () => {
+      // The interruption comes 0, 1, 2, … microtasks after the hand-over: one of them falls between the hand-over and
+      // the moment the read loop takes the frame into its window.
+      for (let hops = 0; hops < 16; hops++) {
+        expect(inTransitVerdict(await interruptInTransit(mapConcurrent(fn, { concurrency: 2 }), hops))).toEqual({ ...IN_TRANSIT_OK, hops })
+      }
+    })
+  }
 })

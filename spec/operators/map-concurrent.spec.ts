@@ -102,13 +102,16 @@ describe('mapConcurrent', () => {
     expect(aborted.sort()).toEqual(['slow1', 'slow2'])
   })
 
-  it('a frame arriving together with an interruption while the stage waits for its reader is processed, never reported as an error', async () => {
+  it('a frame handed over just before an interruption while the stage waits for its reader is dropped as stale, never mapped nor reported as an error', async () => {
     // The stage is suspended at a `yield` (its reader is busy) when the interruption comes; the frame queued in the
-    // same turn reaches the stage's reader of its source just after. Its call belongs to the new epoch.
+    // same turn is handed to the stage's read loop just before it (the epoch of its read is the interrupted one), and
+    // the loop takes it in just after: it answers the interrupted turn, as it would in any stage that read it then.
     const gate = deferred()
     const signals: boolean[] = []
+    const mapped: string[] = []
     const mc = mapConcurrent(async (f, { signal }) => {
       signals.push(signal.aborted)
+      if (f.kind === 'data' && f.type === 'text') mapped.push(f.text)
       return f
     })
     const busyReader: Processor = async function* (source) {
@@ -125,14 +128,17 @@ describe('mapConcurrent', () => {
     await queued
     for (let i = 0; i < 5; i++) await tick()
     gate.resolve()
+    await task.queueFrame(Frames.text('d'))
     task.stopWhenDone()
     const result = await finish()
     expect(result.errors).toEqual([])
     expect(result.status).toBe('ended')
+    expect(mapped).toEqual(['a', 'b', 'd'])
     expect(signals).toEqual([false, false, false])
-    // 'b' was finished before the interruption but not yet emitted: dropped. 'c' is input of after it.
+    // 'b' was finished before the interruption but not yet emitted: dropped. 'c' is stale; 'd' is input of after it.
+    expect(task.staleFrames).toBe(1)
     expect(types(out)).toEqual(['start', 'text', 'startInterruption', 'text', 'end'])
-    expect(texts(out)).toEqual(['a', 'c'])
+    expect(texts(out)).toEqual(['a', 'd'])
   })
 
   it('a call that fails because its signal aborted is dropped quietly, whatever the call throws', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { Frames, pipeline, run, type Frame, type Processor } from '../../lib/index.js'
 import { collect, startTask, texts } from '../helpers/collect.js'
 import { ANNOUNCE_CHANNEL } from './fixtures/stages.js'
+import { IN_TRANSIT_OK, interruptInTransit, inTransitVerdict } from '../helpers/in-transit.js'
 import { fixtureStage, trackThreads } from './helpers.js'
 
 /** Resolves with the label once a thread announces it started the frame with that label. */
@@ -104,6 +105,14 @@ describe('inWorker lifecycle', () => {
       expect(kinds.indexOf('startInterruption')).toBeLessThan(kinds.indexOf('text'))
     } finally {
       announce.close()
+    }
+  })
+
+  it('a frame handed over just before an interruption is never sent to a thread and emitted after it', async () => {
+    // The interruption comes 0, 1, 2, … microtasks after the hand-over: one of them falls between the hand-over and the
+    // moment the stage's read loop takes the frame into its window.
+    for (let hops = 0; hops < 6; hops++) {
+      expect(inTransitVerdict(await interruptInTransit(fixtureStage('same'), hops))).toEqual({ ...IN_TRANSIT_OK, hops })
     }
   })
 
