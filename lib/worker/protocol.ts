@@ -3,6 +3,7 @@
  * batches of frames, each thread answers every batch with one outcome per frame.
  * @module
  */
+import type { EncodedFrames, EncodedOutputs } from './batch-codec.js'
 import type { FrameRecord } from './frame-transfer.js'
 
 /** What every thread is told when it starts (`workerData`). */
@@ -29,10 +30,9 @@ export const PROGRESS_BATCH = 0
 export const PROGRESS_FRAME = 1
 
 /** A batch of frames for a thread, handled in order; `epoch` is the stage's interruption epoch when it was sent. */
-export interface BatchRequest {
+export interface BatchRequest extends EncodedFrames {
   readonly seq: number
   readonly epoch: number
-  readonly frames: readonly FrameRecord[]
 }
 
 /** An error thrown in a thread, as plain data. */
@@ -44,17 +44,18 @@ export interface ThreadFailure {
 }
 
 /**
- * What became of one frame of a batch: its outputs (`same[i]` true when `outputs[i]` is the input frame returned as
- * received), the error the handler threw (or a result that is not a frame), `skipped` when an interruption came
- * before the thread started it; and from a thread that is exiting: `died` (with the exit code) for the frame it was
- * handling, `unstarted` (the frame handed back as received) for the frames it had not started.
+ * What became of one frame of a batch, other than outputs: the error the handler threw (or a result that is not a
+ * frame), `skipped` when an interruption came before the thread started it; and from a thread that is exiting: `died`
+ * (with the exit code) for the frame it was handling, `unstarted` (the frame handed back as received) for the frames it
+ * had not started.
  */
-export type FrameOutcome =
-  | { readonly outputs: readonly FrameRecord[]; readonly same: readonly boolean[] }
-  | { readonly failure: ThreadFailure }
-  | { readonly skipped: true }
-  | { readonly died: number }
-  | { readonly unstarted: FrameRecord }
+export type OtherOutcome = { readonly failure: ThreadFailure } | { readonly skipped: true } | { readonly died: number } | { readonly unstarted: FrameRecord }
+
+/** A thread's answer to a batch: the outputs of each frame (encoded), or where it has none, its entry in `others`. */
+export interface BatchReply extends EncodedOutputs {
+  readonly seq: number
+  readonly others: readonly OtherOutcome[]
+}
 
 /**
  * What a thread posts: it is ready (the handler loaded), it cannot load the handler, the outcomes of a batch, or that
@@ -63,5 +64,5 @@ export type FrameOutcome =
 export type ThreadMessage =
   | { readonly ready: true }
   | { readonly loadFailure: ThreadFailure }
-  | { readonly seq: number; readonly outcomes: readonly FrameOutcome[] }
+  | BatchReply
   | { readonly exiting: number }

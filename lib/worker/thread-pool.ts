@@ -7,8 +7,9 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads'
 import type { Frame } from '../frames/types.js'
 import { WorkerError, WorkerModuleError } from './errors.js'
-import { packFrame, unpackFrame } from './frame-transfer.js'
-import { PROGRESS_BATCH, PROGRESS_FRAME, type BatchRequest, type FrameOutcome, type ThreadData, type ThreadFailure, type ThreadMessage } from './protocol.js'
+import { decodeOutputs, encodeFrames, type DecodedOutcome } from './batch-codec.js'
+import { unpackFrame } from './frame-transfer.js'
+import { PROGRESS_BATCH, PROGRESS_FRAME, type BatchReply, type BatchRequest, type OtherOutcome, type ThreadData, type ThreadFailure, type ThreadMessage } from './protocol.js'
 
 /** The thread code next to this module (`thread.js` once built; `thread.ts` when running from the sources). */
 const THREAD_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url)
@@ -136,7 +137,7 @@ export class ThreadPool {
       if (batch === undefined || batch.seq !== message.seq) return // cannot happen: a thread answers in order
       thread.load -= batch.frames.length
       this.inFlight -= batch.frames.length
-      if (this.closing === undefined) batch.done(message.outcomes.map((outcome, i) => this.outcome(thread, outcome, batch.frames[i] as Frame)))
+      if (this.closing === undefined) batch.done(this.outcomes(thread, message, batch.frames))
     } else if ('exiting' in message) {
       thread.exiting = message.exiting
       this.retire(thread)
@@ -160,30 +161,45 @@ export class ThreadPool {
     return thread.error === undefined ? `exited with code: ${code ?? thread.exiting ?? 'unknown'}` : `failed: ${messageOf(thread.error)}`
   }
 
-  /** The outcome on this thread of one frame's outcome in a thread. */
-  private outcome(thread: Thread, outcome: FrameOutcome, input: Frame): Outcome {
+  /** The outcomes on this thread of a batch's reply; a reply that cannot be read fails each of its frames. */
+  private outcomes(thread: Thread, reply: BatchReply, inputs: readonly Frame[]): Outcome[] {
+    let decoded: DecodedOutcome[]
+    try {
+      decoded = decodeOutputs(reply, inputs)
+    } catch (err) {
+      return inputs.map((input) => ({ error: new WorkerError(`a worker thread answered with data that cannot be read: ${messageOf(err)} (while handling ${input.name})`, { cause: err, frame: input }) }))
+    }
+    const others = Array.isArray(reply.others) ? reply.others : []
+    const out: Outcome[] = new Array<Outcome>(inputs.length)
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] as Frame
+      const d = decoded[i] as DecodedOutcome
+      if ('frames' in d) out[i] = d
+      else if ('invalid' in d) out[i] = { error: new WorkerError(`the handler returned a bad frame: ${d.invalid.message} (while handling ${input.name})`, { cause: d.invalid, frame: input }) }
+      else {
+        const other = others[d.other]
+        out[i] =
+          other === undefined
+            ? { error: new WorkerError(`a worker thread answered with data that cannot be read: no outcome ${d.other} (while handling ${input.name})`, { frame: input }) }
+            : this.other(thread, other, input)
+      }
+    }
+    return out
+  }
+
+  /** The outcome on this thread of a frame that has no outputs in a thread. */
+  private other(thread: Thread, outcome: OtherOutcome, input: Frame): Outcome {
     if ('skipped' in outcome) return DROPPED
     if ('failure' in outcome) return { error: toWorkerError(outcome.failure, input) }
     if ('died' in outcome) {
       thread.diedIn = input
       return { error: new WorkerError(`a worker thread ${this.why(thread, outcome.died)} (while handling ${input.name})`, { cause: thread.error, frame: input }) }
     }
-    if ('unstarted' in outcome) {
-      try {
-        return { retry: unpackFrame(outcome.unstarted, input) }
-      } catch (err) {
-        return { error: new WorkerError(`a frame handed back by an exiting worker thread is not valid: ${messageOf(err)} (while handling ${input.name})`, { cause: err, frame: input }) }
-      }
+    try {
+      return { retry: unpackFrame(outcome.unstarted, input) }
+    } catch (err) {
+      return { error: new WorkerError(`a frame handed back by an exiting worker thread is not valid: ${messageOf(err)} (while handling ${input.name})`, { cause: err, frame: input }) }
     }
-    const frames: Frame[] = []
-    for (let i = 0; i < outcome.outputs.length; i++) {
-      try {
-        frames.push(unpackFrame(outcome.outputs[i], outcome.same[i] === true ? input : undefined))
-      } catch (err) {
-        return { error: new WorkerError(`the handler returned a bad frame: ${messageOf(err)} (while handling ${input.name})`, { cause: err, frame: input }) }
-      }
-    }
-    return { frames }
   }
 
   /**
@@ -243,7 +259,7 @@ export class ThreadPool {
     let thread = this.threads[0] as Thread
     for (const t of this.threads) if (t.load < thread.load) thread = t
     const transfer = new Set<ArrayBuffer>()
-    const request: BatchRequest = { seq: this.seq + 1, epoch, frames: frames.map((f) => packFrame(f, move, transfer)) }
+    const request: BatchRequest = { seq: this.seq + 1, epoch, ...encodeFrames(frames, move, transfer) }
     try {
       thread.worker.postMessage(request, [...transfer])
     } catch (err) {

@@ -9,8 +9,9 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { Frame } from '../frames/types.js'
 import { describe } from '../frames/validate.js'
-import { packFrame, unpackFrame, type FrameRecord } from './frame-transfer.js'
-import { PROGRESS_BATCH, PROGRESS_FRAME, type BatchRequest, type FrameOutcome, type ThreadData, type ThreadFailure, type ThreadMessage } from './protocol.js'
+import { encodedCount, EncodedFramesReader, OutputsWriter } from './batch-codec.js'
+import { packFrame } from './frame-transfer.js'
+import { PROGRESS_BATCH, PROGRESS_FRAME, type BatchReply, type BatchRequest, type OtherOutcome, type ThreadData, type ThreadFailure, type ThreadMessage } from './protocol.js'
 
 type Handler = (frame: Frame) => unknown
 
@@ -43,41 +44,40 @@ async function load(): Promise<Handler> {
   return handler as Handler
 }
 
-/** Handles one frame; the buffers of its outputs join `transfer`. */
-async function handle(handler: Handler, record: FrameRecord, transfer: Set<ArrayBuffer>): Promise<FrameOutcome> {
+/** What became of one frame in this thread: its outputs (`same[i]`: `outputs[i]` is the input frame), or another outcome. */
+type Handled = { readonly outputs: readonly Frame[]; readonly same: readonly boolean[] } | OtherOutcome
+
+/** Handles frame `i` of `batch`. */
+async function handle(handler: Handler, batch: EncodedFramesReader, i: number): Promise<Handled> {
   let input: Frame
   let result: unknown
   try {
-    input = unpackFrame(record, { id: record['id'] as number, name: record['name'] as string })
+    input = batch.frame(i)
     result = handler(input)
     // Only a thenable is awaited: a synchronous handler costs no promise reaction per frame.
     if (typeof (result as { then?: unknown } | null)?.then === 'function') result = await result
   } catch (err) {
     return { failure: failure(err) }
   }
-  const list: readonly unknown[] = result === undefined || result === null ? [] : Array.isArray(result) ? result : [result]
-  const outputs: FrameRecord[] = []
+  if (result === undefined || result === null) return { outputs: [], same: [] }
+  // The common case, one frame back: no list to build.
+  if (!Array.isArray(result)) {
+    if (!isFrameLike(result)) return { failure: failure(new TypeError(`the handler returned ${describe(result)}, not a frame`)) }
+    return { outputs: [result], same: [result === input] }
+  }
   const same: boolean[] = []
-  const moved = new Set<ArrayBuffer>()
-  for (const item of list) {
+  for (const item of result as readonly unknown[]) {
     if (!isFrameLike(item)) return { failure: failure(new TypeError(`the handler returned ${describe(item)}, not a frame`)) }
-    try {
-      // The thread's copies are dropped after the reply, so every buffer is moved.
-      outputs.push(packFrame(item, true, moved))
-    } catch (err) {
-      return { failure: failure(err) }
-    }
     same.push(item === input)
   }
-  for (const buffer of moved) transfer.add(buffer)
-  return { outputs, same }
+  return { outputs: result as readonly Frame[], same }
 }
 
-/** The batch being handled: the outcomes so far, and whether a frame of it is in the handler. */
+/** The batch being handled: its frames, the outcomes so far, and whether a frame of it is in the handler. */
 interface Current {
-  readonly batch: BatchRequest
-  readonly outcomes: FrameOutcome[]
-  readonly transfer: Set<ArrayBuffer>
+  readonly seq: number
+  readonly frames: EncodedFramesReader | undefined
+  readonly outcomes: Handled[]
   inFrame: boolean
 }
 
@@ -86,42 +86,86 @@ let current: Current | undefined
 const waiting: BatchRequest[] = []
 let working = false
 
+/** The reply for `outcomes`; the buffers to move join `transfer`. A frame whose outputs cannot be encoded fails. */
+function reply(seq: number, outcomes: readonly Handled[], transfer: Set<ArrayBuffer>): BatchReply {
+  const writer = new OutputsWriter()
+  const others: OtherOutcome[] = []
+  for (const outcome of outcomes) {
+    if ('outputs' in outcome) {
+      try {
+        writer.outputs(outcome.outputs, outcome.same, transfer)
+        continue
+      } catch (err) {
+        others.push({ failure: failure(err) })
+      }
+    } else others.push(outcome)
+    writer.other(others.length - 1)
+  }
+  return { seq, ...writer.finish(transfer), others }
+}
+
 /** Posts the outcomes of a batch; a frame whose outputs cannot be cloned fails, the others go as they are. */
-function answer(seq: number, outcomes: readonly FrameOutcome[], transfer: Set<ArrayBuffer>): void {
+function answer(seq: number, outcomes: readonly Handled[]): void {
+  let transfer = new Set<ArrayBuffer>()
   try {
-    port?.postMessage({ seq, outcomes } satisfies ThreadMessage, [...transfer])
+    port?.postMessage(reply(seq, outcomes, transfer), [...transfer])
   } catch {
     // Something in an output cannot be cloned (a function in app data, …): nothing was sent or moved.
-    const checked = outcomes.map((outcome): FrameOutcome => {
+    const checked = outcomes.map((outcome): Handled => {
       if (!('outputs' in outcome)) return outcome
       try {
-        structuredClone(outcome.outputs)
+        structuredClone(outcome.outputs.map((f) => packFrame(f, false, new Set())))
         return outcome
       } catch (cloneError) {
         return { failure: failure(new TypeError(`the handler returned a frame that cannot be sent between threads: ${failure(cloneError).message}`)) }
       }
     })
-    port?.postMessage({ seq, outcomes: checked } satisfies ThreadMessage, [...transfer])
+    transfer = new Set()
+    port?.postMessage(reply(seq, checked, transfer), [...transfer])
+  }
+}
+
+/** The frames of `batch`, or the failure that each of them gets when the batch cannot be read. */
+function readerOf(batch: BatchRequest): EncodedFramesReader | ThreadFailure {
+  try {
+    return new EncodedFramesReader(batch)
+  } catch (err) {
+    return failure(err)
+  }
+}
+
+/** Frames in `batch` as far as it can tell (0 for a batch that cannot be read at all). */
+function countOf(batch: BatchRequest): number {
+  try {
+    return encodedCount(batch)
+  } catch {
+    return 0
   }
 }
 
 async function handleBatch(handler: Handler, batch: BatchRequest): Promise<void> {
-  const run: Current = { batch, outcomes: [], transfer: new Set(), inFrame: false }
+  const frames = readerOf(batch)
+  const run: Current = { seq: batch.seq, frames: frames instanceof EncodedFramesReader ? frames : undefined, outcomes: [], inFrame: false }
   current = run
   Atomics.store(progress, PROGRESS_BATCH, batch.seq)
-  for (let i = 0; i < batch.frames.length; i++) {
+  const count = run.frames?.count ?? countOf(batch)
+  for (let i = 0; i < count; i++) {
+    if (run.frames === undefined) {
+      run.outcomes.push({ failure: frames as ThreadFailure })
+      continue
+    }
     if (Atomics.load(epoch, 0) !== batch.epoch) {
       run.outcomes.push({ skipped: true })
       continue
     }
     Atomics.store(progress, PROGRESS_FRAME, i)
     run.inFrame = true
-    run.outcomes.push(await handle(handler, batch.frames[i] as FrameRecord, run.transfer))
+    run.outcomes.push(await handle(handler, run.frames, i))
     run.inFrame = false
   }
   Atomics.store(progress, PROGRESS_FRAME, -1)
   current = undefined
-  answer(batch.seq, run.outcomes, run.transfer)
+  answer(batch.seq, run.outcomes)
 }
 
 /** Handles the waiting batches one after the other, in the order they came. */
@@ -135,6 +179,16 @@ async function work(handler: Handler): Promise<void> {
   }
 }
 
+/** Frame `i` of `frames` handed back as received (its buffers moved back), or a failure when it cannot be read. */
+function handBack(frames: EncodedFramesReader | undefined, i: number, transfer: Set<ArrayBuffer>): OtherOutcome {
+  if (frames === undefined) return { failure: failure(new TypeError('the batch of frames cannot be read')) }
+  try {
+    return { unstarted: packFrame(frames.frame(i), true, transfer) }
+  } catch (err) {
+    return { failure: failure(err) }
+  }
+}
+
 /**
  * The thread is exiting (the handler called `process.exit()`, or an error escaped it): say so, then answer every batch
  * it holds — the frames it finished, the one it was in as `died`, the others handed back as received (their buffers
@@ -143,20 +197,23 @@ async function work(handler: Handler): Promise<void> {
 function onExit(code: number): void {
   if (port === null) return
   port.postMessage({ exiting: code } satisfies ThreadMessage)
-  const batches: { batch: BatchRequest; outcomes: FrameOutcome[]; transfer: Set<ArrayBuffer> }[] = []
+  const batches: { seq: number; frames: EncodedFramesReader | undefined; count: number; outcomes: Handled[] }[] = []
   if (current !== undefined) {
     const outcomes = [...current.outcomes]
     if (current.inFrame) outcomes.push({ died: code })
-    batches.push({ batch: current.batch, outcomes, transfer: current.transfer })
+    batches.push({ seq: current.seq, frames: current.frames, count: current.frames?.count ?? outcomes.length, outcomes })
   }
-  for (const batch of waiting) batches.push({ batch, outcomes: [], transfer: new Set() })
-  for (const { batch, outcomes, transfer } of batches) {
-    for (let i = outcomes.length; i < batch.frames.length; i++) {
-      const record = batch.frames[i] as FrameRecord
-      packFrame(record as unknown as Frame, true, transfer)
-      outcomes.push({ unstarted: record })
-    }
-    answer(batch.seq, outcomes, transfer)
+  for (const batch of waiting) {
+    const frames = readerOf(batch)
+    const reader = frames instanceof EncodedFramesReader ? frames : undefined
+    batches.push({ seq: batch.seq, frames: reader, count: reader?.count ?? countOf(batch), outcomes: [] })
+  }
+  for (const { seq, frames, count, outcomes } of batches) {
+    const transfer = new Set<ArrayBuffer>()
+    const handedBack: Handled[] = [...outcomes]
+    for (let i = outcomes.length; i < count; i++) handedBack.push(handBack(frames, i, transfer))
+    const encoded = reply(seq, handedBack, transfer)
+    port.postMessage(encoded, [...transfer])
   }
 }
 

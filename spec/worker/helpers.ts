@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads'
 import { vi } from 'vitest'
 import type { Processor } from '../../lib/index.js'
 import { inWorker, type InWorkerOptions } from '../../lib/worker/index.js'
+import { encodedCount, type EncodedFrames } from '../../lib/worker/batch-codec.js'
 import { threadCounts } from '../../lib/worker/thread-pool.js'
 import { ANNOUNCE_CHANNEL } from './fixtures/stages.js'
 
@@ -28,8 +29,8 @@ export function trackBatches(): { sizes: number[]; restore: () => void } {
   const sizes: number[] = []
   const original = Worker.prototype.postMessage
   const spy = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
-    const frames = (args[0] as { frames?: unknown } | null)?.frames
-    if (Array.isArray(frames)) sizes.push(frames.length)
+    const message = args[0] as { seq?: unknown; head?: unknown } | null
+    if (typeof message?.seq === 'number' && message.head instanceof ArrayBuffer) sizes.push(encodedCount(message as EncodedFrames))
     original.apply(this, args)
   })
   return { sizes, restore: () => spy.mockRestore() }
