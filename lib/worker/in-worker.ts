@@ -11,6 +11,7 @@ import { asContext } from '../core/context.js'
 import { withInfo, type Processor } from '../core/processor.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { AppFrame, Frame } from '../frames/types.js'
+import type { SyncPull } from '../core/stage.js'
 import { orderedBatches } from './ordered-batches.js'
 import { ThreadPool } from './thread-pool.js'
 
@@ -113,6 +114,8 @@ function readyUnlessAborted(ready: Promise<void>, signal: AbortSignal): Promise<
   })
 }
 
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true }
+
 function defaultName(href: string, exportName: string): string {
   if (exportName !== 'default') return `inWorker(${exportName})`
   const file = href.startsWith('file:') ? (href.split('/').pop() ?? href).replace(/\.[cm]?[jt]s$/, '') : 'data'
@@ -177,12 +180,24 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
 
   const processor: Processor = (source, ctx) => {
     const c = asContext(ctx, name)
-    return (async function* inWorkerStage(): AsyncGenerator<Frame> {
-      const cancelled = c.cancelSignal
-      if (cancelled.aborted) return
-      let failure: { readonly value: unknown } | undefined
-      let wake = (): void => {}
-      const pool = new ThreadPool({
+    const cancelled = c.cancelSignal
+    let failure: { readonly value: unknown } | undefined
+    let pool: ThreadPool | undefined
+    let flow: ReturnType<typeof orderedBatches> | undefined
+    let starting: Promise<boolean> | undefined
+    let closing: Promise<void> | undefined
+    /** Ends the flow and shuts the threads down (running work is cut off); idempotent. */
+    const close = (): Promise<void> => {
+      if (closing === undefined) {
+        void flow?.output.return()
+        closing = pool === undefined ? Promise.resolve() : pool.close()
+      }
+      return closing
+    }
+    /** Starts the threads; false when the stage was cancelled or closed before they were ready. */
+    const start = async (): Promise<boolean> => {
+      if (cancelled.aborted) return false
+      const threadPool = new ThreadPool({
         moduleUrl: href,
         exportName,
         threads,
@@ -191,21 +206,56 @@ export function inWorker(moduleUrl: string | URL, exportName = 'default', option
         onThreadError: (err, fatal) => {
           if (fatal) {
             failure ??= { value: err }
-            wake()
+            flow?.wake()
           } else c.pushUpstream(errorFrame(err.message, { fatal: false, processor: c.name, cause: err }))
         },
       })
-      try {
-        if (!(await readyUnlessAborted(pool.ready, cancelled))) return
-        const flow = orderedBatches(source as AsyncIterable<Frame> | Iterable<Frame>, c, pool, { maxInFlight, maxBatch, match, move, failure: () => failure })
-        wake = flow.wake
-        yield* flow.output
-      } finally {
-        // Reached promptly on cancel too: the frames in the threads do not hold the stage up; closing terminates the
-        // threads, cutting their work off.
-        await pool.close()
-      }
-    })()
+      pool = threadPool
+      if (!(await readyUnlessAborted(threadPool.ready, cancelled)) || closing !== undefined) return false
+      flow = orderedBatches(source as AsyncIterable<Frame> | Iterable<Frame>, c, threadPool, { maxInFlight, maxBatch, match, move, failure: () => failure })
+      return true
+    }
+    // The stage's output: the flow's, once the threads are ready; a frame it has ready can be taken without waiting.
+    // Whatever way it ends (its end, cancel, stop, an early `break`), the threads are shut down; on cancel at once,
+    // also in the middle of a frame.
+    const output: AsyncIterableIterator<Frame> & SyncPull<Frame> = {
+      async next(): Promise<IteratorResult<Frame>> {
+        if (closing !== undefined) return DONE
+        try {
+          if (flow === undefined) {
+            starting ??= start()
+            if (!(await starting) || flow === undefined) {
+              await close()
+              return DONE
+            }
+          }
+          const r = await (flow as NonNullable<typeof flow>).output.next()
+          if (r.done === true) await close()
+          return r
+        } catch (err) {
+          await close()
+          throw err
+        }
+      },
+      tryNext(): IteratorResult<Frame> | undefined {
+        if (closing !== undefined || flow === undefined) return undefined
+        const r = flow.output.tryNext()
+        // The end goes through next(), which shuts the threads down first.
+        return r === undefined || r.done === true ? undefined : r
+      },
+      async return(): Promise<IteratorResult<Frame>> {
+        await close()
+        return DONE
+      },
+      async throw(err: unknown): Promise<IteratorResult<Frame>> {
+        await close()
+        throw err
+      },
+      [Symbol.asyncIterator]() {
+        return this
+      },
+    }
+    return output
   }
   return withInfo(processor, { name })
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Context } from '../core/context.js'
+import type { SyncPull } from '../core/stage.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import { Deque } from '../internal/channel.js'
@@ -14,6 +15,14 @@ import { sourceIterator } from '../operators/source-iterator.js'
 import type { Outcome, ThreadPool } from './thread-pool.js'
 import { Wake } from '../internal/wake.js'
 import { pumpWindow } from '../internal/window-pump.js'
+
+/** The output of a flow: an async iterator whose ready frames can also be taken without waiting (`tryNext`). */
+export interface OrderedOutput extends AsyncIterableIterator<Frame>, SyncPull<Frame> {
+  return(): Promise<IteratorResult<Frame>>
+}
+
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true }
+const NO_FRAMES: readonly Frame[] = []
 
 /** How the frames flow to the threads. */
 export interface BatchSettings {
@@ -49,7 +58,7 @@ interface Slot {
  * Runs `source` through `pool` in order (see {@link BatchSettings}). Returns the stage's output; `wake` is to be called
  * when `settings.failure()` changes.
  */
-export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c: Context, pool: ThreadPool, settings: BatchSettings): { output: AsyncGenerator<Frame>; wake: () => void } {
+export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c: Context, pool: ThreadPool, settings: BatchSettings): { output: OrderedOutput; wake: () => void } {
   const { maxInFlight, maxBatch, match, move } = settings
   const window = 2 * maxInFlight
   const runtime = c.runtime
@@ -195,55 +204,105 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
     },
   })
 
-  const output = (async function* orderedOutput(): AsyncGenerator<Frame> {
-    try {
+  /** Frames of one settled slot still to emit, and whether they answer input of the epoch they were read in. */
+  let pending: readonly Frame[] = NO_FRAMES
+  let pendingAt = 0
+  let pendingEpoch: number | undefined
+  let finished = false
+  /** Stops reading and lets go of everything the flow holds; idempotent. */
+  const finish = (): void => {
+    if (finished) return
+    finished = true
+    stopped = true
+    pending = NO_FRAMES
+    offInterrupt()
+    if (lagging > 0) {
+      lagging = 0
+      ledgerOf(runtime).caughtUp(lagToken)
+    }
+    offCancel()
+    if (flushing !== undefined) clearImmediate(flushing)
+    notifyPump()
+    notifyConsumer()
+    void closeQuietly(input)
+    // The pump ends once its source answers; it never rejects, so it is not awaited here (a source parked forever
+    // must not hold up teardown).
+    void pump
+  }
+  /**
+   * The next output if one is ready; `undefined` when the consumer must wait for news. With `sync`, a failure to throw
+   * is left to the asynchronous path (also `undefined`). Throws the failure that ends the flow.
+   */
+  const poll = (sync: boolean): IteratorResult<Frame> | undefined => {
+    for (;;) {
+      if (finished || runtime.cancelled) {
+        finish()
+        return DONE
+      }
+      const failure = settings.failure()
+      if (failure !== undefined) {
+        if (sync) return undefined
+        finish()
+        throw failure.value
+      }
+      const urgent = priority.shift()
+      if (urgent !== undefined) return { value: urgent, done: false }
+      if (pendingAt < pending.length) {
+        // Results of a slot an interruption overtook while they were being emitted are not emitted further.
+        if (pendingEpoch === undefined || pendingEpoch === epoch) return { value: pending[pendingAt++] as Frame, done: false }
+        pending = NO_FRAMES
+      }
+      const head = ordered.peek()
+      if (head !== undefined && head.settled) {
+        ordered.shift()
+        notifyPump()
+        if (head.frames !== undefined) {
+          pending = head.frames
+          pendingAt = 0
+          pendingEpoch = undefined
+          continue
+        }
+        const outcome = head.outcome
+        if (outcome === undefined || 'dropped' in outcome || 'retry' in outcome) continue
+        if ('error' in outcome) {
+          report(outcome)
+          continue
+        }
+        if (head.epoch === epoch) {
+          pending = outcome.frames
+          pendingAt = 0
+          pendingEpoch = head.epoch
+        }
+        continue
+      }
+      if (head === undefined && pumpDone) {
+        if (pumpError !== undefined) {
+          if (sync) return undefined
+          finish()
+          throw pumpError.value
+        }
+        finish()
+        return DONE
+      }
+      return undefined
+    }
+  }
+  const output: OrderedOutput = {
+    async next(): Promise<IteratorResult<Frame>> {
       for (;;) {
-        if (runtime.cancelled) return
-        const failure = settings.failure()
-        if (failure !== undefined) throw failure.value
-        const urgent = priority.shift()
-        if (urgent !== undefined) {
-          yield urgent
-          continue
-        }
-        const head = ordered.peek()
-        if (head !== undefined && head.settled) {
-          ordered.shift()
-          notifyPump()
-          if (head.frames !== undefined) {
-            yield* head.frames
-            continue
-          }
-          const outcome = head.outcome
-          if (outcome === undefined || 'dropped' in outcome || 'retry' in outcome) continue
-          if ('error' in outcome) {
-            report(outcome)
-            continue
-          }
-          if (head.epoch === epoch) yield* outcome.frames
-          continue
-        }
-        if (head === undefined && pumpDone) {
-          if (pumpError !== undefined) throw pumpError.value
-          return
-        }
+        const r = poll(false)
+        if (r !== undefined) return r
         await consumerWake.wait()
       }
-    } finally {
-      stopped = true
-      offInterrupt()
-      if (lagging > 0) {
-        lagging = 0
-        ledgerOf(runtime).caughtUp(lagToken)
-      }
-      offCancel()
-      if (flushing !== undefined) clearImmediate(flushing)
-      notifyPump()
-      void closeQuietly(input)
-      // The pump ends once its source answers; it never rejects, so it is not awaited here (a source parked forever
-      // must not hold up teardown).
-      void pump
-    }
-  })()
+    },
+    tryNext: () => poll(true),
+    return(): Promise<IteratorResult<Frame>> {
+      finish()
+      return Promise.resolve(DONE)
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
   return { output, wake: notifyConsumer }
 }
