@@ -110,6 +110,26 @@ describe('inWorker batches', () => {
     }
   })
 
+  it("the results of an answered batch are taken without waiting (tryNext); the end goes through next(), which stops the threads", async () => {
+    const tracked = trackThreads()
+    const frames = ['a', 'b', 'c', 'd'].map((t) => Frames.text(t))
+    const it = fixtureStage('upper')(frames, undefined as never)[Symbol.asyncIterator]() as AsyncIterator<Frame> & {
+      tryNext(): IteratorResult<Frame> | undefined
+    }
+    expect(typeof it.tryNext).toBe('function')
+    expect(it.tryNext()).toBeUndefined() // the threads are not started yet
+    const first = await it.next()
+    expect(texts([(first as IteratorYieldResult<Frame>).value])).toEqual(['A'])
+    // The four frames went in one batch and came back in one answer: the other three are there.
+    const rest: Frame[] = []
+    for (let r = it.tryNext(); r !== undefined && r.done !== true; r = it.tryNext()) rest.push(r.value)
+    expect(texts(rest)).toEqual(['B', 'C', 'D'])
+    expect(it.tryNext()).toBeUndefined()
+    expect(await it.next()).toEqual({ done: true, value: undefined })
+    expect(tracked.started()).toBe(1)
+    expect(tracked.running()).toBe(0)
+  })
+
   it('a frame that arrives alone goes alone, at once', async () => {
     batches = trackBatches()
     const { task, out, finish } = startTask(fixtureStage('busy'))
