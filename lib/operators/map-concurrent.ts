@@ -84,7 +84,8 @@ function framesOf(slot: Slot): readonly Frame[] {
  *
  * `fn` receives the run's signal as it was when its frame entered the stage: on an interruption running calls abort,
  * queued ones never start, and results not yet emitted are dropped (control frames waiting among them are kept);
- * `startInterruption` passes ahead. A frame that enters after the interruption gets the fresh signal. Each output is
+ * `startInterruption` passes ahead. A frame that enters after the interruption gets the fresh signal; one handed over
+ * before it, still on its way into the stage when it came, is dropped as stale (never mapped). Each output is
  * stamped with the epoch its input entered in (`stampEpoch`), so nothing of a result of before an interruption follows
  * it, also when the interruption comes in the middle of a multi-frame result; the dropped results (and the data frames
  * waiting among them) are counted in the interruption report, which waits for the dropped calls still running. A call that

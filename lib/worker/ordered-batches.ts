@@ -139,6 +139,10 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
     flushing ??= setImmediate(flush)
   }
 
+  /** Frames of one settled slot still to emit, and whether they answer input of the epoch they were read in. */
+  let pending: readonly Frame[] = NO_FRAMES
+  let pendingAt = 0
+  let pendingEpoch: number | undefined
   /** Slots removed by an interruption whose frame is still in a thread, and the token the ledger waits on meanwhile. */
   let lagging = 0
   const lagToken = {}
@@ -166,6 +170,11 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
       } else dropSlot(slot)
     }
     unsent.clear()
+    // The rest of a result being emitted when the interruption came.
+    if (pendingEpoch !== undefined && pendingEpoch !== epoch) {
+      for (let i = pendingAt; i < pending.length; i++) ledgerOf(runtime).dropped(pending[i] as Frame, pendingEpoch)
+      pending = NO_FRAMES
+    }
     notifyPump()
   })
   // Teardown closes the stage while its output waits for the threads: wake it, so it ends at once.
@@ -204,10 +213,6 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
     },
   })
 
-  /** Frames of one settled slot still to emit, and whether they answer input of the epoch they were read in. */
-  let pending: readonly Frame[] = NO_FRAMES
-  let pendingAt = 0
-  let pendingEpoch: number | undefined
   let finished = false
   /** Stops reading and lets go of everything the flow holds; idempotent. */
   const finish = (): void => {
@@ -248,9 +253,7 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
       const urgent = priority.shift()
       if (urgent !== undefined) return { value: urgent, done: false }
       if (pendingAt < pending.length) {
-        // Results of a slot an interruption overtook while they were being emitted are not emitted further.
-        if (pendingEpoch === undefined || pendingEpoch === epoch) return { value: pending[pendingAt++] as Frame, done: false }
-        pending = NO_FRAMES
+        return { value: pending[pendingAt++] as Frame, done: false }
       }
       const head = ordered.peek()
       if (head !== undefined && head.settled) {

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Frames, pipeline, type ErrorFrame, type Frame } from '../../lib/index.js'
+import { detachedContext } from '../../lib/core/context.js'
 import { WorkerError } from '../../lib/worker/index.js'
 import { collect, startTask, texts, types } from '../helpers/collect.js'
 import { announcements, fixtureStage, trackBatches, trackThreads } from './helpers.js'
@@ -128,6 +129,15 @@ describe('inWorker batches', () => {
     expect(await it.next()).toEqual({ done: true, value: undefined })
     expect(tracked.started()).toBe(1)
     expect(tracked.running()).toBe(0)
+  })
+
+  it('an interruption in the middle of a result of several frames: the rest of it is not emitted', async () => {
+    const ctx = detachedContext('batches')
+    const it = fixtureStage('odd')([Frames.text('two')], ctx)[Symbol.asyncIterator]()
+    const first = await it.next()
+    expect(texts([(first as IteratorYieldResult<Frame>).value])).toEqual(['two-a'])
+    ctx.runtime.interrupt()
+    expect(await it.next()).toEqual({ done: true, value: undefined })
   })
 
   it('a frame that arrives alone goes alone, at once', async () => {
