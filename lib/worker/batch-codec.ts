@@ -60,14 +60,7 @@ function fitsRow(frame: Frame): frame is AudioRawFrame {
   return frame.type === 'audioRaw' && frame.kind === 'data' && frame.uninterruptible !== true && !frame.name.includes(NAME_SEPARATOR)
 }
 
-/**
- * Encodes `frames` for a thread; the buffers to move join `transfer` (see {@link packFrame} for what `move` moves).
- * @example
- * ```ts
- * const transfer = new Set<ArrayBuffer>()
- * port.postMessage({ seq, epoch, ...encodeFrames(frames, true, transfer) }, [...transfer])
- * ```
- */
+/** Encodes `frames` for a thread; the buffers to move join `transfer` (see {@link packFrame} for what `move` moves). */
 export function encodeFrames(frames: readonly Frame[], move: boolean, transfer: Set<ArrayBuffer>): EncodedFrames {
   const rows = new Float64Array(frames.length * REQUEST_ROW)
   let names = ''
