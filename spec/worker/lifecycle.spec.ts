@@ -109,9 +109,9 @@ describe('inWorker lifecycle', () => {
   })
 
   it('a frame handed over just before an interruption is never sent to a thread and emitted after it', async () => {
-    // The interruption comes 0, 1, 2, … microtasks after the hand-over: one of them falls between the hand-over and the
-    // moment the stage's read loop takes the frame into its window.
-    for (let hops = 0; hops < 6; hops++) {
+    // The interruption comes 0, 1 or 2 microtasks after the hand-over: between the hand-over and the moment the stage's
+    // read loop takes the frame into its window (each of them failed while the loop took the epoch of that moment).
+    for (let hops = 0; hops < 3; hops++) {
       expect(inTransitVerdict(await interruptInTransit(fixtureStage('same'), hops))).toEqual({ ...IN_TRANSIT_OK, hops })
     }
   })
