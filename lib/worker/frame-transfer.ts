@@ -6,6 +6,7 @@
  */
 import { app, audioRaw, cancel, end, error, imageRaw, interruption, interruptionTask, metrics, start, startInterruption, stopInterruption, stopTask, sync, syncNotify, text } from '../frames/constructors.js'
 import { isBuiltinType, TYPE_KINDS } from '../frames/identity.js'
+import { uninterruptible } from '../interruption/uninterruptible.js'
 import type { Frame, MetricValue } from '../frames/types.js'
 import { describe } from '../frames/validate.js'
 
@@ -168,6 +169,10 @@ export function unpackFrame(value: unknown, identity?: { readonly id: number; re
     if (err instanceof FrameRecordError) throw err
     throw new FrameRecordError(`not a valid frame: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
+  const mark = (value as FrameRecord)['uninterruptible']
+  if (mark !== undefined && typeof mark !== 'boolean') throw new FrameRecordError(`not a frame: uninterruptible is ${describe(mark)}`)
+  // The constructors build ordinary frames: the mark that no interruption drops this frame travels as a field.
+  if (mark === true) frame = uninterruptible(frame)
   if (identity === undefined) return frame
   const { id, name } = identity
   if (!Number.isSafeInteger(id) || id < 0) throw new FrameRecordError(`not a frame identity: id ${describe(id)}`)

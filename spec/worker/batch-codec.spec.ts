@@ -88,6 +88,19 @@ describe('batch codec: frames to a thread', () => {
     const reader = new EncodedFramesReader(encoded)
     expect([0, 1, 2].map((i) => reader.frame(i).name)).toEqual([marked.name, 'odd\nname', plain.name])
   })
+
+  it('an uninterruptible frame of any kind stays uninterruptible on the other side, an ordinary one stays ordinary', () => {
+    const frames = [
+      uninterruptible(Frames.audioRaw({ audio: new Uint8Array([1, 2]) })),
+      uninterruptible(Frames.text('keep me')),
+      uninterruptible(Frames.app('note', { n: 1 })),
+      Frames.text('ordinary'),
+    ]
+    const reader = new EncodedFramesReader(request(frames, true))
+    const back = frames.map((_, i) => reader.frame(i))
+    expect(back.map((f) => f.uninterruptible === true)).toEqual([true, true, true, false])
+    expect(back.map((f) => f.id)).toEqual(frames.map((f) => f.id))
+  })
 })
 
 describe('batch codec: outputs back from a thread', () => {
@@ -121,6 +134,13 @@ describe('batch codec: outputs back from a thread', () => {
     expect(decoded[1]).toEqual({ other: 3 })
     const third = decoded[2] as { frames: Frame[] }
     expect([third.frames[0]?.id, fields(third.frames[0] as Frame)]).toEqual([inputs[2]?.id, inputFields[2]])
+  })
+
+  it('an output a thread marked uninterruptible comes back marked', () => {
+    const inputs = [Frames.audioRaw({ audio: new Uint8Array([1, 2]) }), Frames.text('x')]
+    const outputs = [[uninterruptible(inputs[0] as Frame)], [uninterruptible(Frames.text('y')), Frames.text('z')]]
+    const decoded = decodeOutputs(reply(outputs, inputs, (o, i) => o === i), inputs) as { frames: Frame[] }[]
+    expect(decoded.map((d) => d.frames.map((f) => f.uninterruptible === true))).toEqual([[true], [true, false]])
   })
 
   it('a frame with no outputs gets an empty list', () => {

@@ -109,6 +109,7 @@ describe('frames across threads', () => {
     expect(() => unpackFrame({ kind: 'data', type: 'text', text: 7 })).toThrow(/not a valid frame: .*text/)
     expect(() => unpackFrame({ kind: 'data', type: 'audioRaw', audio: 'x' })).toThrow(/audioRaw\.audio/)
     expect(() => unpackFrame({ kind: 'control', type: 'start', audioInSampleRate: -1 })).toThrow(/audioInSampleRate/)
+    expect(() => unpackFrame({ kind: 'data', type: 'text', text: 'x', uninterruptible: 'yes' })).toThrow(/uninterruptible is "yes"/)
     expect(() => unpackFrame({ kind: 'data', type: 'text', text: 'x' }, { id: -1, name: 'x' })).toThrow(/not a frame identity: id -1/)
     expect(() => unpackFrame({ kind: 'data', type: 'text', text: 'x' }, { id: 1, name: 7 as never })).toThrow(/not a frame identity: name 7/)
   })
