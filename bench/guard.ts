@@ -20,16 +20,21 @@
  * - `one guard per N stages`: a rejection surfaces at the next guard, killing the innocent stages in between (rule 6
  *   broken: their state is lost). Measured for the bound.
  *
- * Environment: `BENCH_FRAMES` (default 1,000,000; 200,000 is plenty), `BENCH_REPS` (default 3), `BENCH_CLOCK`.
+ * Environment: `BENCH_GUARD_FRAMES` (default 100,000), `BENCH_GUARD_REPS` (rounds, default 9), `BENCH_CLOCK`.
  * Run alone: `npx tsx bench/guard.ts`.
  */
 import { promiseHooks } from 'node:v8'
 import { pathToFileURL } from 'node:url'
 import { Frames, pipeline, run, type Frame, type Processor } from '../lib/index.js'
 import { formatTable, passClock, type BenchRow } from './harness.js'
-import { benchFrames, benchReps } from './serial.js'
 
 const STAGES = 10
+
+/** A positive integer from the environment, or `fallback`. */
+function envInt(name: string, fallback: number): number {
+  const n = Number(process.env[name] ?? fallback)
+  return Number.isInteger(n) && n > 0 ? n : fallback
+}
 
 type Gen = (source: AsyncIterable<Frame>) => AsyncIterator<Frame>
 type Step = (frame: Frame) => Frame
@@ -356,7 +361,7 @@ async function timeRatios(passes: Record<string, () => Promise<void>>, reps: num
  * The GUARD rows: every prototype and the library side by side, with reactions per frame per stage. `ms` is the median
  * pass; the note gives the median of the per-round ratios to the bare chain (the steadier figure on a shared machine).
  */
-export async function bench(n = benchFrames(100_000), reps = benchReps(9)): Promise<BenchRow[]> {
+export async function bench(n = envInt('BENCH_GUARD_FRAMES', 100_000), reps = envInt('BENCH_GUARD_REPS', 9)): Promise<BenchRow[]> {
   const frames: Frame[] = Array.from({ length: n }, () => Frames.text('x'))
   const modules: Record<string, GeneratorModule> = {}
   for (const name of Object.keys(VARIANTS)) modules[name] = await generatorsFor(name)
