@@ -236,11 +236,17 @@ class UnguardedStage extends ProtoStage {
 
 type Kind = 'derived' | 'settle' | 'thenable' | 'armed'
 
-function chainOf(kind: Kind, generator: GeneratorModule['generator'], source: AsyncIterator<Frame>, guardEvery = 1): { last: ProtoStage } {
+function chainOf(
+  kind: Kind,
+  generator: GeneratorModule['generator'],
+  source: AsyncIterator<Frame>,
+  guardEvery = 1,
+  steps: readonly Step[] = transforms,
+): { last: ProtoStage } {
   let read: () => Promise<IteratorResult<Frame>> = () => source.next()
   let last!: ProtoStage
   for (let k = 0; k < STAGES; k++) {
-    const gen = generator(transforms[k] as Step)
+    const gen = generator(steps[k] as Step)
     const guarded = (k + 1) % guardEvery === 0 || k === STAGES - 1
     last = !guarded
       ? new UnguardedStage(gen, read)
@@ -258,8 +264,14 @@ function chainOf(kind: Kind, generator: GeneratorModule['generator'], source: As
 }
 
 /** Counts what a chain hands its consumer through the guarded `read()` of the last stage. */
-async function countGuarded(kind: Kind, g: GeneratorModule, frames: readonly Frame[], guardEvery = 1): Promise<number> {
-  const { last } = chainOf(kind, g.generator, g.source(frames), guardEvery)
+async function countGuarded(
+  kind: Kind,
+  g: GeneratorModule,
+  frames: readonly Frame[],
+  guardEvery = 1,
+  steps: readonly Step[] = transforms,
+): Promise<number> {
+  const { last } = chainOf(kind, g.generator, g.source(frames), guardEvery, steps)
   let n = 0
   for (;;) {
     const r = await last.read()
@@ -269,8 +281,8 @@ async function countGuarded(kind: Kind, g: GeneratorModule, frames: readonly Fra
 }
 
 /** The same, the last stage read raw by the consumer inside its own `try` (its guard). */
-async function countLastRaw(g: GeneratorModule, frames: readonly Frame[]): Promise<number> {
-  const { last } = chainOf('derived', g.generator, g.source(frames))
+async function countLastRaw(g: GeneratorModule, frames: readonly Frame[], steps: readonly Step[] = transforms): Promise<number> {
+  const { last } = chainOf('derived', g.generator, g.source(frames), 1, steps)
   const stage = last as DerivedStage
   let n = 0
   for (;;) {
@@ -311,6 +323,43 @@ const VARIANTS: Record<string, (g: GeneratorModule, frames: readonly Frame[]) =>
     g.count(pipeline(...transforms.map(g.processor))(g.source(frames), undefined as never)),
   'library: run(pipeline(10 generators))': async (g, frames) => (await g.count(run(pipeline(...transforms.map(g.processor)), frames))) - 2,
 }
+/** The prototypes, over a chain whose stage 5 throws on its tenth frame: how many of the other frames come out. */
+const CONTAINMENT: Record<string, (g: GeneratorModule, frames: readonly Frame[], steps: readonly Step[]) => Promise<number>> = {
+  'derived (rule 6; not rule 4)': (g, frames, steps) => countGuarded('derived', g, frames, 1, steps),
+  'derived, last stage raw in its consumer (rule 6; not rule 4)': (g, frames, steps) => countLastRaw(g, frames, steps),
+  'settle-able read, new Promise per read (rules 4 and 6)': (g, frames, steps) => countGuarded('settle', g, frames, 1, steps),
+  'settle-able read as a reused thenable (rules 4 and 6)': (g, frames, steps) => countGuarded('thenable', g, frames, 1, steps),
+  'settle-able only when not parked on its source (rule 4 broken)': (g, frames, steps) => countGuarded('armed', g, frames, 1, steps),
+  'one guard per 2 stages (rule 6 broken)': (g, frames, steps) => countGuarded('derived', g, frames, 2, steps),
+  'one guard for the 10 stages (rule 6 broken)': (g, frames, steps) => countGuarded('derived', g, frames, STAGES, steps),
+}
+
+/**
+ * Checks what each prototype claims about rule 6: with stage 5 throwing once, a design that contains the error hands
+ * on every other frame (its neighbours go on); one that does not loses the rest of the stream. Returns, per variant,
+ * the frames that came out of the `frames.length - 1` expected; throws when a design meant to keep rule 6 lost any.
+ */
+export async function containment(frames = 50): Promise<Record<string, number>> {
+  const g = await generatorsFor('containment')
+  const input = Array.from({ length: frames }, () => Frames.text('x'))
+  const out: Record<string, number> = {}
+  for (const [variant, pass] of Object.entries(CONTAINMENT)) {
+    let seen = 0
+    const steps = transforms.map((fn, k): Step =>
+      k !== 4
+        ? fn
+        : (frame) => {
+            if (++seen === 10) throw new Error('stage 5 fails once')
+            return frame
+          },
+    )
+    const got = await pass(g, input, steps)
+    out[variant] = got
+    if (!variant.includes('rule 6 broken') && got !== frames - 1) throw new Error(`${variant}: ${got} of ${frames - 1} frames after a failure`)
+  }
+  return out
+}
+
 /** Promises created and reactions run per frame per stage by one pass of `pass` (after a warm-up pass). */
 export async function reactionsPerFrame(pass: () => Promise<number>, frames: number): Promise<{ promises: number; reactions: number }> {
   await pass()
@@ -373,13 +422,16 @@ export async function bench(n = envInt('BENCH_GUARD_FRAMES', 100_000), reps = en
       if (got !== n) throw new Error(`${name}: expected ${n} frames at the end, got ${got}`)
     }
   }
+  const contained = await containment()
   const timed = await timeRatios(checked, reps)
   const small = frames.slice(0, Math.min(n, 20_000))
   const rows: BenchRow[] = []
   for (const [variant, { ms, ratio }] of Object.entries(timed)) {
     const pass = VARIANTS[variant] as (g: GeneratorModule, frames: readonly Frame[]) => Promise<number>
     const c = await reactionsPerFrame(() => pass(modules[variant] as GeneratorModule, small), small.length)
-    const note = `${c.reactions.toFixed(2)} reactions and ${c.promises.toFixed(2)} promises per frame per stage`
+    const kept = contained[variant]
+    const after = kept === undefined ? '' : `; stage 5 throwing once in 50 frames: ${kept} of 49 others out`
+    const note = `${c.reactions.toFixed(2)} reactions and ${c.promises.toFixed(2)} promises per frame per stage${after}`
     const row: BenchRow = { bench: 'GUARD', variant, frames: n, ms, stages: STAGES, note }
     rows.push(variant === BARE ? row : { ...row, baseline: BARE, note: `${note}; per-round ratio ${ratio.toFixed(2)}x` })
   }
