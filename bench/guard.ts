@@ -109,6 +109,11 @@ abstract class ProtoStage {
     return true
   }
   abstract read(): Promise<IteratorResult<Frame>>
+  /** Teardown: the processor is returned (its `finally` runs once it is at a `yield`, or as soon as it resumes). */
+  teardown(): void {
+    this.finished = true
+    this.inner.return?.(undefined).catch(() => {})
+  }
 }
 
 /** The downstream generator awaits the derived promise of the guard's reaction. */
@@ -159,11 +164,12 @@ class SettleableStage extends ProtoStage {
     if (this.finished) return Promise.resolve(DONE)
     return new Promise(this.request)
   }
-  /** Teardown: the pending read ends at once. */
-  teardown(): void {
+  /** Teardown: the pending read ends at once, then the processor is returned. */
+  override teardown(): void {
     const settle = this.settle
     this.settle = undefined
     settle?.(DONE)
+    super.teardown()
   }
 }
 
@@ -208,11 +214,14 @@ class ThenableStage extends ProtoStage {
   }
   private readonly onError = (err: unknown): void => {
     if (this.recover(err)) this.pull()
-    else {
-      const settle = this.settle
-      this.settle = undefined
-      settle?.(DONE)
-    }
+    else this.teardown()
+  }
+  /** Teardown: the pending read ends at once, then the processor is returned. */
+  override teardown(): void {
+    const settle = this.settle
+    this.settle = undefined
+    settle?.(DONE)
+    super.teardown()
   }
   private request(resolve: (r: IteratorResult<Frame>) => void): void {
     this.settle = resolve
@@ -243,10 +252,20 @@ function chainOf(
   guardEvery = 1,
   steps: readonly Step[] = transforms,
 ): { last: ProtoStage } {
+  return chainOfGens(
+    kind,
+    steps.map((step) => generator(step)),
+    source,
+    guardEvery,
+  )
+}
+
+function chainOfGens(kind: Kind, gens: readonly Gen[], source: AsyncIterator<Frame>, guardEvery: number): { last: ProtoStage; stages: ProtoStage[] } {
   let read: () => Promise<IteratorResult<Frame>> = () => source.next()
   let last!: ProtoStage
+  const stages: ProtoStage[] = []
   for (let k = 0; k < STAGES; k++) {
-    const gen = generator(steps[k] as Step)
+    const gen = gens[k] as Gen
     const guarded = (k + 1) % guardEvery === 0 || k === STAGES - 1
     last = !guarded
       ? new UnguardedStage(gen, read)
@@ -258,9 +277,10 @@ function chainOf(
             ? new ThenableStage(gen, read)
             : new ArmedWhenBusyStage(gen, read)
     const stage = last
+    stages.push(stage)
     read = () => stage.read()
   }
-  return { last }
+  return { last, stages }
 }
 
 /** Counts what a chain hands its consumer through the guarded `read()` of the last stage. */
@@ -360,6 +380,53 @@ export async function containment(frames = 50): Promise<Record<string, number>> 
   return out
 }
 
+/**
+ * Checks what each prototype claims about rule 4: stage 5 reads a frame and then parks in a foreign await that never
+ * settles; the consumer waits on the last stage; every stage is torn down. Returns, per design, how many of the nine
+ * other stages ran their `finally` (a stage after the stuck one does only if the read it is parked on can be ended).
+ */
+export async function finalization(): Promise<Record<string, number>> {
+  const designs: Record<string, [Kind, number]> = {
+    'derived (rule 6; not rule 4)': ['derived', 1],
+    'settle-able read, new Promise per read (rules 4 and 6)': ['settle', 1],
+    'settle-able read as a reused thenable (rules 4 and 6)': ['thenable', 1],
+    'settle-able only when not parked on its source (rule 4 broken)': ['armed', 1],
+    'one guard per 2 stages (rule 6 broken)': ['derived', 2],
+    'one guard for the 10 stages (rule 6 broken)': ['derived', STAGES],
+  }
+  const out: Record<string, number> = {}
+  for (const [variant, [kind, guardEvery]] of Object.entries(designs)) {
+    const finalized = new Set<number>()
+    const gens = Array.from({ length: STAGES }, (_, k): Gen => (source) =>
+      (async function* finalizing() {
+        try {
+          for await (const frame of source) {
+            if (k === 4) await new Promise<never>(() => {})
+            yield frame
+          }
+        } finally {
+          finalized.add(k)
+        }
+      })(),
+    )
+    const input = Array.from({ length: 3 }, () => Frames.text('x'))
+    const { last, stages } = chainOfGens(kind, gens, (async function* frames() {
+      yield* input
+    })(), guardEvery)
+    // Awaited as `for await` would (a thenable read has no `catch` of its own).
+    void Promise.resolve(last.read()).catch(() => {})
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+    for (const stage of [...stages].reverse()) stage.teardown()
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+    finalized.delete(4)
+    out[variant] = finalized.size
+    if (variant.includes('rules 4 and 6') && finalized.size !== STAGES - 1) {
+      throw new Error(`${variant}: ${finalized.size} of ${STAGES - 1} stages finalized next to a stuck one`)
+    }
+  }
+  return out
+}
+
 /** Promises created and reactions run per frame per stage by one pass of `pass` (after a warm-up pass). */
 export async function reactionsPerFrame(pass: () => Promise<number>, frames: number): Promise<{ promises: number; reactions: number }> {
   await pass()
@@ -423,6 +490,7 @@ export async function bench(n = envInt('BENCH_GUARD_FRAMES', 100_000), reps = en
     }
   }
   const contained = await containment()
+  const finalizedNextToStuck = await finalization()
   const timed = await timeRatios(checked, reps)
   const small = frames.slice(0, Math.min(n, 20_000))
   const rows: BenchRow[] = []
@@ -430,7 +498,10 @@ export async function bench(n = envInt('BENCH_GUARD_FRAMES', 100_000), reps = en
     const pass = VARIANTS[variant] as (g: GeneratorModule, frames: readonly Frame[]) => Promise<number>
     const c = await reactionsPerFrame(() => pass(modules[variant] as GeneratorModule, small), small.length)
     const kept = contained[variant]
-    const after = kept === undefined ? '' : `; stage 5 throwing once in 50 frames: ${kept} of 49 others out`
+    const closed = finalizedNextToStuck[variant]
+    const after =
+      (kept === undefined ? '' : `; stage 5 throwing once in 50 frames: ${kept} of 49 others out`) +
+      (closed === undefined ? '' : `; stage 5 stuck at teardown: ${closed} of 9 others finalized`)
     const note = `${c.reactions.toFixed(2)} reactions and ${c.promises.toFixed(2)} promises per frame per stage${after}`
     const row: BenchRow = { bench: 'GUARD', variant, frames: n, ms, stages: STAGES, note }
     rows.push(variant === BARE ? row : { ...row, baseline: BARE, note: `${note}; per-round ratio ${ratio.toFixed(2)}x` })
