@@ -18,7 +18,10 @@
  *   its own source synchronously (else a derived one). Not correct: a generator that reads a frame and then enters a
  *   foreign await leaves its consumer on a promise nobody can settle. Measured for the bound.
  * - `one guard per N stages`: a rejection surfaces at the next guard, killing the innocent stages in between (rule 6
- *   broken: their state is lost). Measured for the bound.
+ *   broken: their state is lost; rule 4 too, a boundary without a guard being the raw promise). Measured for the bound.
+ *
+ * Before timing, `containment()` and `finalization()` check each design's claims about rules 6 and 4 (they throw when
+ * a design meant to keep a rule does not).
  *
  * Environment: `BENCH_GUARD_FRAMES` (default 100,000), `BENCH_GUARD_REPS` (rounds, default 9), `BENCH_CLOCK`.
  * Run alone: `npx tsx bench/guard.ts`.
