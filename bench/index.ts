@@ -33,6 +33,7 @@ const exported =
 const ENTRIES: readonly Entry[] = [
   { id: 'B1', file: 'serial.ts', title: '10 sync per-frame stages (fusion)', load: exported('benchSyncStages') },
   { id: 'B2', file: 'serial.ts', title: '10 async-generator processors', load: exported('benchGeneratorStages') },
+  { id: 'GUARD', file: 'guard.ts', title: 'B2 guard designs: prototypes, library, reactions per frame', load: exported('bench') },
   { id: 'B3', file: 'parallel.ts', title: 'parallel and sync-parallel vs it-merge', load: exported('bench') },
   { id: 'B4', file: 'memory.ts', title: 'memory with a slow sink', load: exported('bench') },
   { id: 'B5', file: 'interruption.ts', title: 'interruption', load: exported('bench') },

@@ -7,7 +7,8 @@ import { PipelineError } from '../errors.js'
 import type { ErrorFrame, Frame } from '../frames/types.js'
 import { asContext, Context, detachedContext, type DetachedRun, type ProcessorContext } from './context.js'
 import type { ProcessorFn } from './processor.js'
-import type { SyncPull } from './stage.js'
+import { NOT_A_FRAME, Stage, type SyncPull } from './stage.js'
+import { onNextTurn } from '../internal/turn.js'
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return (
@@ -61,6 +62,9 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 /**
  * The iterator of a detached run's processor output; see {@link surfacing}. One failure listener for the whole
  * iteration and handlers bound once: a `next()` costs the promise it returns and one reaction on the processor's.
+ * When the output is a guarded stage (a pipeline's last stage), this iterator is that stage's guard: it awaits the
+ * processor's own `next()` raw and hands the outcome to the stage (`rawResult` / `rawError`), so errors are still
+ * reported naming the stage and only it restarts, with one promise reaction less per frame.
  */
 class SurfacingIterator<O> implements AsyncIterator<O> {
   private closed = false
@@ -71,16 +75,43 @@ class SurfacingIterator<O> implements AsyncIterator<O> {
   private readonly again = (): Promise<IteratorResult<O>> => this.next()
   private readonly off: () => void
   private readonly sync: (() => IteratorResult<O> | undefined) | undefined
+  /** The processor's output when it is a guarded stage: pulled raw, this iterator being its guard. */
+  private readonly stage: Stage | undefined
   private readonly request = (resolve: (r: IteratorResult<O>) => void, reject: (err: unknown) => void): void => {
     this.waiting = { resolve, reject }
+    this.pull()
+  }
+  /** Asks the processor for the pending `next()`'s result. */
+  private readonly pull = (): void => {
+    const stage = this.stage
     let step: Promise<IteratorResult<O>>
     try {
-      step = this.inner.next()
+      step = stage === undefined ? this.inner.next() : (stage.rawNext() as Promise<IteratorResult<O>>)
     } catch (err) {
-      this.onError(err)
+      if (stage === undefined) this.onError(err)
+      else this.onRawError(err)
       return
     }
-    step.then(this.onResult, this.onError)
+    if (stage === undefined) step.then(this.onResult, this.onError)
+    else step.then(this.onRawResult, this.onRawError)
+  }
+  private readonly onRawResult = (raw: IteratorResult<O>): void => {
+    const r = (this.stage as Stage).rawResult(raw as IteratorResult<Frame>)
+    if (this.waiting === undefined) return
+    // A value that is not a frame was reported: ask again on a later turn (timers keep running); a stale one was
+    // dropped: ask again at once.
+    if (r === NOT_A_FRAME) onNextTurn(this.pullIfWaiting)
+    else if (r === undefined) this.pull()
+    else this.onResult(r as IteratorResult<O>)
+  }
+  private readonly onRawError = (err: unknown): void => {
+    const restarted = (this.stage as Stage).rawError(err)
+    if (this.waiting === undefined) return
+    if (restarted) this.pull()
+    else this.onResult(DONE)
+  }
+  private readonly pullIfWaiting = (): void => {
+    if (this.waiting !== undefined) this.pull()
   }
   private readonly onResult = (r: IteratorResult<O>): void => {
     const w = this.waiting
@@ -116,6 +147,7 @@ class SurfacingIterator<O> implements AsyncIterator<O> {
     })
     const pull = (inner as AsyncIterator<O> & Partial<SyncPull<O>>).tryNext
     this.sync = typeof pull === 'function' ? pull.bind(inner) : undefined
+    this.stage = inner instanceof Stage ? inner : undefined
   }
 
   /** A result already available (fused stages have one), without a hop; an error goes through `next()`. */

@@ -3,8 +3,9 @@
  * raw: rule 6 still holds there. An exception in that stage is an upstream error naming it, only it restarts (its
  * stateful neighbour keeps its state), a value that is not a frame is reported naming it, and the run goes on.
  */
-import { describe, expect, it } from 'vitest'
-import { Frames, parallel, pipeline, run, type Frame, type Processor } from '../../lib/index.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Frames, PipelineError, detachedContext, parallel, pipeline, run, type Frame, type Processor } from '../../lib/index.js'
+import { Stage } from '../../lib/core/stage.js'
 import { textFrames, texts } from '../helpers/collect.js'
 
 /** Counts the text frames it passes, in a closure that a restart would reset: proves it is never restarted. */
@@ -76,5 +77,63 @@ describe('the last stage guarded by its consumer', () => {
     const result = await handle.result
     expect(result.status).toBe('errored')
     expect(result.error?.processor).toMatch(/fatal$/)
+  })
+})
+
+describe('a pipeline iterated directly: its iteration guards the last stage', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('an exception restarts only that stage, a non-frame is reported, both name it; the raw path is taken', async () => {
+    const guarded = vi.spyOn(Stage.prototype, 'next')
+    const errors: Frame[] = []
+    const ctx = detachedContext('direct', { onError: (e) => errors.push(e) })
+    const out: Frame[] = []
+    for await (const f of pipeline(counter(), picky)(textFrames(5), ctx)) out.push(f)
+    expect(texts(out)).toEqual(['0:0', '3:3', '4:4'])
+    expect(errorsOf(errors)).toEqual([
+      { processor: expect.stringMatching(/picky$/), error: 'picky cannot take 1' },
+      { processor: expect.stringMatching(/picky$/), error: expect.stringMatching(/not a frame/) },
+    ])
+    // The iteration awaited the last stage's processor raw: no guarded next() of a stage was needed.
+    expect(guarded).not.toHaveBeenCalled()
+  })
+
+  it('without an error handler the exception rejects the iteration with a PipelineError naming the stage', async () => {
+    const out: Frame[] = []
+    const iterate = async (): Promise<void> => {
+      for await (const f of pipeline(counter(), picky)(textFrames(5))) out.push(f)
+    }
+    const failure = await iterate().then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    expect(failure).toBeInstanceOf(PipelineError)
+    expect((failure as PipelineError).frame.processor).toMatch(/picky$/)
+    expect(texts(out)).toEqual(['0:0'])
+  })
+
+  it('a processor that throws in the middle restarts alone: every stage after it keeps its state', async () => {
+    const middle: Processor = async function* middle(source) {
+      for await (const f of source) {
+        if (f.type === 'text' && f.text === '1:1') throw new Error('middle cannot take 1')
+        yield f
+      }
+    }
+    const chain = (): Processor => pipeline(counter(), middle, counter(), counter())
+    const expected = ['0:0:0:0', '2:2:1:1', '3:3:2:2', '4:4:3:3']
+    const errors: Frame[] = []
+    const direct: Frame[] = []
+    for await (const f of chain()(textFrames(5), detachedContext('direct', { onError: (e) => errors.push(e) }))) direct.push(f)
+    expect(texts(direct)).toEqual(expected)
+    const upstream: Frame[] = []
+    const handle = run(chain(), textFrames(5), { onUpstream: (f) => upstream.push(f) })
+    const ran: Frame[] = []
+    for await (const f of handle) ran.push(f)
+    expect(texts(ran)).toEqual(expected)
+    for (const reported of [errors, upstream]) {
+      expect(errorsOf(reported)).toEqual([{ processor: expect.stringMatching(/middle$/), error: 'middle cannot take 1' }])
+    }
   })
 })
