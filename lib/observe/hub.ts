@@ -196,6 +196,11 @@ export class ObserverHub implements FrameTap, ObservedTask {
     await Promise.all(this.attached.map((a) => a.queue.idle()))
   }
 
+  /** True when some attached observer runs the task's work itself (`runTask`). */
+  wrapsTask(): boolean {
+    return this.attached.some((a) => a.observer?.runTask !== undefined)
+  }
+
   /** Runs `fn` through the `runTask` of every attached observer that has one (the first attached outermost). */
   runTask<T>(fn: () => T): T {
     let run = fn
