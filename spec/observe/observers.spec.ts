@@ -88,6 +88,31 @@ describe('observers', () => {
     expect(ups[0]?.frame.type).toBe('error')
   })
 
+  it('see the steps of a fused run up to the one that failed, in order, before the failure is reported', async () => {
+    const rec = recorder()
+    const tag = (label: string) => map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(`${f.text}${label}`) : f), label)
+    const middle = map((f) => {
+      if (f.kind === 'data' && f.type === 'text' && f.text === 'boom-a') throw new Error('no boom')
+      if (f.kind === 'data' && f.type === 'text' && f.text === 'bad-a') return 'not a frame' as never
+      return f
+    }, 'middle')
+    const handle = run(pipeline(tag('-a'), middle, tag('-c')), ['ok', 'boom', 'bad', 'fine'].map((t) => Frames.text(t)), { name: 'F', observe: rec.observe })
+    for await (const _ of handle) void _
+    expect((await handle.result).errors).toHaveLength(2)
+    await sleep(20)
+    const seen = frameEvents(rec.events).flatMap((e) =>
+      e.at === 'processor' && ((e.frame.kind === 'data' && e.frame.type === 'text') || e.direction === 'up')
+        ? [`${e.processor.slice(2)}:${e.frame.kind === 'data' && e.frame.type === 'text' ? e.frame.text : e.frame.type}`]
+        : [],
+    )
+    expect(seen).toEqual([
+      '-a:ok-a', 'middle:ok-a', '-c:ok-a-c',
+      '-a:boom-a', 'middle:error',
+      '-a:bad-a', 'middle:error',
+      '-a:fine-a', 'middle:fine-a', '-c:fine-a-c',
+    ])
+  })
+
   it('can be attached to a running task and detached again', async () => {
     const rec = recorder()
     const task = new PipelineTask(pipeline(slowEcho), { name: 'late' })
