@@ -86,9 +86,9 @@ function mapRun(fns: readonly ((frame: Frame, ctx: ProcessorContext) => Frame)[]
   const names = ctxs.map((c) => c.name)
   const runtime = (ctxs[0] as Context).runtime
   const outs = new Array<Frame>(n)
+  // The slots are overwritten by the next frame, not cleared: at most one frame per step stays referenced meanwhile.
   const report = (count: number): void => {
     runtime.tap?.steps(outs, names, count)
-    for (let j = 0; j < count; j++) outs[j] = undefined as unknown as Frame
   }
   return (frame) => {
     let f: Frame = frame

@@ -35,6 +35,12 @@ export interface OpenTelemetryOptions extends TurnOptions {
    * OpenTelemetry context, whatever this says.
    */
   readonly storage?: boolean
+  /**
+   * Per-processor spans (`apipeline.processing …`, `apipeline.ttfb …`) and frame counts. Default true. With false, the
+   * observer selects only the frames entering and leaving the task (`at: ['input', 'output']`): the stages are not
+   * tapped at all, and the trace keeps the session and turn spans (TTFB, total, interrupted) and the frames in and out.
+   */
+  readonly perProcessor?: boolean
 }
 
 /**
@@ -98,6 +104,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
   if (typeof tracer.startSpan !== 'function') throw new TypeError('openTelemetry(options.tracer) must be an OpenTelemetry Tracer')
   if (options.storage !== undefined && typeof options.storage !== 'boolean') throw new TypeError('openTelemetry(options.storage) must be a boolean')
   const storage = options.storage === true
+  if (options.perProcessor !== undefined && typeof options.perProcessor !== 'boolean') throw new TypeError('openTelemetry(options.perProcessor) must be a boolean')
+  const perProcessor = options.perProcessor !== false
   const sessions = new Map<number, SessionSpans>()
 
   const open = (task: string, session: number, startTime: number): SessionSpans => {
@@ -221,6 +229,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
   return {
     name: options.name ?? 'opentelemetry',
     ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
+    ...(perProcessor ? {} : { at: ['input', 'output'] as const }),
     onEvents,
     runTask<T>(task: ObservedTask, run: () => T): T {
       const s = open(task.name, task.session, Date.now())
