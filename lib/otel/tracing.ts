@@ -171,7 +171,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     span.end(epoch(Math.max(end, turn.start)))
   }
 
-  const tracker = new TurnTracker(options, onTurn, options.processor === undefined ? undefined : describe(options.processor))
+  // Lifecycle events reach onLifecycle (declared below) in the tracker's pass over each batch.
+  const tracker: TurnTracker = new TurnTracker(options, onTurn, options.processor === undefined ? undefined : describe(options.processor), (event) =>
+    onLifecycle(event),
+  )
 
   const close = (s: SessionSpans, event: Extract<ObserverEvent, { type: 'ended' }>, counts: SessionCounts | undefined): void => {
     const span: Span = s.session.span
@@ -213,18 +216,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     }
   }
 
-  /** Hands a batch (of one session) to the turn tracker, which also counts its frames; lifecycle events in order. */
-  const onEvents = (batch: EventBatch): void => {
-    let from = 0
-    for (let i = 0; i < batch.length; i++) {
-      if (batch.type(i) === 'frame') continue
-      // The turn tracker sees the frames before a lifecycle event before it.
-      tracker.pushBatch(batch, from, i)
-      onLifecycle(batch.event(i))
-      from = i + 1
-    }
-    tracker.pushBatch(batch, from, batch.length)
-  }
+  /** Hands a batch (of one session) to the turn tracker, which also counts its frames and hands back lifecycle events in order. */
+  const onEvents = (batch: EventBatch): void => tracker.pushBatch(batch)
 
   return {
     name: options.name ?? 'opentelemetry',
