@@ -127,7 +127,8 @@ export function sessionStorageInUse(): number {
 }
 
 /**
- * The session whose task is running the current code, if any.
+ * The session whose task is running the current code, if any: found through the registered context manager, or
+ * through the storage of the integration (`openTelemetry({ storage: true })`); undefined otherwise.
  * @example
  * ```ts
  * import { activeSession } from 'apipeline-ts/otel'
@@ -140,7 +141,8 @@ export function activeSession(): ActiveSession | undefined {
 
 /**
  * The OpenTelemetry context to parent spans on: the running task's session context, else the active context. Use it
- * when no global context manager is registered (with one, `context.active()` already gives the same).
+ * when no global context manager is registered and the integration carries the session itself
+ * (`openTelemetry({ storage: true })`); with a context manager, `context.active()` already gives the same.
  * @example
  * ```ts
  * import { trace } from '@opentelemetry/api'
