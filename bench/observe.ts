@@ -2,15 +2,20 @@
  * Observability overhead, side by side in one process (round robin, median of the repetitions). Each run is timed
  * until its observers have received everything (`observersIdle()`), so the delivery of events is counted.
  *
- * - B1 observed: `run(pipeline(map × 10))` (ten fused per-frame stages) with no observer; with one observer counting
- *   frame events (every frame leaving each of the ten stages, plus input and output), given one event at a time
- *   (`onEvent`) or in batches (`onEvents`); with one observer selecting only the task's input and output (`at`); with
- *   the latency breakdown; and with the OpenTelemetry integration (an SDK tracer provider with an in-memory exporter;
- *   a turn starts every 1,000 frames), once without a context manager (the integration's own session storage) and
- *   once with `AsyncLocalStorageContextManager` registered, next to no observer with that context manager registered
- *   (the context manager slows every async operation of the process, observed or not: that row is its baseline), and
- *   no observer with the task run inside an AsyncLocalStorage (the cost of a per-task context alone, on every promise).
- * - B2 observed: the same for `run(pipeline(10 async generators))`.
+ * - B1 observed: `pipeline(map × 10)` (ten fused per-frame stages) run by a `PipelineTask` read with `frames()`, with
+ *   no observer; with one observer counting frame events (every frame leaving each of the ten stages, plus input and
+ *   output), given one event at a time (`onEvent`) or in batches (`onEvents`); with one observer selecting only the
+ *   task's input and output (`at`); with the latency breakdown; and with the OpenTelemetry integration (an SDK tracer
+ *   provider with a batching span processor and an in-memory exporter, flushed at the end of each pass; a turn starts
+ *   every 1,000 frames): without a context manager (by default no
+ *   context is carried: the integration parents its spans itself), the same with `perProcessor: false` (session and
+ *   turn spans from the task's input and output only), without one but with `storage: true` (its own
+ *   AsyncLocalStorage; compared with no observer run inside an AsyncLocalStorage, the cost of a per-task context alone,
+ *   on every promise), and with `AsyncLocalStorageContextManager` registered and in use (as in an application whose
+ *   SDK runs work in contexts), compared with no observer under the same context manager. Last, the same pipeline
+ *   through `run()`, which keeps its pull mode when observed, with no observer (compared with the task) and with
+ *   the counting and `at` observers (compared with `run()` unobserved).
+ * - B2 observed: the same for `pipeline(10 async generators)`.
  * - Slow observer: an observer that takes 1 ms per event (it awaits a timer) on B1: its queue fills, the surplus is
  *   dropped and counted, and the pipeline runs at the speed of the unobserved one.
  *
@@ -20,10 +25,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { pathToFileURL } from 'node:url'
-import { context } from '@opentelemetry/api'
+import { ROOT_CONTEXT, context, createContextKey } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { Frames, PipelineTask, latencyBreakdown, map, pipeline, type Frame, type ObserverObject, type Observer, type Processor } from '../lib/index.js'
+import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
+import { Frames, PipelineTask, latencyBreakdown, map, pipeline, run, type Frame, type ObserverObject, type Observer, type Processor } from '../lib/index.js'
 import { openTelemetry } from '../lib/otel/index.js'
 import { formatTable, timeSideBySide, type BenchRow } from './harness.js'
 import { benchFrames, benchReps } from './serial.js'
@@ -51,6 +56,32 @@ function input(n: number): Frame[] {
   return Array.from({ length: n }, (_, i) => (i % TURN_EVERY === 0 ? Frames.app('userTurn', { i }) : Frames.text('x')))
 }
 const isTurnStart = (f: Frame): boolean => f.kind === 'app' && f.type === 'userTurn'
+
+/**
+ * One pass with `run()` (pull mode, observed or not): read to the end, then until every observer has received the
+ * `ended` event (the last one).
+ */
+async function runPulled(processor: Processor, frames: readonly Frame[], observe: readonly Observer[]): Promise<void> {
+  let ended = 0
+  const watched = observe.map((o): Observer => {
+    if (typeof o === 'function') return (e) => (e.type === 'ended' && ended++, o(e))
+    if (o.onEvents !== undefined) {
+      const onEvents = o.onEvents.bind(o)
+      return Object.assign(Object.create(o) as ObserverObject, {
+        onEvents: (batch: Parameters<typeof onEvents>[0]) => {
+          for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'ended') ended++
+          return onEvents(batch)
+        },
+      })
+    }
+    const onEvent = (o.onEvent as NonNullable<ObserverObject['onEvent']>).bind(o)
+    return Object.assign(Object.create(o) as ObserverObject, { onEvent: (e: Parameters<typeof onEvent>[0]) => (e.type === 'ended' && ended++, onEvent(e)) })
+  })
+  let n = 0
+  for await (const _ of run(processor, frames, watched.length === 0 ? {} : { observe: watched })) n++
+  for (let i = 0; i < 10_000 && ended < watched.length; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+  if (n !== frames.length + 2 || ended < watched.length) throw new Error(`expected ${frames.length + 2} frames out and every observer ended, got ${n}`)
+}
 
 /** One pass: the task over `frames`, read to the end, until its observers have received everything. */
 async function runOnce(processor: Processor, frames: readonly Frame[], observe: readonly Observer[]): Promise<PipelineTask> {
@@ -80,6 +111,8 @@ interface Variant {
   readonly contextManager?: boolean
   /** Runs the task inside an AsyncLocalStorage of its own (what per-task context costs by itself). */
   readonly asyncLocalStorage?: boolean
+  /** Runs the pass with `run()` (pull mode) instead of `PipelineTask` + `frames()`. */
+  readonly pulled?: boolean
 }
 
 const storage = new AsyncLocalStorage<string>()
@@ -93,37 +126,56 @@ async function withAsyncLocalStorage<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 const contextManager = new AsyncLocalStorageContextManager()
-/** Runs `fn` with the context manager registered (and unregistered after: its hook costs every later run). */
+const APP = createContextKey('bench app')
+/**
+ * Runs `fn` with the context manager registered and in use, as in an application whose SDK and instrumentations run
+ * their work in contexts (the manager's AsyncLocalStorage is enabled); unregistered after, since its hook costs every
+ * later run.
+ */
 async function withContextManager<T>(fn: () => Promise<T>): Promise<T> {
   context.setGlobalContextManager(contextManager.enable())
   try {
-    return await fn()
+    return await context.with(ROOT_CONTEXT.setValue(APP, true), fn)
   } finally {
     context.disable()
   }
 }
 
 const exporter = new InMemorySpanExporter()
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+// A batching span processor, as in production (the simple one exports each span on its own: ~3x the CPU per span).
+const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536 })] })
 const tracer = provider.getTracer('bench')
 
 const NO_OBSERVER = 'no observer'
+/** Spans exported by the last pass of each OpenTelemetry variant. */
+const spansOf = new Map<string, number>()
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
-const NO_OBSERVER_CM = 'no observer, context manager registered'
+const NO_OBSERVER_CM = 'no observer, context manager in use'
+const NO_OBSERVER_ALS = 'no observer, inside an AsyncLocalStorage'
+const NO_OBSERVER_RUN = 'run() (pull mode), no observer'
 
 function variants(processor: () => Processor): Variant[] {
   let events = 0
   let batched = 0
   let ends = 0
-  let spans = 0
-  const otel = (): Observer[] => {
-    spans = exporter.getFinishedSpans().length
+  const otel = (storage = false, perProcessor = true) => (): Observer[] => {
     exporter.reset()
-    return [openTelemetry({ tracer, isTurnStart, processor: processor() })]
+    return [openTelemetry({ tracer, isTurnStart, processor: processor(), storage, perProcessor })]
+  }
+  const counting = (): Observer[] => {
+    batched = 0
+    return [
+      {
+        name: 'batches',
+        onEvents(batch) {
+          for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'frame') batched++
+        },
+      },
+    ]
   }
   return [
     { name: NO_OBSERVER, observers: () => [] },
@@ -138,17 +190,7 @@ function variants(processor: () => Processor): Variant[] {
     },
     {
       name: 'one observer, onEvents batches (counts frame events)',
-      observers: () => {
-        batched = 0
-        return [
-          {
-            name: 'batches',
-            onEvents(batch) {
-              for (let i = 0; i < batch.length; i++) if (batch.type(i) === 'frame') batched++
-            },
-          },
-        ]
-      },
+      observers: counting,
       note: () => `${batched} events in the last run`,
       target: 'target ≤ 1.10x',
     },
@@ -163,19 +205,46 @@ function variants(processor: () => Processor): Variant[] {
     { name: 'latencyBreakdown()', observers: () => [latencyBreakdown({ isTurnStart, processor: processor() })] },
     {
       name: 'OpenTelemetry, no context manager',
-      observers: otel,
-      note: () => `${spans || exporter.getFinishedSpans().length} spans per run`,
+      observers: otel(),
       target: 'target ≤ 1.25x',
     },
-    { name: 'no observer, inside an AsyncLocalStorage', observers: () => [], asyncLocalStorage: true, baseline: NO_OBSERVER },
+    {
+      name: 'OpenTelemetry, no context manager, perProcessor: false (session and turn spans)',
+      observers: otel(false, false),
+      target: 'target ≤ 1.25x',
+    },
+    { name: NO_OBSERVER_ALS, observers: () => [], asyncLocalStorage: true, baseline: NO_OBSERVER },
+    {
+      name: 'OpenTelemetry, no context manager, storage: true, vs no observer inside an AsyncLocalStorage',
+      observers: otel(true),
+      baseline: NO_OBSERVER_ALS,
+    },
     { name: NO_OBSERVER_CM, observers: () => [], contextManager: true, baseline: NO_OBSERVER },
     {
-      name: 'OpenTelemetry, context manager registered',
-      observers: otel,
+      name: 'OpenTelemetry, context manager in use, vs no observer with it',
+      observers: otel(),
       contextManager: true,
       baseline: NO_OBSERVER_CM,
-      note: () => `${spans || exporter.getFinishedSpans().length} spans per run`,
       target: 'target ≤ 1.25x',
+    },
+    { name: NO_OBSERVER_RUN, observers: () => [], pulled: true, baseline: NO_OBSERVER },
+    {
+      name: 'run() (pull mode), one observer, onEvents batches',
+      observers: counting,
+      pulled: true,
+      baseline: NO_OBSERVER_RUN,
+      note: () => `${batched} events in the last run`,
+      target: 'target ≤ 1.10x',
+    },
+    {
+      name: "run() (pull mode), one observer, at: ['input', 'output']",
+      observers: () => {
+        ends = 0
+        return [{ name: 'ends', at: ['input', 'output'], onEvent: (e) => void (e.type === 'frame' && ends++) }]
+      },
+      pulled: true,
+      baseline: NO_OBSERVER_RUN,
+      note: () => `${ends} events in the last run`,
     },
   ]
 }
@@ -186,9 +255,14 @@ async function observedRows(bench: string, processor: () => Processor, n: number
   // CPU time of the process per pass, next to the wall time: on a shared machine it varies much less.
   const cpu = new Map<string, number[]>()
   const pass = (v: Variant) => async (): Promise<void> => {
-    const once = () => runOnce(processor(), frames, v.observers())
+    const once = (): Promise<unknown> => (v.pulled === true ? runPulled(processor(), frames, v.observers()) : runOnce(processor(), frames, v.observers()))
     const c0 = process.cpuUsage()
     await (v.contextManager === true ? withContextManager(once) : v.asyncLocalStorage === true ? withAsyncLocalStorage(once) : once())
+    // The spans of the pass are exported within it.
+    if (v.name.startsWith('OpenTelemetry')) {
+      await provider.forceFlush()
+      spansOf.set(v.name, exporter.getFinishedSpans().length)
+    }
     const c = process.cpuUsage(c0)
     const list = cpu.get(v.name) ?? []
     list.push((c.user + c.system) / 1000)
@@ -204,7 +278,8 @@ async function observedRows(bench: string, processor: () => Processor, n: number
       baseline === undefined
         ? `baseline; CPU ${cpuMs(v.name).toFixed(0)} ms`
         : `${(ms / (times[baseline] as number)).toFixed(2)}x the time of ${baseline}, ${(cpuMs(v.name) / cpuMs(baseline)).toFixed(2)}x its CPU time`
-    const note = [ratio, v.target, v.note?.()].filter((s) => s !== undefined && s !== '').join('; ')
+    const spans = spansOf.get(v.name)
+    const note = [ratio, v.target, v.note?.(), spans === undefined ? undefined : `${spans} spans per run`].filter((s) => s !== undefined && s !== '').join('; ')
     const row: BenchRow = { bench, variant: v.name, frames: n, ms, stages: STAGES, note }
     return baseline === undefined ? row : { ...row, baseline }
   })

@@ -63,6 +63,33 @@ export function mapStep(fn: (frame: Frame, ctx: ProcessorContext) => Frame): Fra
  */
 function mapRun(fns: readonly ((frame: Frame, ctx: ProcessorContext) => Frame)[], ctxs: readonly Context[], downstream: (frame: Frame) => void, observed: boolean): (frame: Frame) => void {
   const n = fns.length
+  if (!observed) {
+    return (frame) => {
+      let f: Frame = frame
+      for (let j = 0; j < n; j++) {
+        const ctx = ctxs[j] as Context
+        try {
+          f = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
+        } catch (err) {
+          reportStepError(ctx, err)
+          return
+        }
+        if (!isFrameShaped(f)) {
+          reportNonFrame(ctx, f)
+          return
+        }
+      }
+      downstream(f)
+    }
+  }
+  // Observed: the steps' outputs are collected and handed to the observers in one call, before anything goes on.
+  const names = ctxs.map((c) => c.name)
+  const runtime = (ctxs[0] as Context).runtime
+  const outs = new Array<Frame>(n)
+  // The slots are overwritten by the next frame, not cleared: at most one frame per step stays referenced meanwhile.
+  const report = (count: number): void => {
+    runtime.tap?.steps(outs, names, count)
+  }
   return (frame) => {
     let f: Frame = frame
     for (let j = 0; j < n; j++) {
@@ -70,15 +97,18 @@ function mapRun(fns: readonly ((frame: Frame, ctx: ProcessorContext) => Frame)[]
       try {
         f = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
       } catch (err) {
+        report(j)
         reportStepError(ctx, err)
         return
       }
       if (!isFrameShaped(f)) {
+        report(j)
         reportNonFrame(ctx, f)
         return
       }
-      if (observed) ctx.runtime.tap?.frame(f, ctx.name, 'down')
+      outs[j] = f
     }
+    report(n)
     downstream(f)
   }
 }

@@ -372,7 +372,8 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
 
   /**
    * The output for `run()`: its reader pulls the pipeline itself (no driver; see `OutputPuller`), through
-   * {@link pullNext} whenever the returned queue is empty. Call before `run()`; with observers the task drives as usual.
+   * {@link pullNext} whenever the returned queue is empty. Call before `run()`; with an observer that has `runTask` the
+   * task drives as usual.
    * @internal
    */
   pulledFrames(): Channel<Frame> {
@@ -443,15 +444,16 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     for (let i = first.length - 1; i >= 0; i--) this.input.unshiftFirst(first[i] as Frame)
     this.runtime.start = this.startFrame
     const hub = this.hub
-    if (this.puller !== undefined && hub === undefined) {
+    hub?.started(this.startFrame, first)
+    // Pull mode (run()) also when observed; an observer that runs the task's work in a context of its own (`runTask`)
+    // needs the driver, whose every step starts inside that context.
+    if (this.puller !== undefined && hub?.wrapsTask() !== true) {
       this.hookOutput(this.iterator)
       this.puller.begin(this.iterator)
-    }
-    else if (hub === undefined) void this.drive()
-    else {
+    } else {
       this.puller = undefined
-      hub.started(this.startFrame, first)
-      hub.runTask(() => void this.drive())
+      if (hub === undefined) void this.drive()
+      else hub.runTask(() => void this.drive())
     }
     return this.resultPromise
   }

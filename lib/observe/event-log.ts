@@ -15,13 +15,17 @@ const POINTS: readonly FramePoint[] = ['input', 'processor', 'output']
 /** A growable ring of events; `written` counts every event ever appended. */
 export class EventLog {
   private size = 256
-  private items: (Frame | LifecycleEvent | undefined)[] = new Array<Frame | LifecycleEvent | undefined>(this.size)
-  private procs: (string | undefined)[] = new Array<string | undefined>(this.size)
+  private mask = this.size - 1
+  private items: (Frame | LifecycleEvent | undefined)[] = new Array<Frame | LifecycleEvent | undefined>(this.size).fill(undefined)
+  private procs: (string | undefined)[] = new Array<string | undefined>(this.size).fill(undefined)
   private codes = new Uint8Array(this.size)
   private times = new Float64Array(this.size)
   written = 0
-  /** A position no reader is behind (refreshed from `readers` when the ring is full). */
-  private oldestHint = 0
+  /**
+   * The position up to which events can be written without overwriting one a reader still needs (refreshed from
+   * `readers` when reached): one comparison per event.
+   */
+  private until = this.size
 
   constructor(
     readonly task: string,
@@ -37,53 +41,56 @@ export class EventLog {
 
   /** Appends a frame event; `code` is its `eventCode` (direction and point). */
   frame(frame: Frame, processor: string, code: number, time: number): void {
-    const i = this.written - this.oldestHint >= this.size ? this.slot() : this.written & (this.size - 1)
+    const n = this.written
+    if (n >= this.until) this.room()
+    const i = n & this.mask
     this.items[i] = frame
     this.procs[i] = processor
     this.codes[i] = code
     this.times[i] = time
-    this.written++
+    this.written = n + 1
   }
 
   /** The code of the event at position `n`: its `eventCode`, or {@link LIFECYCLE}. */
   codeAt(n: number): number {
-    return this.codes[n & (this.size - 1)] as number
+    return this.codes[n & this.mask] as number
   }
 
   /** The frame of the frame event at position `n`. */
   frameAt(n: number): Frame {
-    return this.items[n & (this.size - 1)] as Frame
+    return this.items[n & this.mask] as Frame
   }
 
   /** The time of the event at position `n`. */
   timeAt(n: number): number {
-    return this.times[n & (this.size - 1)] as number
+    return this.times[n & this.mask] as number
   }
 
   /** The type of the event at position `n`. */
   typeAt(n: number): ObserverEvent['type'] {
-    const i = n & (this.size - 1)
+    const i = n & this.mask
     return this.codes[i] === LIFECYCLE ? (this.items[i] as LifecycleEvent).type : 'frame'
   }
 
   /** The direction of the frame event at position `n`. */
   directionAt(n: number): FlowDirection {
-    return DIRECTIONS[(this.codes[n & (this.size - 1)] as number) & 1] as FlowDirection
+    return DIRECTIONS[(this.codes[n & this.mask] as number) & 1] as FlowDirection
   }
 
   /** The point of the frame event at position `n`. */
   pointAt(n: number): FramePoint {
-    return POINTS[((this.codes[n & (this.size - 1)] as number) >> 1) & 3] as FramePoint
+    return POINTS[((this.codes[n & this.mask] as number) >> 1) & 3] as FramePoint
   }
 
   /** The processor of the frame event at position `n`. */
   processorAt(n: number): string {
-    return this.procs[n & (this.size - 1)] as string
+    return this.procs[n & this.mask] as string
   }
 
   /** Appends a lifecycle event. */
   lifecycle(event: LifecycleEvent): void {
-    const i = this.slot()
+    if (this.written >= this.until) this.room()
+    const i = this.written & this.mask
     this.items[i] = event
     this.procs[i] = undefined
     this.codes[i] = LIFECYCLE
@@ -93,7 +100,7 @@ export class EventLog {
 
   /** The event at position `n` (which must still be in the ring) as an object. */
   read(n: number): ObserverEvent {
-    const i = n & (this.size - 1)
+    const i = n & this.mask
     const code = this.codes[i] as number
     const item = this.items[i]
     if (code === LIFECYCLE) return item as LifecycleEvent
@@ -116,21 +123,20 @@ export class EventLog {
   }
 
   /**
-   * The slot of the next event. The ring grows (up to the readers' limit) rather than overwrite an event a reader still
-   * needs; at the limit the oldest event is overwritten, and the reader that needed it counts it as dropped.
+   * Makes room for the next event. The ring grows (up to the readers' limit) rather than overwrite an event a reader
+   * still needs; at the limit the oldest event is overwritten, and the reader that needed it counts it as dropped.
    */
-  private slot(): number {
-    if (this.written - this.oldestHint >= this.size) {
-      this.oldestHint = this.readers.oldest()
-      while (this.written - this.oldestHint >= this.size && this.size < this.readers.limit) this.grow()
-    }
-    return this.written & (this.size - 1)
+  private room(): void {
+    const oldest = this.readers.oldest()
+    while (this.written - oldest >= this.size && this.size < this.readers.limit) this.grow()
+    // At the limit: one event at a time overwrites the oldest.
+    this.until = Math.max(oldest, this.written - this.size + 1) + this.size
   }
 
   private grow(): void {
     const next = this.size * 2
-    const items = new Array<Frame | LifecycleEvent | undefined>(next)
-    const procs = new Array<string | undefined>(next)
+    const items = new Array<Frame | LifecycleEvent | undefined>(next).fill(undefined)
+    const procs = new Array<string | undefined>(next).fill(undefined)
     const codes = new Uint8Array(next)
     const times = new Float64Array(next)
     const from = Math.max(0, this.written - this.size)
@@ -147,6 +153,7 @@ export class EventLog {
     this.codes = codes
     this.times = times
     this.size = next
+    this.mask = next - 1
   }
 }
 

@@ -24,6 +24,8 @@ let jobTime = -1
 const endOfJob = (): void => {
   jobTime = -1
 }
+/** A settled promise: a reaction on it runs once the current job is over (cheaper than `queueMicrotask`). */
+const SETTLED = Promise.resolve()
 /**
  * The time of the current job of the event loop: read once per synchronous run and shared by every event seen in it
  * (a batch of frames taken in one hop, the fused steps handling one frame), so an observed run pays one clock read per
@@ -32,7 +34,7 @@ const endOfJob = (): void => {
 const now = (): number => {
   if (jobTime < 0) {
     jobTime = performance.now()
-    queueMicrotask(endOfJob)
+    void SETTLED.then(endOfJob)
   }
   return jobTime
 }
@@ -196,6 +198,11 @@ export class ObserverHub implements FrameTap, ObservedTask {
     await Promise.all(this.attached.map((a) => a.queue.idle()))
   }
 
+  /** True when some attached observer runs the task's work itself (`runTask`). */
+  wrapsTask(): boolean {
+    return this.attached.some((a) => a.observer?.runTask !== undefined)
+  }
+
   /** Runs `fn` through the `runTask` of every attached observer that has one (the first attached outermost). */
   runTask<T>(fn: () => T): T {
     let run = fn
@@ -217,6 +224,22 @@ export class ObserverHub implements FrameTap, ObservedTask {
       this.seenUp.add(frame)
       if (this.selects(processor)) this.emitFrame(frame, processor, UP, alone)
     } else if (this.wanted[DOWN] === 1 && (this.paths === undefined || this.selects(processor))) this.emitFrame(frame, processor, DOWN, alone)
+  }
+
+  steps(frames: readonly Frame[], names: readonly string[], count: number): void {
+    if (count === 0 || this.wanted[DOWN] !== 1 || this.ended || this.attached.length === 0) return
+    if (this.early !== undefined && this.runtime.start === undefined) {
+      for (let j = 0; j < count; j++) this.frame(frames[j] as Frame, names[j] as string, 'down')
+      return
+    }
+    const time = now()
+    const log = this.log
+    const paths = this.paths
+    for (let j = 0; j < count; j++) {
+      const name = names[j] as string
+      if (paths === undefined || this.selects(name)) log.frame(frames[j] as Frame, name, DOWN, time)
+    }
+    if (!this.scheduled) this.schedule()
   }
 
   /** A frame the task accepted as input. */

@@ -14,4 +14,9 @@ export interface FrameTap {
    * is read for it alone rather than shared with the rest of the job.
    */
   frame(frame: Frame, processor: string, direction: FlowDirection, alone?: boolean): void
+  /**
+   * The frames that left the first `count` steps of a fused run during one synchronous call (`frames[j]` left the step
+   * named `names[j]`), in order, travelling downstream: the same as `count` calls of {@link FrameTap.frame}, in one.
+   */
+  steps(frames: readonly Frame[], names: readonly string[], count: number): void
 }

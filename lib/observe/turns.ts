@@ -165,6 +165,11 @@ export class TurnTracker {
     options: TurnOptions,
     private readonly onTurn: (turn: TurnReport) => void,
     graph?: PipelineGraph,
+    /**
+     * Receives the lifecycle events met in batches instead of the tracker, which it must then be given with
+     * {@link TurnTracker.push} (so an observer reacts to them in the same pass over a batch).
+     */
+    private readonly onLifecycle?: (event: ObserverEvent) => void,
   ) {
     this.isTurnStart = options.isTurnStart ?? isContent
     this.isOutput = options.isOutput ?? isContent
@@ -219,7 +224,7 @@ export class TurnTracker {
         const n = batch.position(i)
         const code = log.codeAt(n)
         if (code === LIFECYCLE) {
-          this.push(log.read(n))
+          this.lifecycle(log.read(n))
           s = this.sessions.get(session)
         } else if (s !== undefined) this.onFrame(session, s, log.frameAt(n), log.processorAt(n), code, log, n)
       }
@@ -227,10 +232,15 @@ export class TurnTracker {
     }
     for (let i = from; i < to; i++) {
       if (batch.type(i) !== 'frame') {
-        this.push(batch.event(i))
+        this.lifecycle(batch.event(i))
         s = this.sessions.get(session)
       } else if (s !== undefined) this.onFrame(session, s, batch.frame(i), batch.processor(i), eventCode(batch.direction(i), batch.at(i)), { timeAt: () => batch.time(i) }, 0)
     }
+  }
+
+  private lifecycle(event: ObserverEvent): void {
+    if (this.onLifecycle === undefined) this.push(event)
+    else this.onLifecycle(event)
   }
 
   /** The frames of `session` so far (undefined once it has ended). */

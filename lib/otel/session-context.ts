@@ -5,9 +5,10 @@
  *
  * The session travels in the OpenTelemetry context itself (under a context key of its own). When a context manager
  * that follows async work is registered (`AsyncLocalStorageContextManager`, which the Node SDK registers), that is all
- * it takes: no hook of ours is added. Without one, an AsyncLocalStorage of this module carries it; that storage is
- * enabled only while a traced task runs and disabled again when the last one has ended, because an enabled
- * AsyncLocalStorage (Node 20) runs a hook on every promise the process creates, traced or not.
+ * it takes: no hook of ours is added. Without one, and only when asked for (`openTelemetry({ storage: true })`), an
+ * AsyncLocalStorage of this module carries it; that storage is enabled only while a traced task runs and disabled
+ * again when the last one has ended, because an enabled AsyncLocalStorage (Node 20) runs a hook on every promise the
+ * process creates, traced or not.
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
@@ -89,7 +90,8 @@ export function runInSession<T>(session: ActiveSession, fn: () => T): T {
 
 /**
  * Runs a task's work (`run`) in `session` for as long as the task runs: call `leave()` once the task has ended.
- * Without a context manager registered, this enables the storage of this module until the last such task has left.
+ * Without a context manager registered, this enables the storage of this module until the last such task has left;
+ * with `ownStorage` false it does not, and the work runs with no session.
  * @example
  * ```ts
  * import { context, trace } from '@opentelemetry/api'
@@ -99,8 +101,9 @@ export function runInSession<T>(session: ActiveSession, fn: () => T): T {
  * void result.then(leave)
  * ```
  */
-export function enterSession<T>(session: ActiveSession, run: () => T): { readonly result: T; readonly leave: () => void } {
+export function enterSession<T>(session: ActiveSession, run: () => T, ownStorage = true): { readonly result: T; readonly leave: () => void } {
   if (contextManagerRegistered()) return { result: otelContext.with(session.context, run), leave: () => {} }
+  if (!ownStorage) return { result: run(), leave: () => {} }
   onStorage++
   let left = false
   const leave = (): void => {
@@ -124,7 +127,8 @@ export function sessionStorageInUse(): number {
 }
 
 /**
- * The session whose task is running the current code, if any.
+ * The session whose task is running the current code, if any: found through the registered context manager, or
+ * through the storage of the integration (`openTelemetry({ storage: true })`); undefined otherwise.
  * @example
  * ```ts
  * import { activeSession } from 'apipeline-ts/otel'
@@ -137,7 +141,8 @@ export function activeSession(): ActiveSession | undefined {
 
 /**
  * The OpenTelemetry context to parent spans on: the running task's session context, else the active context. Use it
- * when no global context manager is registered (with one, `context.active()` already gives the same).
+ * when no global context manager is registered and the integration carries the session itself
+ * (`openTelemetry({ storage: true })`); with a context manager, `context.active()` already gives the same.
  * @example
  * ```ts
  * import { trace } from '@opentelemetry/api'

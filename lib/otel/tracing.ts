@@ -26,6 +26,21 @@ export interface OpenTelemetryOptions extends TurnOptions {
   readonly name?: string
   /** Queue capacity of the observer. Default 16384. */
   readonly capacity?: number
+  /**
+   * With no OpenTelemetry context manager registered: carry each task's session into its processors' code in an
+   * AsyncLocalStorage of the integration, so that `activeSession()` and `sessionContext()` find it there. On Node 20 an
+   * enabled AsyncLocalStorage runs a hook on every promise of the process (about 2x the CPU time of a trivial
+   * pipeline), paid while a traced task runs. Default false: the spans of the integration are parented explicitly and
+   * need no context. With a context manager registered (the Node SDK registers one) the session travels in the
+   * OpenTelemetry context, whatever this says.
+   */
+  readonly storage?: boolean
+  /**
+   * Per-processor spans (`apipeline.processing …`, `apipeline.ttfb …`) and frame counts. Default true. With false, the
+   * observer selects only the frames entering and leaving the task (`at: ['input', 'output']`): the stages are not
+   * tapped at all, and the trace keeps the session and turn spans (TTFB, total, interrupted) and the frames in and out.
+   */
+  readonly perProcessor?: boolean
 }
 
 /**
@@ -65,9 +80,11 @@ const epoch = (time: number): number => performance.timeOrigin + time
  * - per processor that produced output in the turn, a **processing span** (`apipeline.processing <processor>`) child
  *   of the turn span, and under it a **TTFB span** (`apipeline.ttfb <processor>`).
  *
- * Each task's work runs in its own context (AsyncLocalStorage) when the observer is given with the `observe` option:
- * inside processors, `context.active()` (with a context manager registered) and {@link sessionContext} give the
- * task's session span, so spans created there join the right trace even with many sessions running at once.
+ * Each task's work runs in its own context when the observer is given with the `observe` option: with a context
+ * manager registered, inside processors `context.active()` and {@link sessionContext} give the task's session span,
+ * so spans created there join the right trace even with many sessions running at once; without one, the same with
+ * `storage: true` (an AsyncLocalStorage of the integration; see {@link OpenTelemetryOptions.storage}). The spans of
+ * the integration itself are parented explicitly and need neither.
  *
  * @example
  * ```ts
@@ -85,6 +102,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
   if (options === null || typeof options !== 'object') throw new TypeError('openTelemetry(options) must be an object')
   const tracer = options.tracer ?? trace.getTracer('apipeline-ts')
   if (typeof tracer.startSpan !== 'function') throw new TypeError('openTelemetry(options.tracer) must be an OpenTelemetry Tracer')
+  if (options.storage !== undefined && typeof options.storage !== 'boolean') throw new TypeError('openTelemetry(options.storage) must be a boolean')
+  const storage = options.storage === true
+  if (options.perProcessor !== undefined && typeof options.perProcessor !== 'boolean') throw new TypeError('openTelemetry(options.perProcessor) must be a boolean')
+  const perProcessor = options.perProcessor !== false
   const sessions = new Map<number, SessionSpans>()
 
   const open = (task: string, session: number, startTime: number): SessionSpans => {
@@ -150,7 +171,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     span.end(epoch(Math.max(end, turn.start)))
   }
 
-  const tracker = new TurnTracker(options, onTurn, options.processor === undefined ? undefined : describe(options.processor))
+  // Lifecycle events reach onLifecycle (declared below) in the tracker's pass over each batch.
+  const tracker: TurnTracker = new TurnTracker(options, onTurn, options.processor === undefined ? undefined : describe(options.processor), (event) =>
+    onLifecycle(event),
+  )
 
   const close = (s: SessionSpans, event: Extract<ObserverEvent, { type: 'ended' }>, counts: SessionCounts | undefined): void => {
     const span: Span = s.session.span
@@ -192,26 +216,17 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     }
   }
 
-  /** Hands a batch (of one session) to the turn tracker, which also counts its frames; lifecycle events in order. */
-  const onEvents = (batch: EventBatch): void => {
-    let from = 0
-    for (let i = 0; i < batch.length; i++) {
-      if (batch.type(i) === 'frame') continue
-      // The turn tracker sees the frames before a lifecycle event before it.
-      tracker.pushBatch(batch, from, i)
-      onLifecycle(batch.event(i))
-      from = i + 1
-    }
-    tracker.pushBatch(batch, from, batch.length)
-  }
+  /** Hands a batch (of one session) to the turn tracker, which also counts its frames and hands back lifecycle events in order. */
+  const onEvents = (batch: EventBatch): void => tracker.pushBatch(batch)
 
   return {
     name: options.name ?? 'opentelemetry',
     ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
+    ...(perProcessor ? {} : { at: ['input', 'output'] as const }),
     onEvents,
     runTask<T>(task: ObservedTask, run: () => T): T {
       const s = open(task.name, task.session, Date.now())
-      const entered = enterSession(s.session, run)
+      const entered = enterSession(s.session, run, storage)
       s.leave = entered.leave
       return entered.result
     },

@@ -10,6 +10,7 @@ import {
   run,
   type Frame,
   type FrameEvent,
+  type Observer,
   type ObserverEvent,
   type Processor, type ProcessorFn,
 } from '../../lib/index.js'
@@ -85,6 +86,31 @@ describe('observers', () => {
     expect(ups).toHaveLength(1)
     expect(ups[0]).toMatchObject({ processor: 'P/fan/branch1/inner/fragile', at: 'processor' })
     expect(ups[0]?.frame.type).toBe('error')
+  })
+
+  it('see the steps of a fused run up to the one that failed, in order, before the failure is reported', async () => {
+    const rec = recorder()
+    const tag = (label: string) => map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(`${f.text}${label}`) : f), label)
+    const middle = map((f) => {
+      if (f.kind === 'data' && f.type === 'text' && f.text === 'boom-a') throw new Error('no boom')
+      if (f.kind === 'data' && f.type === 'text' && f.text === 'bad-a') return 'not a frame' as never
+      return f
+    }, 'middle')
+    const handle = run(pipeline(tag('-a'), middle, tag('-c')), ['ok', 'boom', 'bad', 'fine'].map((t) => Frames.text(t)), { name: 'F', observe: rec.observe })
+    for await (const _ of handle) void _
+    expect((await handle.result).errors).toHaveLength(2)
+    await sleep(20)
+    const seen = frameEvents(rec.events).flatMap((e) =>
+      e.at === 'processor' && ((e.frame.kind === 'data' && e.frame.type === 'text') || e.direction === 'up')
+        ? [`${e.processor.slice(2)}:${e.frame.kind === 'data' && e.frame.type === 'text' ? e.frame.text : e.frame.type}`]
+        : [],
+    )
+    expect(seen).toEqual([
+      '-a:ok-a', 'middle:ok-a', '-c:ok-a-c',
+      '-a:boom-a', 'middle:error',
+      '-a:bad-a', 'middle:error',
+      '-a:fine-a', 'middle:fine-a', '-c:fine-a-c',
+    ])
   })
 
   it('can be attached to a running task and detached again', async () => {
@@ -225,6 +251,37 @@ describe('observers', () => {
     for await (const _ of run(pipeline(probe, filter(() => true)), [Frames.text('x')], { observe: () => {} })) void _
     expect(taps.length).toBeGreaterThan(0)
     expect(taps.every((t) => t !== undefined)).toBe(true)
+  })
+
+  it('leave run() in pull mode: the pipeline advances only as the reader reads, and the observer sees the whole run', async () => {
+    const pulled = async (observe: Observer): Promise<{ ahead: number; events: ObserverEvent[] }> => {
+      let mapped = 0
+      const counting = map((f) => {
+        mapped++
+        return f
+      }, 'counting')
+      const rec = recorder()
+      const texts = Array.from({ length: 200 }, (_, i) => Frames.text(`t${i}`))
+      const it = run(counting, texts, { name: 'Pull', observe: [rec.observe, observe] })[Symbol.asyncIterator]()
+      await it.next()
+      await it.next()
+      await sleep(20)
+      const ahead = mapped
+      for (let r = await it.next(); r.done !== true; r = await it.next()) void r
+      await sleep(5)
+      return { ahead, events: rec.events }
+    }
+    const plain = await pulled(() => {})
+    // Pulled: no more than what was read (start and a text); a driver would have filled the output queue (64).
+    expect(plain.ahead).toBeLessThanOrEqual(3)
+    expect(plain.events[0]?.type).toBe('started')
+    expect(plain.events.at(-1)).toMatchObject({ type: 'ended', status: 'ended' })
+    expect(textAt(plain.events, 'Pull/counting')).toHaveLength(200)
+    expect(frameEvents(plain.events).filter((e) => e.at === 'output' && e.frame.kind === 'data')).toHaveLength(200)
+    // An observer that runs the task's work in a context of its own gets the driver, whose steps start inside it.
+    const wrapping = await pulled({ name: 'wraps', onEvent: () => {}, runTask: (_task, fn) => fn() })
+    expect(wrapping.ahead).toBeGreaterThan(3)
+    expect(textAt(wrapping.events, 'Pull/counting')).toHaveLength(200)
   })
 
   it('rejects an observer that is not one', () => {

@@ -143,6 +143,48 @@ describe('openTelemetry', () => {
     expect(turn?.attributes['apipeline.turn.ttfb_ms']).toBeUndefined()
   })
 
+  it('with perProcessor: false, traces sessions and turns from the frames entering and leaving the task only', async () => {
+    exporter.reset()
+    const otel = openTelemetry({ tracer, processor: bot, perProcessor: false })
+    expect(otel.at).toEqual(['input', 'output'])
+    const taps: unknown[] = []
+    const probe: Processor = async function* probe(source, ctx) {
+      for await (const f of source) {
+        taps.push(ctx?.runtime.tap)
+        yield f
+      }
+    }
+    const task = new PipelineTask(pipeline(probe, bot), { name: 'turns-only', observe: otel })
+    let answers = 0
+    const reading = (async () => {
+      for await (const f of task.frames()) if (isText(f)) answers++
+    })()
+    const done = task.run()
+    for (let k = 0; k < 2; k++) {
+      await task.queueFrame(Frames.text(`q${k}`))
+      for (let i = 0; i < 2000 && answers <= k; i++) await sleep(5)
+    }
+    task.stopWhenDone()
+    await done
+    await reading
+    await task.observersIdle()
+    // The stages were not tapped.
+    expect(taps.length).toBeGreaterThan(0)
+    expect(taps.every((t) => t === undefined)).toBe(true)
+    const spans = exporter.getFinishedSpans()
+    const session = spans.find((s) => s.name === 'apipeline.session')
+    expect(session?.attributes).toMatchObject({ 'apipeline.frames.in': 4, 'apipeline.status': 'ended' })
+    expect(Object.keys(session?.attributes ?? {}).some((k) => k.startsWith('apipeline.frames.llm'))).toBe(false)
+    const turns = spans.filter((s) => s.name === 'apipeline.turn')
+    expect(turns).toHaveLength(2)
+    for (const t of turns) {
+      expect(t.parentSpanContext?.spanId).toBe(session?.spanContext().spanId)
+      expect(t.attributes['apipeline.turn.ttfb_ms']).toBeGreaterThan(0)
+    }
+    expect(spans.filter((s) => s.name.startsWith('apipeline.processing ') || s.name.startsWith('apipeline.ttfb '))).toHaveLength(0)
+    expect(() => openTelemetry({ tracer, perProcessor: 1 as never })).toThrow(TypeError)
+  })
+
   it('without a task, no session is active', () => {
     expect(activeSession()).toBeUndefined()
     expect(trace.getSpan(sessionContext())).toBeUndefined()

@@ -50,7 +50,7 @@ async function session(name: string, otel: ReturnType<typeof openTelemetry>, dur
 
 describe('the session context of traced tasks', () => {
   it('without a context manager, a storage of its own carries each session, enabled only while traced tasks run', async () => {
-    const otel = openTelemetry({ tracer })
+    const otel = openTelemetry({ tracer, storage: true })
     const inUse: number[] = []
     const outputs = await Promise.all(Array.from({ length: 20 }, (_, i) => session(`s${i}`, otel, () => inUse.push(sessionStorageInUse()))))
     outputs.forEach((texts, i) => expect(texts).toEqual([`s${i} span`, `s${i} span`]))
@@ -65,6 +65,27 @@ describe('the session context of traced tasks', () => {
     // And it comes back for the next traced task.
     expect(await session('again', otel)).toEqual(['again span', 'again span'])
     expect(sessionStorageInUse()).toBe(0)
+  })
+
+  it('without a context manager and without storage, no hook is enabled and the spans are still parented per session', async () => {
+    exporter.reset()
+    const otel = openTelemetry({ tracer })
+    const inUse: number[] = []
+    const outputs = await Promise.all(Array.from({ length: 10 }, (_, i) => session(`n${i}`, otel, () => inUse.push(sessionStorageInUse()))))
+    // Inside processors no session is found (nothing carries it), and no storage was enabled for it.
+    outputs.forEach((texts) => expect(texts).toEqual(['none no-span', 'none no-span']))
+    expect(inUse.every((n) => n === 0)).toBe(true)
+    expect(() => openTelemetry({ tracer, storage: 'yes' as never })).toThrow(TypeError)
+    const spans = exporter.getFinishedSpans()
+    const sessions = spans.filter((s) => s.name === 'apipeline.session')
+    expect(sessions).toHaveLength(10)
+    const turns = spans.filter((s) => s.name === 'apipeline.turn')
+    expect(turns).toHaveLength(20)
+    for (const t of turns) {
+      const parent = sessions.find((s) => s.spanContext().spanId === t.parentSpanContext?.spanId)
+      expect(parent?.spanContext().traceId).toBe(t.spanContext().traceId)
+    }
+    expect(new Set(turns.map((t) => t.spanContext().traceId)).size).toBe(10)
   })
 
   it('with a context manager registered, the session travels in the OpenTelemetry context and no storage of ours is enabled', async () => {
