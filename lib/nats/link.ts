@@ -106,6 +106,11 @@ export class SessionLink {
     return this.closedFlag
   }
 
+  /** Credited frames received and not yet consumed by this side. */
+  get backlog(): number {
+    return this.unconsumed
+  }
+
   /** Frames this side may still send before it must wait for credit. */
   get sendCredit(): number {
     return this.credit
