@@ -82,6 +82,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
  * Bytes of a report.
  * @example
  * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
+ * const report: LoadReport = { v: 1, id: 'w1', open: 'bot._open.w1', state: 'serving', sessions: 0, max: 100, frames: 0, started: 0, every: 1000 }
  * nc.publish(loadSubject('bot'), encodeLoadReport(report))
  * ```
  */
@@ -97,8 +101,15 @@ const isToken = (v: unknown): v is string => typeof v === 'string' && v.length >
  * not `<subject>._open.<id>`) is a {@link MalformedMessageError}.
  * @example
  * ```ts
- * const report = decodeLoadReport(msg.data, 'bot')
- * console.log(`${report.id}: ${report.sessions}/${report.max} sessions`)
+ * import { connect } from '@nats-io/transport-node'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
+ * nc.subscribe(loadSubject('bot'), {
+ *   callback: (_err, msg) => {
+ *     const report = decodeLoadReport(msg.data, 'bot')
+ *     console.log(`${report.id}: ${report.sessions}/${report.max} sessions`)
+ *   },
+ * })
  * ```
  */
 export function decodeLoadReport(bytes: Uint8Array, subject: string): LoadReport {

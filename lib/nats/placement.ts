@@ -21,6 +21,9 @@ const PROBE_STALL_MS = 20
  * A worker in the table.
  * @example
  * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
  * const worker: PlacedWorker | undefined = workersOf(nc, 'bot').pick(new Set())
  * if (worker !== undefined) console.log(worker.report.open)
  * ```
@@ -42,6 +45,9 @@ export interface PlacedWorker {
  * The live workers of one subject on one connection.
  * @example
  * ```ts
+ * import { connect } from '@nats-io/transport-node'
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' })
  * const table = workersOf(nc, 'bot')
  * await table.ready()
  * const worker = table.pick(new Set())
