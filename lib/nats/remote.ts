@@ -542,7 +542,8 @@ class CallerSession {
 
 /**
  * A processor whose frames run on a worker: at `start` it opens a session on one of the workers serving `subject`
- * (`serve(nc, { subject, processor })`, load-balanced by a NATS queue group), sends the frames it reads, and yields
+ * (`serve(nc, { subject, processor })`: the least loaded one by their load reports, or the one a NATS queue group
+ * picks when none reports; see `RemoteOptions.placement`), sends the frames it reads, and yields
  * the frames the worker's pipeline outputs. Used anywhere in a local pipeline:
  * `pipeline(input, remote(nc, 'bot'), output)` runs a whole bot on a worker, `pipeline(stt, remote(nc, 'tts'), out)`
  * one heavy stage.

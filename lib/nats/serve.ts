@@ -36,7 +36,7 @@ export interface ServeOptions {
   readonly subject: string
   /** Builds the processor of one session (called once per session, with its description). */
   readonly processor: (session: SessionInfo) => ProcessorFn<any, any>
-  /** The queue group: sessions spread over every worker in it serving the subject. Default `apipeline`. */
+  /** The queue group, used by callers when no worker reports its load (or with `placement: 'queue-group'`). Default `apipeline`. */
   readonly queue?: string
   /** Sessions this worker runs at once; beyond it, it stops taking new ones (they go to other workers). Default 1000. */
   readonly maxSessions?: number
@@ -312,9 +312,10 @@ class Service implements NatsService, SessionHost {
 
 /**
  * Serves `options.subject` on this connection: every session a caller opens with `remote(nc, subject)` runs
- * `options.processor(session)` as a task of its own here. Workers serving the same subject form a NATS queue group,
- * so sessions spread over all of them (on one machine or many: connect them to any node of a NATS cluster). A worker
- * at `maxSessions` leaves the group until a session ends. `drain()` stops taking sessions and lets the running ones
+ * `options.processor(session)` as a task of its own here. The worker publishes its load (see
+ * `ServeOptions.loadReportMs`) so that callers open each session on the least loaded worker serving the subject, and
+ * joins the subject's NATS queue group for callers that place sessions by it — on one machine or many: connect them
+ * to any node of a NATS cluster. A worker at `maxSessions` leaves the group and refuses opens until a session ends. `drain()` stops taking sessions and lets the running ones
  * finish (call it on SIGTERM, then `nc.drain()`); `close()` cancels them.
  *
  * Each session's frames keep their order, carry sequence numbers and flow-control credit, and heartbeats watch the
