@@ -4,10 +4,10 @@
  *
  * - hop cost: a pass-through stage in-process vs through `remote()`; per-frame latency p50/p99 with 10 sessions at
  *   50 frames/s each (the audio rate), and max frames/s of 640-byte audio frames on one session;
- * - scaling: a CPU-bound stage (busy ~200 µs per data frame) served by 1 vs 2 worker processes, 16 sessions
- *   (`BENCH_NATS_SESSIONS`) of 16,000 frames in all (target: 2 workers ≥ 1.7× the throughput of 1), with the CPU
- *   time per frame of the caller, the nats-server and the workers, and each round's split of sessions over the
- *   2 workers;
+ * - scaling: a CPU-bound stage (a fixed amount of work, ~200 µs of CPU time per data frame) served by 1 vs 2 worker processes, 16 sessions
+ *   (`BENCH_NATS_SESSIONS`) of 16,000 frames in all (target: 2 workers ≥ 1.7× the throughput of 1), the 2 workers
+ *   with load-aware placement (the default) and placed at random by the queue group, with the CPU time per frame of
+ *   the caller, the nats-server and the workers, and each round's split of sessions over the 2 workers;
  * - session spread: 200 sessions over 2 workers (target: each within ±20 % of half);
  * - memory: caller and worker RSS over `BENCH_NATS_FRAMES` (default 1,000,000) 640-byte audio frames echoed by a
  *   worker into a slow consumer (one event-loop turn per frame).
@@ -25,6 +25,7 @@ import { runInNewContext } from 'node:vm'
 import { Frames, PipelineTask, pipeline, run, type Frame, type Processor } from '../lib/index.js'
 import { remote, type RemoteSessionInfo } from '../lib/nats/index.js'
 import { connectTo } from '../spec/nats/harness/connections.js'
+import { calibrate } from '../spec/nats/fixtures/work.js'
 import { spawnWorker, type Child } from '../spec/nats/harness/processes.js'
 import { natsServerBinary, startNats, type NatsNode } from '../spec/nats/harness/server.js'
 import { timeSideBySide, type BenchRow } from './harness.js'
@@ -198,35 +199,40 @@ async function accountCpu(nc: NatsConnection, pids: Record<string, number | unde
   }
 }
 
+type Variant = 'one' | 'two' | 'random'
+
 async function scaling(nc: NatsConnection, server: NatsNode, one: Child, two: readonly Child[], rows: BenchRow[]): Promise<void> {
   const sessions = Math.max(2, Number(process.env.BENCH_NATS_SESSIONS ?? 16) || 16)
   const frames = Math.round(16_000 / sessions)
-  const cpu: Record<'one' | 'two', Record<string, number>> = { one: {}, two: {} }
-  const runs = { one: 0, two: 0 }
+  const cpu: Record<Variant, Record<string, number>> = { one: {}, two: {}, random: {} }
+  const runs: Record<Variant, number> = { one: 0, two: 0, random: 0 }
   /** One run of `sessions` sessions on `workers`: its wall time, and how many sessions each worker took. */
-  const runOn = async (name: 'one' | 'two', subject: string, workers: readonly Child[]): Promise<{ ms: number; split: string }> => {
+  const runOn = async (name: Variant, subject: string, workers: readonly Child[]): Promise<{ ms: number; split: string }> => {
     runs[name]++
     const pids: Record<string, number | undefined> = { server: server.pid }
     workers.forEach((w, i) => (pids[`worker${i}`] = w.pid))
     const taken = new Map<string, number>()
     const onSession = (s: RemoteSessionInfo): void => void taken.set(s.workerId, (taken.get(s.workerId) ?? 0) + 1)
+    const placement = name === 'random' ? 'queue-group' : 'least-loaded'
     const t0 = performance.now()
-    await accountCpu(nc, pids, cpu[name], () => sessionsAtOnce(() => remote(nc, subject, { onSession }), sessions, frames))
+    await accountCpu(nc, pids, cpu[name], () => sessionsAtOnce(() => remote(nc, subject, { onSession, placement }), sessions, frames))
     return { ms: performance.now() - t0, split: workers.map((w) => taken.get(w.ready[0] as string) ?? 0).join('/') }
   }
-  // Side by side: a warm-up of each, then rounds of 1 worker and 2 workers. The queue group places each session on a
-  // worker at random, so each round of 2 workers reports its split.
+  // Side by side: a warm-up of each, then rounds of 1 worker, 2 workers with load-aware placement (the default) and
+  // 2 workers placed by the queue group (at random); each round of 2 workers reports its split.
   await runOn('one', 'bench.cpu.one', [one])
   await runOn('two', 'bench.cpu.two', two)
-  const rounds: { one: number; two: number; split: string }[] = []
+  await runOn('random', 'bench.cpu.two', two)
+  const rounds: { one: number; two: number; random: number; split: string; randomSplit: string }[] = []
   for (let r = 0; r < reps; r++) {
     const a = await runOn('one', 'bench.cpu.one', [one])
     const b = await runOn('two', 'bench.cpu.two', two)
-    rounds.push({ one: a.ms, two: b.ms, split: b.split })
+    const c = await runOn('random', 'bench.cpu.two', two)
+    rounds.push({ one: a.ms, two: b.ms, random: c.ms, split: b.split, randomSplit: c.split })
   }
   const median = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number
   /** CPU µs per frame of each process, e.g. `caller 31, server 9, workers 231 + 229`. */
-  const perFrame = (name: 'one' | 'two'): string => {
+  const perFrame = (name: Variant): string => {
     const c = cpu[name]
     const total = sessions * frames * runs[name]
     const us = (v: number | undefined): string => (v === undefined ? '?' : String(Math.round(v / total)))
@@ -236,17 +242,28 @@ async function scaling(nc: NatsConnection, server: NatsNode, one: Child, two: re
   }
   const tOne = median(rounds.map((r) => r.one))
   const tTwo = median(rounds.map((r) => r.two))
+  const tRandom = median(rounds.map((r) => r.random))
   const base = `scaling: ~200 µs/frame stage, 1 worker process, ${sessions} sessions`
   rows.push({ bench: BENCH, variant: base, frames: sessions * frames, ms: tOne, note: perFrame('one') })
   rows.push({
     bench: BENCH,
-    variant: `scaling: ~200 µs/frame stage, 2 worker processes, ${sessions} sessions`,
+    variant: `scaling: ~200 µs/frame stage, 2 worker processes, least-loaded placement, ${sessions} sessions`,
     frames: sessions * frames,
     ms: tTwo,
     baseline: base,
     note:
       `${(tOne / tTwo).toFixed(2)}x the throughput of 1 worker (target >= 1.7x); rounds (sessions per worker: ratio) ` +
       `${rounds.map((r) => `${r.split}: ${(r.one / r.two).toFixed(2)}x`).join(', ')}; ${perFrame('two')}`,
+  })
+  rows.push({
+    bench: BENCH,
+    variant: `scaling: ~200 µs/frame stage, 2 worker processes, queue-group placement, ${sessions} sessions`,
+    frames: sessions * frames,
+    ms: tRandom,
+    baseline: base,
+    note:
+      `${(tOne / tRandom).toFixed(2)}x the throughput of 1 worker; rounds ` +
+      `${rounds.map((r) => `${r.randomSplit}: ${(r.one / r.random).toFixed(2)}x`).join(', ')}; ${perFrame('random')}`,
   })
 }
 
@@ -322,11 +339,14 @@ export async function bench(): Promise<BenchRow[]> {
   let nc: NatsConnection | undefined
   try {
     const url = [node.url]
+    // The CPU-bound stage: a fixed amount of work per frame, ~200 µs of CPU time as measured here (the workers run the
+    // same code on the same node), so a worker's CPU per frame does not depend on what else runs on the machine.
+    const iterations = String(calibrate(200))
     const [echo, cpuOne, cpuTwoA, cpuTwoB, spreadA, spreadB, mem] = await Promise.all([
       spawnWorker(url, 'bench.echo'),
-      spawnWorker(url, 'bench.cpu.one', 'cpu', '200'),
-      spawnWorker(url, 'bench.cpu.two', 'cpu', '200'),
-      spawnWorker(url, 'bench.cpu.two', 'cpu', '200'),
+      spawnWorker(url, 'bench.cpu.one', 'work', iterations),
+      spawnWorker(url, 'bench.cpu.two', 'work', iterations),
+      spawnWorker(url, 'bench.cpu.two', 'work', iterations),
       spawnWorker(url, 'bench.spread'),
       spawnWorker(url, 'bench.spread'),
       spawnWorker(url, 'bench.memory', 'echo', '0', { REPORT_RSS_MS: '200', NODE_OPTIONS: '--expose-gc' }),

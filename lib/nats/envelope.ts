@@ -70,16 +70,91 @@ export interface Envelope {
   readonly payload: Uint8Array
 }
 
+/** Writes `value` as an unsigned 32-bit big-endian integer at `at`. */
+function writeUint32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24
+  bytes[at + 1] = value >>> 16
+  bytes[at + 2] = value >>> 8
+  bytes[at + 3] = value
+}
+
+/** Reads an unsigned 32-bit big-endian integer at `at`. */
+function readUint32(bytes: Uint8Array, at: number): number {
+  return (((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)) >>> 0
+}
+
+/** Writes a header at `at` of `bytes`. */
+function writeHeader(bytes: Uint8Array, at: number, type: number, flags: number, seq: number, arg: number): void {
+  bytes[at] = type
+  bytes[at + 1] = flags
+  writeUint32(bytes, at + 2, seq >>> 0)
+  writeUint32(bytes, at + 6, arg >>> 0)
+}
+
 /** Writes a message: header, then `payload` (a copy of it). */
 export function encodeEnvelope(type: MessageType, flags: number, seq: number, arg: number, payload?: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(HEADER_BYTES + (payload?.byteLength ?? 0))
-  bytes[0] = type
-  bytes[1] = flags
-  const view = new DataView(bytes.buffer)
-  view.setUint32(2, seq >>> 0)
-  view.setUint32(6, arg >>> 0)
+  writeHeader(bytes, 0, type, flags, seq, arg)
   if (payload !== undefined) bytes.set(payload, HEADER_BYTES)
   return bytes
+}
+
+/**
+ * Messages waiting to be sent, numbered in a row: their headers' fields and payloads, written once into the message
+ * (or batch) that carries them.
+ * @example
+ * ```ts
+ * const outbox = new Outbox()
+ * outbox.push(MessageType.credit, 0, 32)
+ * outbox.push(MessageType.frame, Codec.binary, 0, bytes)
+ * const batch = outbox.encode(0, 2, 7) // one batch: messages #7 and #8
+ * ```
+ */
+export class Outbox {
+  private types: number[] = []
+  private flags: number[] = []
+  private args: number[] = []
+  private payloads: (Uint8Array | undefined)[] = []
+
+  /** Messages held. */
+  get length(): number {
+    return this.types.length
+  }
+
+  /** Holds one message. */
+  push(type: MessageType, flags: number, arg: number, payload?: Uint8Array): void {
+    this.types.push(type)
+    this.flags.push(flags)
+    this.args.push(arg)
+    this.payloads.push(payload)
+  }
+
+  /** Bytes message `i` takes inside a batch (see {@link batchedSize}). */
+  batchedSize(i: number): number {
+    return 4 + HEADER_BYTES + (this.payloads[i]?.byteLength ?? 0)
+  }
+
+  /**
+   * Messages `from` (included) to `to` (excluded), the first numbered `seq`: the message alone when it is one, else
+   * one batch — each written once, straight into the bytes that travel.
+   */
+  encode(from: number, to: number, seq: number): Uint8Array {
+    if (to - from === 1) return encodeEnvelope(this.types[from] as MessageType, this.flags[from] as number, seq, this.args[from] as number, this.payloads[from])
+    let size = HEADER_BYTES
+    for (let i = from; i < to; i++) size += this.batchedSize(i)
+    const bytes = new Uint8Array(size)
+    writeHeader(bytes, 0, MessageType.batch, 0, seq, to - from)
+    let at = HEADER_BYTES
+    for (let i = from; i < to; i++) {
+      const payload = this.payloads[i]
+      const length = HEADER_BYTES + (payload?.byteLength ?? 0)
+      writeUint32(bytes, at, length)
+      writeHeader(bytes, at + 4, this.types[i] as number, this.flags[i] as number, seq + i - from, this.args[i] as number)
+      if (payload !== undefined) bytes.set(payload, at + 4 + HEADER_BYTES)
+      at += 4 + length
+    }
+    return bytes
+  }
 }
 
 /** Reads a message header; a message that is not a session message is a {@link MalformedMessageError}. */
@@ -95,12 +170,11 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
   }
   if (type === MessageType.close && flags > CloseReason.failed) throw new MalformedMessageError(`not a session message: unknown close reason ${flags}`)
   if (type === MessageType.batch && flags !== 0) throw new MalformedMessageError(`not a session message: a batch with flags ${flags}`)
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   return {
     type: type as MessageType,
     flags,
-    seq: view.getUint32(2),
-    arg: view.getUint32(6),
+    seq: readUint32(data, 2),
+    arg: readUint32(data, 6),
     payload: data.subarray(HEADER_BYTES),
   }
 }
@@ -151,12 +225,11 @@ export function encodeBatch(messages: readonly Uint8Array[], seq: number): Uint8
  */
 export function decodeBatch(batch: Envelope): Envelope[] {
   const data = batch.payload
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   const out: Envelope[] = []
   let at = 0
   while (at < data.byteLength) {
     if (data.byteLength - at < 4) throw new MalformedMessageError(`malformed batch: ${data.byteLength - at} bytes left where a length was expected`)
-    const length = view.getUint32(at)
+    const length = readUint32(data, at)
     at += 4
     if (length > data.byteLength - at) throw new MalformedMessageError(`malformed batch: message ${out.length} claims ${length} bytes, ${data.byteLength - at} are left`)
     const message = decodeEnvelope(data.subarray(at, at + length))

@@ -28,14 +28,16 @@ export interface FrameCodec {
  * codec.decode(c, bytes)
  * ```
  */
-export function frameCodec(binary: FrameSerializer = protobufSerializer({ copyBytes: true })): FrameCodec {
+export function frameCodec(custom?: FrameSerializer): FrameCodec {
+  const binary = custom ?? protobufSerializer({ copyBytes: true })
   const json = jsonSerializer()
   return {
     format: binary.format,
     encode(frame) {
       if (binary.supports(frame)) {
         const out = binary.serialize(frame)
-        return { codec: Codec.binary, bytes: typeof out === 'string' ? encoder.encode(out) : out }
+        // The bytes may wait for the end of the turn: a custom serializer's are copied, in case it reuses its buffer.
+        return { codec: Codec.binary, bytes: typeof out === 'string' ? encoder.encode(out) : custom === undefined ? out : out.slice() }
       }
       return { codec: Codec.json, bytes: encoder.encode(json.serialize(frame) as string) }
     },

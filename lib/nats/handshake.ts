@@ -35,7 +35,14 @@ export interface OpenRequest {
 
 /** Worker → caller, the answer to an open request. */
 export type OpenReply =
-  | { readonly ok: true; readonly worker: string; readonly window: number; readonly workerId: string }
+  | {
+      readonly ok: true
+      readonly worker: string
+      readonly window: number
+      readonly workerId: string
+      /** The worker's count of sessions taken, this one included (matches `LoadReport.started`; absent from older workers). */
+      readonly started?: number
+    }
   | { readonly ok: false; readonly code: 'busy' | 'rejected'; readonly message: string }
 
 const json = jsonSerializer()
@@ -104,7 +111,9 @@ export function decodeOpenReply(bytes: Uint8Array): OpenReply {
     if (!isName(o['worker']) || !isPositiveInt(o['window']) || !isName(o['workerId'])) {
       throw new MalformedMessageError('open reply: worker, window and workerId are required')
     }
-    return { ok: true, worker: o['worker'], window: o['window'], workerId: o['workerId'] }
+    const started = o['started']
+    if (started !== undefined && !isPositiveInt(started)) throw new MalformedMessageError('open reply: started must be an integer >= 1')
+    return { ok: true, worker: o['worker'], window: o['window'], workerId: o['workerId'], ...(started === undefined ? {} : { started }) }
   }
   if (o['ok'] === false && (o['code'] === 'busy' || o['code'] === 'rejected') && typeof o['message'] === 'string') {
     return { ok: false, code: o['code'], message: o['message'] }

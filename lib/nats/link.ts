@@ -12,8 +12,9 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { Frame } from '../frames/types.js'
 import { FrameEncodeError } from '../wire/index.js'
 import { GapDetectedError, MalformedMessageError, type RemoteSessionError } from './errors.js'
-import { CloseReason, HEADER_BYTES, MessageType, batchedSize, decodeBatch, decodeEnvelope, encodeBatch, encodeEnvelope, type Codec, type Envelope } from './envelope.js'
+import { CloseReason, HEADER_BYTES, MessageType, Outbox, decodeBatch, decodeEnvelope, encodeEnvelope, type Codec, type Envelope } from './envelope.js'
 import type { FrameCodec } from './frame-codec.js'
+import { everyPeriod } from './heartbeat-clock.js'
 import { turnOf, type ConnectionTurn } from './turn.js'
 
 /**
@@ -87,7 +88,7 @@ export class SessionLink {
   private silentMs = 0
   private lastCheck = now()
   private readonly period: number
-  private readonly timer: ReturnType<typeof setInterval>
+  private readonly stopClock: () => void
   private creditWaiters: (() => void)[] = []
   private closedFlag = false
   private failed = false
@@ -98,12 +99,17 @@ export class SessionLink {
     this.turn = turnOf(options.nc)
     this.grantEvery = Math.max(1, Math.ceil(options.window / 4))
     this.period = Math.max(5, Math.min(options.heartbeatMs / 2, options.heartbeatTimeoutMs / 4))
-    this.timer = setInterval(() => this.tick(), this.period)
+    this.stopClock = everyPeriod(options.nc, this.period, this)
   }
 
   /** True once closed (locally, or because it failed). */
   get closed(): boolean {
     return this.closedFlag
+  }
+
+  /** Credited frames received and not yet consumed by this side. */
+  get backlog(): number {
+    return this.unconsumed
   }
 
   /** Frames this side may still send before it must wait for credit. */
@@ -263,7 +269,7 @@ export class SessionLink {
   close(): void {
     if (this.closedFlag) return
     this.closedFlag = true
-    clearInterval(this.timer)
+    this.stopClock()
     this.wakeCreditWaiters()
   }
 
@@ -283,24 +289,23 @@ export class SessionLink {
   private send(type: MessageType, flags: number, arg: number, payload?: Uint8Array): boolean {
     if (this.closedFlag) return false
     const seq = this.sendSeq
-    const bytes = encodeEnvelope(type, flags, seq, arg, payload)
     this.sendSeq = (seq + 1) >>> 0
     this.lastSent = now()
     if (this.outbox === undefined) {
-      // The first message on the connection in this turn leaves at once; the others wait for the end of the turn
+      // The first message on a quiet connection in this turn leaves at once; the others wait for the end of the turn
       // and leave together (see ConnectionTurn).
-      if (this.turn.first()) return this.publish(bytes)
-      this.outbox = []
+      if (this.turn.first()) return this.publish(encodeEnvelope(type, flags, seq, arg, payload))
+      this.outbox = new Outbox()
       this.outboxSeq = seq
       this.turn.later(this.flushOutbox)
     }
-    this.outbox.push(bytes)
+    this.outbox.push(type, flags, arg, payload)
     return true
   }
 
   private readonly turn: ConnectionTurn
   /** Messages held until the end of the turn, in order. */
-  private outbox: Uint8Array[] | undefined
+  private outbox: Outbox | undefined
   /** The sequence number of the outbox's first message. */
   private outboxSeq = 0
   /**
@@ -313,22 +318,19 @@ export class SessionLink {
     if (outbox === undefined || outbox.length === 0) return
     const limit = Math.min(MAX_BATCH_BYTES, this.options.nc.info?.max_payload ?? MAX_BATCH_BYTES)
     let seq = this.outboxSeq
-    let run: Uint8Array[] = []
+    let from = 0
     let size = HEADER_BYTES
-    const sendRun = (): boolean => {
-      if (run.length === 0) return true
-      const bytes = run.length === 1 ? (run[0] as Uint8Array) : encodeBatch(run, seq)
-      seq = (seq + run.length) >>> 0
-      run = []
-      size = HEADER_BYTES
-      return this.publish(bytes)
+    for (let i = 0; i < outbox.length; i++) {
+      const bytes = outbox.batchedSize(i)
+      if (i > from && size + bytes > limit) {
+        if (!this.publish(outbox.encode(from, i, seq))) return
+        seq = (seq + i - from) >>> 0
+        from = i
+        size = HEADER_BYTES
+      }
+      size += bytes
     }
-    for (const message of outbox) {
-      if (size + batchedSize(message) > limit && !sendRun()) return
-      run.push(message)
-      size += batchedSize(message)
-    }
-    sendRun()
+    this.publish(outbox.encode(from, outbox.length, seq))
   }
 
   private publish(bytes: Uint8Array): boolean {
@@ -342,12 +344,12 @@ export class SessionLink {
   }
 
   /**
-   * The heartbeat check. A check that comes late means this process's event loop was held up (a long synchronous
+   * The heartbeat check, every check period (on the connection's shared clock, see `heartbeat-clock.ts`). A check that comes late means this process's event loop was held up (a long synchronous
    * stretch, or no CPU for it on a loaded machine): the timers run before the socket is read, so the peer's messages
    * of that stretch may be waiting unread. Such a stretch counts as two check periods of silence at most — the peer
    * is judged on the time this side could hear it, never on this side's own stall.
    */
-  private tick(): void {
+  tick(): void {
     if (this.closedFlag) return
     const t = now()
     this.silentMs += Math.min(t - this.lastCheck, 2 * this.period)

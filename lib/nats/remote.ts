@@ -18,6 +18,7 @@ import { frameCodec, type FrameCodec } from './frame-codec.js'
 import { PROTOCOL_VERSION, decodeOpenReply, encodeOpenRequest, type OpenReply } from './handshake.js'
 import { SessionLink, costsCredit } from './link.js'
 import { functionOption, intOption, sleep, subjectOption } from './options.js'
+import { workersOf, type PlacedWorker, type WorkerTable } from './placement.js'
 
 /**
  * Options of {@link remote}.
@@ -41,6 +42,13 @@ export interface RemoteOptions {
   readonly heartbeatTimeoutMs?: number
   /** How long to look for a worker (retrying while all are busy) before failing with {@link NoWorkerError}, in ms. Default 2000. */
   readonly openTimeoutMs?: number
+  /**
+   * How the session's worker is chosen. `'least-loaded'` (default): the worker with the fewest sessions, from the
+   * load reports every worker publishes (counting this caller's own opens not reported yet, so a burst spreads
+   * evenly); a full or draining worker is skipped, one that refuses or cannot be reached is passed over for the next,
+   * and with no reports (older workers) the queue group picks. `'queue-group'`: the NATS queue group picks at random.
+   */
+  readonly placement?: 'least-loaded' | 'queue-group'
   /**
    * Whether a failed session (no worker, worker lost, gap, undecodable message) ends the run: `true` (default) sends
    * a fatal `error` frame upstream (the task ends `'errored'`); `false` sends a non-fatal one and ends the stage.
@@ -74,6 +82,8 @@ export interface RemoteSessionInfo {
   readonly worker: string
   /** Id of the worker process's service (`NatsService.id`). */
   readonly workerId: string
+  /** How the worker was found: chosen from the load reports, or by the queue group. */
+  readonly placement: 'least-loaded' | 'queue-group'
 }
 
 interface Resolved {
@@ -82,6 +92,7 @@ interface Resolved {
   readonly heartbeatMs: number
   readonly heartbeatTimeoutMs: number
   readonly openTimeoutMs: number
+  readonly placement: 'least-loaded' | 'queue-group'
   readonly fatal: boolean
   readonly codec: FrameCodec
   readonly onSession: ((session: RemoteSessionInfo) => void) | undefined
@@ -93,12 +104,15 @@ function resolveOptions(subject: string, options: RemoteOptions): Resolved {
   const name = options.name ?? `remote:${subject}`
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('remote(options).name must be a non-empty string')
   if (options.fatal !== undefined && typeof options.fatal !== 'boolean') throw new TypeError('remote(options).fatal must be a boolean')
+  const placement = options.placement ?? 'least-loaded'
+  if (placement !== 'least-loaded' && placement !== 'queue-group') throw new TypeError("remote(options).placement must be 'least-loaded' or 'queue-group'")
   return {
     name,
     window: intOption('remote(options).window', options.window, 128),
     heartbeatMs,
     heartbeatTimeoutMs: intOption('remote(options).heartbeatTimeoutMs', options.heartbeatTimeoutMs, 3 * heartbeatMs),
     openTimeoutMs: intOption('remote(options).openTimeoutMs', options.openTimeoutMs, 2000),
+    placement,
     fatal: options.fatal ?? true,
     codec: frameCodec(options.serializer),
     onSession: functionOption('remote(options).onSession', options.onSession),
@@ -210,14 +224,31 @@ class CallerSession {
     let detail = ''
     let pause = 10
     const cancel = this.ctx.cancelSignal
+    const table: WorkerTable | undefined = o.placement === 'least-loaded' ? workersOf(this.nc, this.subject) : undefined
+    if (table !== undefined) await untilAborted(table.ready(), cancel)
+    // Workers chosen from the table that refused or could not be reached, passed over until the next pause.
+    const tried = new Set<string>()
     let reply: OpenReply | undefined
+    let placedBy: 'least-loaded' | 'queue-group' = 'queue-group'
     while (reply === undefined) {
       const remaining = deadline - performance.now()
       if (remaining <= 0 || this.state !== 'opening' || cancel.aborted) break
+      // The least loaded worker that reports, or the queue group when none does (or every one was tried).
+      const worker: PlacedWorker | undefined = table?.pick(tried)
+      if (worker !== undefined) table?.opening(worker)
+      let answered = false
+      const settle = (started: number | undefined): void => {
+        if (worker === undefined || answered) return
+        answered = true
+        table?.answered(worker, started)
+      }
       try {
-        const request = this.nc.request(this.subject, payload, { timeout: Math.max(1, Math.ceil(remaining)) })
+        // A direct request leaves time for another worker if this one does not answer.
+        const timeout = worker === undefined ? remaining : Math.max(remaining / 2, Math.min(remaining, 250))
+        const request = this.nc.request(worker?.report.open ?? this.subject, payload, { timeout: Math.max(1, Math.ceil(timeout)) })
         const msg = await untilAborted(request, cancel)
         if (msg === undefined) {
+          settle(undefined)
           // Cancelled while a worker may be accepting: if one does, tell it at once (its first message is #0).
           request.then(
             (late) => {
@@ -233,14 +264,24 @@ class CallerSession {
           return false
         }
         const answer = decodeOpenReply(msg.data)
-        if (answer.ok) reply = answer
-        else if (answer.code === 'busy') reason = 'busy'
-        else {
+        settle(answer.ok ? answer.started : undefined)
+        if (answer.ok) {
+          reply = answer
+          placedBy = worker === undefined ? 'queue-group' : 'least-loaded'
+        } else if (answer.code === 'busy') {
+          reason = 'busy'
+          if (worker !== undefined) {
+            table?.refused(worker)
+            tried.add(worker.report.id)
+            continue
+          }
+        } else {
           reason = 'rejected'
           detail = answer.message
           break
         }
       } catch (err) {
+        settle(undefined)
         const why = requestFailure(err)
         if (why === undefined) {
           if (err instanceof MalformedMessageError) {
@@ -251,12 +292,20 @@ class CallerSession {
           this.failWith(new WorkerLostError('connection', `${o.name}: cannot open a session on "${this.subject}": ${(err as Error).message}`, { cause: err }))
           return false
         }
+        if (worker !== undefined) {
+          // That worker is gone (or stalled): forget it until it reports again, and try the next at once.
+          table?.unreachable(worker)
+          tried.add(worker.report.id)
+          if (why === 'timeout') reason ??= why
+          continue
+        }
         if (why === 'timeout') reason ??= why
         else reason = why
       }
       if (reply === undefined) {
         await sleep(Math.min(pause, Math.max(0, deadline - performance.now())), cancel)
         pause = Math.min(pause * 2, 200)
+        tried.clear()
       }
     }
     if (reply === undefined || !reply.ok) {
@@ -312,7 +361,7 @@ class CallerSession {
     this.early = []
     for (const data of early) link.receive(data)
     try {
-      o.onSession?.({ id: this.id, subject: this.subject, caller: this.inbox, worker: reply.worker, workerId: reply.workerId })
+      o.onSession?.({ id: this.id, subject: this.subject, caller: this.inbox, worker: reply.worker, workerId: reply.workerId, placement: placedBy })
     } catch {
       // A diagnostics callback does not decide the session.
     }
@@ -493,7 +542,8 @@ class CallerSession {
 
 /**
  * A processor whose frames run on a worker: at `start` it opens a session on one of the workers serving `subject`
- * (`serve(nc, { subject, processor })`, load-balanced by a NATS queue group), sends the frames it reads, and yields
+ * (`serve(nc, { subject, processor })`: the least loaded one by their load reports, or the one a NATS queue group
+ * picks when none reports; see `RemoteOptions.placement`), sends the frames it reads, and yields
  * the frames the worker's pipeline outputs. Used anywhere in a local pipeline:
  * `pipeline(input, remote(nc, 'bot'), output)` runs a whole bot on a worker, `pipeline(stt, remote(nc, 'tts'), out)`
  * one heavy stage.

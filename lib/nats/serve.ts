@@ -9,6 +9,8 @@ import type { FrameSerializer } from '../wire/index.js'
 import { MalformedMessageError } from './errors.js'
 import { frameCodec, type FrameCodec } from './frame-codec.js'
 import { decodeOpenRequest, encodeOpenReply, type OpenReply, type OpenRequest } from './handshake.js'
+import { LOAD_REPORT_VERSION, directSubject, type LoadReport } from './load-report.js'
+import { LoadReporter } from './load-reporter.js'
 import { functionOption, intOption, subjectOption } from './options.js'
 import { WorkerSession, type SessionHost, type SessionInfo } from './worker-session.js'
 
@@ -34,12 +36,18 @@ export interface ServeOptions {
   readonly subject: string
   /** Builds the processor of one session (called once per session, with its description). */
   readonly processor: (session: SessionInfo) => ProcessorFn<any, any>
-  /** The queue group: sessions spread over every worker in it serving the subject. Default `apipeline`. */
+  /** The queue group, used by callers when no worker reports its load (or with `placement: 'queue-group'`). Default `apipeline`. */
   readonly queue?: string
   /** Sessions this worker runs at once; beyond it, it stops taking new ones (they go to other workers). Default 1000. */
   readonly maxSessions?: number
   /** Input frames a session accepts from its caller before the caller must wait for credit. Default 128. */
   readonly window?: number
+  /**
+   * How often the worker publishes its load (sessions, input backlog, `maxSessions`, draining) for callers to place
+   * sessions on the least busy worker, in ms; it also publishes on every change. Callers forget a worker that sent
+   * nothing for 3 periods. Default 1000.
+   */
+  readonly loadReportMs?: number
   /** The binary format for the frames it carries (default protobuf); must match the callers'. */
   readonly serializer?: FrameSerializer
   /** How long a cancelled session waits for processors that ignore the signal, in ms. Default 1000. */
@@ -94,6 +102,10 @@ class Service implements NatsService, SessionHost {
   private readonly onError: ((error: Error, session?: SessionInfo) => void) | undefined
   private readonly onSessionEnd: ((session: SessionInfo, result: TaskResult) => void) | undefined
   private sub: Subscription | undefined
+  /** Open requests meant for this worker only (sent by callers that chose it from its load reports). */
+  private direct: Subscription | undefined
+  private readonly reporter: LoadReporter
+  private readonly reportEvery: number
   private readonly running = new Set<WorkerSession>()
   /** Finished sessions whose caller has not left yet (their links still relay upstream frames). */
   private readonly lingering = new Set<WorkerSession>()
@@ -118,10 +130,13 @@ class Service implements NatsService, SessionHost {
     this.factory = options.processor
     this.onError = functionOption('serve(options).onError', options.onError)
     this.onSessionEnd = functionOption('serve(options).onSessionEnd', options.onSessionEnd)
+    this.reportEvery = intOption('serve(options).loadReportMs', options.loadReportMs, 1000)
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve
     })
     this.listen()
+    this.direct = this.subscribe(directSubject(subject, this.id), undefined)
+    this.reporter = new LoadReporter(nc, subject, this.reportEvery, () => this.load())
     // A closed connection ends every session (they could not talk to their callers any more).
     void nc.closed().then(() => this.close())
   }
@@ -133,6 +148,25 @@ class Service implements NatsService, SessionHost {
   get sessionsStarted(): number {
     return this.started
   }
+
+  /** This worker's load report now. */
+  private load(): LoadReport {
+    let frames = 0
+    for (const session of this.running) frames += session.backlog
+    return {
+      v: LOAD_REPORT_VERSION,
+      id: this.id,
+      open: directSubject(this.subject, this.id),
+      state: this.finishedAll ? 'closed' : this.state === 'serving' ? 'serving' : 'draining',
+      sessions: this.running.size,
+      max: this.maxSessions,
+      frames,
+      started: this.started,
+      every: this.reportEvery,
+    }
+  }
+
+  private finishedAll = false
 
   report(error: Error, session?: SessionInfo): void {
     try {
@@ -151,6 +185,7 @@ class Service implements NatsService, SessionHost {
       // A reporting callback never breaks the service.
     }
     this.updateListening()
+    this.reporter.changed()
     this.settle()
   }
 
@@ -162,6 +197,7 @@ class Service implements NatsService, SessionHost {
     if (this.state === 'serving') {
       this.state = 'draining'
       this.unlisten()
+      this.reporter.changed()
       this.settle()
       const timeoutMs = options.timeoutMs
       if (timeoutMs !== undefined) {
@@ -177,6 +213,7 @@ class Service implements NatsService, SessionHost {
     if (this.state !== 'closed') {
       this.state = 'closed'
       this.unlisten()
+      this.reporter.changed()
       for (const session of [...this.running, ...this.lingering]) void session.cancel()
       this.settle()
     }
@@ -184,30 +221,46 @@ class Service implements NatsService, SessionHost {
   }
 
   private settle(): void {
-    if (this.state !== 'serving' && this.running.size === 0) this.resolveDone()
+    if (this.state === 'serving' || this.running.size > 0 || this.finishedAll) return
+    this.finishedAll = true
+    // Callers drop this worker from their tables at once.
+    this.reporter.stop()
+    this.resolveDone()
   }
 
-  private listen(): void {
-    if (this.sub !== undefined || this.state !== 'serving' || this.nc.isClosed() || this.nc.isDraining()) return
-    this.sub = this.nc.subscribe(this.subject, {
-      queue: this.queue,
+  private subscribe(subject: string, queue: string | undefined): Subscription | undefined {
+    if (this.state !== 'serving' || this.nc.isClosed() || this.nc.isDraining()) return undefined
+    return this.nc.subscribe(subject, {
+      ...(queue === undefined ? {} : { queue }),
       callback: (err, msg) => {
         if (err === null) this.onOpen(msg)
       },
     })
   }
 
+  /** Joins the queue group. */
+  private listen(): void {
+    this.sub ??= this.subscribe(this.subject, this.queue)
+  }
+
+  /** Leaves the queue group; once the worker stops taking sessions, its direct subject too. */
   private unlisten(): void {
-    const sub = this.sub
+    const subs = [this.sub, this.state === 'serving' ? undefined : this.direct]
     this.sub = undefined
-    try {
-      sub?.unsubscribe()
-    } catch {
-      // The connection is already closed.
+    if (this.state !== 'serving') this.direct = undefined
+    for (const sub of subs) {
+      try {
+        sub?.unsubscribe()
+      } catch {
+        // The connection is already closed.
+      }
     }
   }
 
-  /** At `maxSessions` the worker leaves the queue group, so NATS routes new sessions to the others. */
+  /**
+   * At `maxSessions` the worker leaves the queue group, so NATS routes new sessions to the others (its direct subject
+   * stays, refusing opens as busy until a session ends).
+   */
   private updateListening(): void {
     if (this.running.size >= this.maxSessions) this.unlisten()
     else this.listen()
@@ -251,16 +304,18 @@ class Service implements NatsService, SessionHost {
     this.running.add(session)
     this.started++
     this.updateListening()
-    this.answer(msg, { ok: true, worker: session.inbox, window: this.window, workerId: this.id })
+    this.answer(msg, { ok: true, worker: session.inbox, window: this.window, workerId: this.id, started: this.started })
+    this.reporter.changed()
     session.start()
   }
 }
 
 /**
  * Serves `options.subject` on this connection: every session a caller opens with `remote(nc, subject)` runs
- * `options.processor(session)` as a task of its own here. Workers serving the same subject form a NATS queue group,
- * so sessions spread over all of them (on one machine or many: connect them to any node of a NATS cluster). A worker
- * at `maxSessions` leaves the group until a session ends. `drain()` stops taking sessions and lets the running ones
+ * `options.processor(session)` as a task of its own here. The worker publishes its load (see
+ * `ServeOptions.loadReportMs`) so that callers open each session on the least loaded worker serving the subject, and
+ * joins the subject's NATS queue group for callers that place sessions by it — on one machine or many: connect them
+ * to any node of a NATS cluster. A worker at `maxSessions` leaves the group and refuses opens until a session ends. `drain()` stops taking sessions and lets the running ones
  * finish (call it on SIGTERM, then `nc.drain()`); `close()` cancels them.
  *
  * Each session's frames keep their order, carry sequence numbers and flow-control credit, and heartbeats watch the

@@ -2,10 +2,12 @@
  * What the session links of one connection send in one event-loop turn leaves together.
  *
  * The client writes to the socket once per microtask in which something was published, and each write costs far more
- * than the messages in it (a system call, and a wake-up of the server that reads it). So the first message published
- * on a connection in a turn leaves at once (no added latency for a lone frame), and every later one waits for the end
- * of the turn: then each link sends what it holds (as batches) one after the other in one synchronous run, which the
- * client writes to the socket in one piece — one write per connection and turn however many sessions sent something.
+ * than the messages in it (a system call, and a wake-up of the server that reads it). So on a quiet connection the
+ * first message published in a turn leaves at once (no added latency for a lone frame), and every later one waits for
+ * the end of the turn: then each link sends what it holds (as batches) one after the other in one synchronous run,
+ * which the client writes to the socket in one piece. While the connection streams (the previous turn ended with
+ * messages held), the first message waits too: one write per connection and turn however many sessions sent
+ * something, instead of two.
  * @module
  */
 import type { NatsConnection } from '@nats-io/transport-node'
@@ -28,7 +30,7 @@ export class ConnectionTurn {
   private waiting: (() => void)[] = []
 
   /**
-   * True for the first message of the turn on this connection (it may be published at once), false once one was:
+   * True for the first message of the turn on a quiet connection (it may be published at once), false otherwise:
    * the caller then holds its message and registers with {@link later}.
    */
   first(): boolean {
@@ -53,6 +55,9 @@ export class ConnectionTurn {
     this.scheduled = false
     const waiting = this.waiting
     this.waiting = []
+    // Messages were held: the connection streams, so the next turn holds its first message too; a turn that goes by
+    // without any makes the connection quiet again.
+    if (waiting.length > 0) this.schedule()
     for (const flush of waiting) {
       try {
         flush()

@@ -127,6 +127,11 @@ export class WorkerSession {
     })
   }
 
+  /** Input frames received from the caller and not yet taken by the session's task. */
+  get backlog(): number {
+    return this.link.backlog
+  }
+
   /** Starts the task (after the accept was sent). */
   start(): void {
     let user: ProcessorFn<any, any>

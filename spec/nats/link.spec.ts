@@ -182,7 +182,7 @@ describe('two links back to back', () => {
     expect(b.failures).toEqual([])
   })
 
-  it('links on one connection: the first message of a turn leaves at once, every later one of every link at the end of the turn, in one run', async () => {
+  it('links on one connection: on a quiet connection the first message of a turn leaves at once, every later one of every link at the end of the turn, in one run; while it streams, all wait for the end of the turn', async () => {
     const published: string[] = []
     const nc = fakeConnection((subject) => published.push(subject))
     const link = (peer: string): SessionLink =>
@@ -197,6 +197,17 @@ describe('two links back to back', () => {
     await flushTurn()
     // y's two messages leave as one batch; each link's messages in its order.
     expect(published).toEqual(['x', 'y', 'z', 'x'])
+    // The connection streams now: the first message of the next turn waits for its end too (one write per turn).
+    z.sendFrame(Frames.text('2'))
+    x.sendFrame(Frames.text('3'))
+    expect(published).toHaveLength(4)
+    await flushTurn()
+    expect(published).toEqual(['x', 'y', 'z', 'x', 'z', 'x'])
+    // A turn goes by with nothing to send: the connection is quiet again, a lone message leaves at once.
+    await flushTurn()
+    await flushTurn()
+    y.sendFrame(Frames.text('3'))
+    expect(published).toHaveLength(7)
     for (const l of [x, y, z]) l.close()
   })
 
@@ -273,6 +284,25 @@ describe('two links back to back', () => {
     expect(a.failures).toHaveLength(1)
     expect(a.failures[0]).toMatchObject({ code: 'worker-lost', reason: 'heartbeat' })
     b.link.close()
+  })
+
+  it('the links of one connection share one heartbeat timer per period: one wake-up checks them all', async () => {
+    vi.useFakeTimers()
+    const published: string[] = []
+    const nc = fakeConnection((subject) => published.push(subject))
+    const link = (peer: string, heartbeatMs: number): SessionLink =>
+      new SessionLink({ nc, peer, codec: frameCodec(), window: 8, peerWindow: 8, heartbeatMs, heartbeatTimeoutMs: 100 * heartbeatMs, where: peer, lost: () => new WorkerLostError('heartbeat', 'lost') })
+    const links = Array.from({ length: 16 }, (_, i) => link(`p${i}`, 100))
+    expect(vi.getTimerCount()).toBe(1)
+    const other = link('slow', 400) // another period, another timer
+    expect(vi.getTimerCount()).toBe(2)
+    await vi.advanceTimersByTimeAsync(100)
+    // every quiet link sent its heartbeat in the same tick
+    expect(new Set(published)).toEqual(new Set(links.map((_, i) => `p${i}`)))
+    for (const l of links) l.close()
+    other.close()
+    await vi.advanceTimersByTimeAsync(1000) // the connection's turn goes quiet too
+    expect(vi.getTimerCount()).toBe(0)
   })
 
   it("this side's own stall is not the peer's silence: a late heartbeat check does not fail the session, a silent peer is still found after it", async () => {
