@@ -67,15 +67,20 @@ function mapRun(fns: readonly ((frame: Frame, ctx: ProcessorContext) => Frame)[]
     let f: Frame = frame
     for (let j = 0; j < n; j++) {
       const ctx = ctxs[j] as Context
+      let out: Frame
       try {
-        f = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
+        out = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
       } catch (err) {
         reportStepError(ctx, err)
         return
       }
-      if (!isFrameShaped(f)) {
-        reportNonFrame(ctx, f)
-        return
+      // The frame it was given (a pass-through) is a frame: only a new value needs the check.
+      if (out !== f) {
+        if (!isFrameShaped(out)) {
+          reportNonFrame(ctx, out)
+          return
+        }
+        f = out
       }
       if (observed) ctx.runtime.tap?.frame(f, ctx.name, 'down')
     }

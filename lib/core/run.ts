@@ -96,6 +96,65 @@ async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
   }
 }
 
+/**
+ * Reads a synchronous input on demand, in place of {@link feed}: each time the pipeline takes from the task's empty
+ * input queue, one value is read from `it` and queued (no feeder, no read-ahead: a frame leaves the input only when
+ * the first stage asks for it). Same outcomes as `feed`: the input's end queues `end`, an `end` in the input closes
+ * it, a value that is not a frame closes it and ends the run 'errored', a `next()` that throws ends the run 'errored'
+ * (the input is not closed), and an input still open when the task ends is closed. A failure is reported on a
+ * microtask, never from inside the pipeline's pull.
+ */
+function readOnDemand(task: PipelineTask, it: Iterator<Frame>): () => void {
+  let settled = false
+  const fail = (err: unknown): void => {
+    queueMicrotask(() => task.handleUpstream(errorFrame(errorMessage(err), { fatal: true, processor: 'input', cause: err })))
+  }
+  task.readInputOnDemand(() => {
+    if (settled) return undefined
+    if (!task.acceptsInput()) {
+      settled = true
+      closeInput(it)
+      return undefined
+    }
+    let step: IteratorResult<Frame>
+    try {
+      step = it.next()
+      if (step === null || typeof step !== 'object') throw new TypeError(`input iterator result ${String(step)} is not an object`)
+    } catch (err) {
+      settled = true
+      fail(err)
+      return undefined
+    }
+    if (step.done === true) {
+      settled = true
+      task.stopWhenDone()
+      return undefined
+    }
+    let now: Frame | undefined
+    try {
+      now = task.inputNow(step.value)
+    } catch (err) {
+      settled = true
+      closeInput(it)
+      fail(new NotAFrame(errorMessage(err), { cause: err }))
+      return undefined
+    }
+    if (now === undefined && !task.acceptsInput()) {
+      // An `end` in the input (or a cancel or stop frame): nothing after it is read.
+      settled = true
+      closeInput(it)
+    }
+    return now
+  })
+  // Called once the task has finished: an input still open is closed.
+  return () => {
+    if (!settled) {
+      settled = true
+      closeInput(it)
+    }
+  }
+}
+
 /** A value of the input that is not a frame (the input itself did not fail: it is closed). */
 class NotAFrame extends TypeError {}
 
@@ -161,9 +220,14 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
     currentTask = task
     // The consumer pulls the pipeline itself (no driver): frames that are ready reach it in the same call.
     const output = task.pulledFrames()
+    // A synchronous input (an array, a generator) is read when the pipeline asks for a frame (set up before the task
+    // runs: a driver pulls at once); an async one is fed.
+    const onDemand = typeof (input as AsyncIterable<Frame>)[Symbol.asyncIterator] !== 'function'
+    const closeOnDemand = onDemand ? readOnDemand(task, inputIterator as Iterator<Frame>) : undefined
     const done = task.run()
     done.then(resolveResult, () => {})
-    void feed(task, inputIterator)
+    if (closeOnDemand !== undefined) void done.then(closeOnDemand)
+    else void feed(task, inputIterator)
     let finished = false
     const settle = (): Promise<IteratorResult<Frame>> =>
       done.then((r) => {

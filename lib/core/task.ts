@@ -396,6 +396,33 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     return this.state === 'running' ? this.puller?.next() : undefined
   }
 
+  /**
+   * For `run()` over a synchronous iterable: instead of a feeder copying the input into the input queue, `read` is
+   * called whenever the pipeline takes from an empty input queue, and queues the next input frame (`pushFrame`) or
+   * ends the input (`stopWhenDone`) synchronously. The input is read only as fast as the pipeline asks for it.
+   * @internal
+   */
+  readInputOnDemand(read: () => Frame | undefined): void {
+    this.input.refill = read
+  }
+
+  /**
+   * For the reader given to {@link readInputOnDemand}: `frame`, just read from the input while the input queue is
+   * empty, is queued as by {@link pushFrame} — except a data or app frame, which is returned to be handed to the
+   * pipeline at once (it would only pass through the empty queue). Throws a `TypeError` for a value that is not a frame.
+   * @internal
+   */
+  inputNow(frame: Frame): Frame | undefined {
+    if (!isFrame(frame)) throw new TypeError(`${this.name}: queueFrame() needs a frame, got ${describe(frame)}`)
+    if (this.inputClosed) return undefined
+    if (frame.kind === 'data' || frame.kind === 'app') {
+      this.hub?.input(frame)
+      return frame
+    }
+    void this.offer(frame)
+    return undefined
+  }
+
   private openOutput(): Channel<Frame> {
     if (this.output !== undefined) throw new TypeError(`${this.name}: frames() can be called once`)
     const out = new Channel<Frame>(positiveInt('outputCapacity', this.params.outputCapacity, 64))

@@ -123,6 +123,12 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   onReturn: (() => void) | undefined
   /** Called with every item handed to the consumer, at that moment (see `DeliveryHooked`). */
   onDeliver: ((value: T) => void) | undefined
+  /**
+   * A source read on demand: called when the consumer takes and both lanes are empty (and the channel is open). It
+   * returns an item to hand over at once (never stored), or `undefined` after storing what it has synchronously
+   * (`push`, `pushPriority`, `close`), if anything: the take then hands that over. Nothing is read ahead of the consumer.
+   */
+  refill: (() => T | undefined) | undefined
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -241,6 +247,13 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
 
   /** Takes the next item without waiting, or `undefined` when none is queued. */
   tryTake(): { value: T } | undefined {
+    if (this.refill !== undefined && this.priority.length === 0 && this.buffer.length === 0 && !this.closed) {
+      const direct = this.refill()
+      if (direct !== undefined) {
+        this.onDeliver?.(direct)
+        return { value: direct }
+      }
+    }
     if (this.priority.length > 0) {
       const value = this.priority.shift() as T
       this.onDeliver?.(value)
@@ -261,6 +274,13 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
    * queued item in one hop.
    */
   tryNext(): IteratorResult<T, undefined> | undefined {
+    if (this.refill !== undefined && this.priority.length === 0 && this.buffer.length === 0 && !this.closed) {
+      const direct = this.refill()
+      if (direct !== undefined) {
+        this.onDeliver?.(direct)
+        return { done: false, value: direct }
+      }
+    }
     if (this.priority.length > 0) {
       const value = this.priority.shift() as T
       this.onDeliver?.(value)
