@@ -90,6 +90,15 @@ export class Deque<T> {
   }
 }
 
+/**
+ * What a {@link Channel} reads on demand when its consumer finds it empty (`Channel.refill`): `read()` returns an item
+ * to hand over at once (never stored), or `undefined` after storing what it has synchronously (`push`,
+ * `pushPriority`, `close`), if anything: the take then hands that over.
+ */
+export interface InputSource<T> {
+  read(): T | undefined
+}
+
 interface Writer<T> {
   value: T
   resolve: () => void
@@ -124,11 +133,10 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   /** Called with every item handed to the consumer, at that moment (see `DeliveryHooked`). */
   onDeliver: ((value: T) => void) | undefined
   /**
-   * A source read on demand: called when the consumer takes and both lanes are empty (and the channel is open). It
-   * returns an item to hand over at once (never stored), or `undefined` after storing what it has synchronously
-   * (`push`, `pushPriority`, `close`), if anything: the take then hands that over. Nothing is read ahead of the consumer.
+   * A source read on demand: read when the consumer takes and both lanes are empty (and the channel is open); see
+   * {@link InputSource}. Nothing is read ahead of the consumer.
    */
-  refill: (() => T | undefined) | undefined
+  refill: InputSource<T> | undefined
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -248,7 +256,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   /** Takes the next item without waiting, or `undefined` when none is queued. */
   tryTake(): { value: T } | undefined {
     if (this.refill !== undefined && this.priority.length === 0 && this.buffer.length === 0 && !this.closed) {
-      const direct = this.refill()
+      const direct = this.refill.read()
       if (direct !== undefined) {
         this.onDeliver?.(direct)
         return { value: direct }
@@ -275,7 +283,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
    */
   tryNext(): IteratorResult<T, undefined> | undefined {
     if (this.refill !== undefined && this.priority.length === 0 && this.buffer.length === 0 && !this.closed) {
-      const direct = this.refill()
+      const direct = this.refill.read()
       if (direct !== undefined) {
         this.onDeliver?.(direct)
         return { done: false, value: direct }
