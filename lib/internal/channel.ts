@@ -277,6 +277,32 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   }
 
   /**
+   * The next item if one is available without waiting, else `undefined` (nothing queued, the end, or a failure:
+   * `tryNext()` / `next()` tell which). Like {@link tryNext} without the result object.
+   */
+  tryValue(): T | undefined {
+    if (this.priority.length > 0) {
+      const value = this.priority.shift() as T
+      this.onDeliver?.(value)
+      return value
+    }
+    if (this.buffer.length > 0) {
+      const value = this.buffer.shift() as T
+      if (this.writers.length > 0 && this.buffer.length <= this.lowWater) this.admitWriters()
+      this.onDeliver?.(value)
+      return value
+    }
+    if (this.refill === undefined || this.closed) return undefined
+    const direct = this.refill.read()
+    if (direct !== undefined) {
+      this.onDeliver?.(direct)
+      return direct
+    }
+    // The source stored what it had (a priority frame, `end`): hand that over.
+    return this.priority.length > 0 || this.buffer.length > 0 ? this.tryValue() : undefined
+  }
+
+  /**
    * The next result if one is available without waiting (an item, or `done` once closed and drained), else
    * `undefined` (nothing queued yet, or the channel failed: `next()` reports the failure). Lets a consumer take every
    * queued item in one hop.
