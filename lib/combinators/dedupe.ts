@@ -18,9 +18,9 @@ const NONE = -1
  * newer ids pushed it out (a branch that holds a frame back for longer than that may let a second copy through).
  *
  * Memory is a pool of slots in typed arrays (per slot: the id, how many times each branch yielded it, how many copies
- * were emitted, how many live branches are behind) linked oldest to newest, and a map from id to slot: remembering,
- * forgetting and pushing out the oldest id are O(1) and allocate nothing per frame (the pool grows by doubling up to
- * `window` slots).
+ * were emitted, how many live branches are behind) linked oldest to newest, and an open-addressing hash table from id
+ * to slot (linear probing, at most half full, deletion by backward shift): remembering, forgetting and pushing out the
+ * oldest id are O(1) and allocate nothing per frame (the pool and the table grow by doubling up to `window` slots).
  *
  * @example
  * ```ts
@@ -30,7 +30,10 @@ const NONE = -1
  * ```
  */
 export class BranchDedupe {
-  private readonly slotOf = new Map<number, number>()
+  /** The hash table: `slot + 1` per cell, 0 when empty; `table.length` is a power of two at least twice the pool. */
+  private table = new Int32Array(32)
+  private shift = 27
+  private count = 0
   private readonly live: boolean[]
   private liveCount: number
   private slots = 0
@@ -58,15 +61,15 @@ export class BranchDedupe {
 
   /** Number of ids remembered (for tests and diagnostics). */
   get size(): number {
-    return this.slotOf.size
+    return this.count
   }
 
   /** Records that `branch` yielded the frame `id`; true when it must be emitted. */
   admit(branch: number, id: number): boolean {
-    const slot = this.slotOf.get(id)
-    if (slot === undefined) {
+    const slot = this.find(id)
+    if (slot < 0) {
       if (this.liveCount <= 1) return true
-      if (this.slotOf.size >= this.window) this.forget(this.oldest)
+      if (this.count >= this.window) this.forget(this.oldest)
       this.remember(id, branch, this.liveCount - (this.live[branch] === true ? 1 : 0))
       return true
     }
@@ -126,7 +129,7 @@ export class BranchDedupe {
     if (this.newest === NONE) this.oldest = slot
     else this.newer[this.newest] = slot
     this.newest = slot
-    this.slotOf.set(id, slot)
+    this.insert(id, slot)
   }
 
   /** Unlinks `slot` from the age list, returns it to the free list and forgets its id. */
@@ -137,7 +140,7 @@ export class BranchDedupe {
     else this.newer[older] = newer
     if (newer === NONE) this.newest = older
     else this.older[newer] = older
-    this.slotOf.delete(this.ids[slot] as number)
+    this.remove(this.ids[slot] as number)
     this.newer[slot] = this.free
     this.free = slot
   }
@@ -170,6 +173,69 @@ export class BranchDedupe {
       this.free = slot
     }
     this.slots = to
+    if (this.table.length < to * 2) this.rehash(to * 2)
+  }
+
+  /** The table cell where `id` hashes to (Fibonacci hashing of its low and high 32 bits). */
+  private home(id: number): number {
+    return Math.imul((id | 0) ^ ((id / 4294967296) | 0), 0x9e3779b1) >>> this.shift
+  }
+
+  /** The slot remembering `id`, or -1. */
+  private find(id: number): number {
+    const table = this.table
+    const mask = table.length - 1
+    for (let i = this.home(id); ; i = (i + 1) & mask) {
+      const cell = table[i] as number
+      if (cell === 0) return -1
+      if (this.ids[cell - 1] === id) return cell - 1
+    }
+  }
+
+  private insert(id: number, slot: number): void {
+    const table = this.table
+    const mask = table.length - 1
+    let i = this.home(id)
+    while (table[i] !== 0) i = (i + 1) & mask
+    table[i] = slot + 1
+    this.count++
+  }
+
+  /** Removes `id` from the table, moving later cells of its probe run back so that every id stays reachable. */
+  private remove(id: number): void {
+    const table = this.table
+    const mask = table.length - 1
+    let i = this.home(id)
+    for (;;) {
+      const cell = table[i] as number
+      if (cell === 0) return
+      if (this.ids[cell - 1] === id) break
+      i = (i + 1) & mask
+    }
+    this.count--
+    let hole = i
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const cell = table[j] as number
+      if (cell === 0) break
+      const want = this.home(this.ids[cell - 1] as number)
+      // The cell may fill the hole unless its home lies cyclically after the hole, up to the cell itself.
+      const stays = hole <= j ? want > hole && want <= j : want > hole || want <= j
+      if (!stays) {
+        table[hole] = cell
+        hole = j
+      }
+    }
+    table[hole] = 0
+  }
+
+  /** Rebuilds the table with `size` cells (a power of two) from the remembered slots. */
+  private rehash(size: number): void {
+    let cells = 32
+    while (cells < size) cells *= 2
+    this.table = new Int32Array(cells)
+    this.shift = 32 - Math.log2(cells)
+    this.count = 0
+    for (let slot = this.oldest; slot !== NONE; slot = this.newer[slot] as number) this.insert(this.ids[slot] as number, slot)
   }
 }
 

@@ -21,7 +21,7 @@
  */
 import type { Context } from '../core/context.js'
 import type { Processor } from '../core/processor.js'
-import { NOT_A_FRAME, Stage, errorMessage } from '../core/stage.js'
+import { NOT_A_FRAME, Stage, errorMessage, type SyncPull } from '../core/stage.js'
 import { FatalError, isFatal } from '../errors.js'
 import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
@@ -68,8 +68,11 @@ const isDataFrame = (frame: Frame): boolean => frame.kind === 'data'
 /** The frames an interruption drops from the element's queues. */
 const droppedByInterruption = (frame: Frame): boolean => isDataFrame(frame) && frame.uninterruptible !== true
 
-/** The iterator of a source; a sync iterable (an array given to it-pipe) is accepted too. */
-function iteratorOf(source: AsyncIterable<Frame> | Iterable<Frame>): AsyncIterator<Frame> {
+/**
+ * The iterator of a source; a sync iterable (an array given to it-pipe) is accepted too, and read without a hop
+ * (`tryNext`, which may throw what the iterable throws).
+ */
+function iteratorOf(source: AsyncIterable<Frame> | Iterable<Frame>): AsyncIterator<Frame> & Partial<SyncPull<Frame>> {
   const asyncFn = (source as AsyncIterable<Frame>)[Symbol.asyncIterator]
   if (typeof asyncFn === 'function') return asyncFn.call(source)
   const syncFn = (source as Iterable<Frame>)[Symbol.iterator]
@@ -77,6 +80,7 @@ function iteratorOf(source: AsyncIterable<Frame> | Iterable<Frame>): AsyncIterat
   const it = syncFn.call(source)
   return {
     next: () => Promise.resolve(it.next()),
+    tryNext: () => it.next(),
     return: () => Promise.resolve(it.return?.() ?? DONE),
   }
 }
@@ -102,7 +106,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   private readonly cap: number
   private readonly base: Context
   private readonly sourceIterable: AsyncIterable<Frame> | Iterable<Frame>
-  private src: AsyncIterator<Frame> | undefined
+  private src: (AsyncIterator<Frame> & Partial<SyncPull<Frame>>) | undefined
 
   private inputs: BranchInput[] = []
   private outs: AsyncIterator<Frame>[] = []
@@ -245,6 +249,18 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   }
 
   /**
+   * A frame already waiting in the output queue, handed over without a hop, else `undefined` (call `next()`). Never
+   * throws; a failure or the end is reported by `next()`.
+   */
+  tryNext(): IteratorResult<Frame> | undefined {
+    if (!this.started) return undefined
+    const frame = this.ready.shift()
+    if (frame === undefined) return undefined
+    this.admit()
+    return { done: false, value: frame }
+  }
+
+  /**
    * Tears every branch down (each branch's `finally` runs) and closes the source, without pulling anything. Resolves
    * once every branch has closed, or after the run's `cancelTimeoutMs` when one never returns (a branch parked on a
    * promise that never settles cannot hold the consumer's `break`).
@@ -285,9 +301,13 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     }
   }
 
-  /** Free mode: reads the source while no branch input is full. */
+  /**
+   * Free mode: reads the source while no branch input is full. Frames the source has ready (`tryNext`: a library
+   * iterator, a synchronous iterable) are taken without a hop.
+   */
   private async feedLoop(): Promise<void> {
-    const src = this.src as AsyncIterator<Frame>
+    const src = this.src as AsyncIterator<Frame> & Partial<SyncPull<Frame>>
+    const ready = src.tryNext
     try {
       for (;;) {
         while (!this.finished && !this.base.runtime.cancelled && this.anyFull()) {
@@ -296,7 +316,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
           })
         }
         if (this.finished || this.inputClosed || this.runningCount === 0 || this.base.runtime.cancelled) return
-        const r = await src.next()
+        const r = (ready === undefined ? undefined : ready.call(src)) ?? (await src.next())
         if (this.finished || this.base.runtime.cancelled) return
         if (r.done === true) {
           this.closeInputs()

@@ -17,7 +17,7 @@ import type { Frame } from '../frames/types.js'
 import { asContext, type Context, type ProcessorContext } from './context.js'
 import { processorInfo, processorName, withInfo, type FrameStep, type ProcessorFn } from './processor.js'
 import type { Runtime } from './runtime.js'
-import { errorMessage, type SyncPull } from './stage.js'
+import { errorMessage, type SyncPull, type ValuePull } from './stage.js'
 import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
 
 /** One step of a fused stage with the context of the stage it came from. */
@@ -68,15 +68,20 @@ function mapRun(fns: readonly ((frame: Frame, ctx: ProcessorContext) => Frame)[]
       let f: Frame = frame
       for (let j = 0; j < n; j++) {
         const ctx = ctxs[j] as Context
+        let out: Frame
         try {
-          f = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
+          out = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
         } catch (err) {
           reportStepError(ctx, err)
           return
         }
-        if (!isFrameShaped(f)) {
-          reportNonFrame(ctx, f)
-          return
+        // The frame it was given (a pass-through) is a frame: only a new value needs the check.
+        if (out !== f) {
+          if (!isFrameShaped(out)) {
+            reportNonFrame(ctx, out)
+            return
+          }
+          f = out
         }
       }
       downstream(f)
@@ -94,17 +99,22 @@ function mapRun(fns: readonly ((frame: Frame, ctx: ProcessorContext) => Frame)[]
     let f: Frame = frame
     for (let j = 0; j < n; j++) {
       const ctx = ctxs[j] as Context
+      let out: Frame
       try {
-        f = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
+        out = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
       } catch (err) {
         report(j)
         reportStepError(ctx, err)
         return
       }
-      if (!isFrameShaped(f)) {
-        report(j)
-        reportNonFrame(ctx, f)
-        return
+      // The frame it was given (a pass-through) is a frame: only a new value needs the check.
+      if (out !== f) {
+        if (!isFrameShaped(out)) {
+          report(j)
+          reportNonFrame(ctx, out)
+          return
+        }
+        f = out
       }
       outs[j] = f
     }
@@ -240,14 +250,20 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
       const src = (this.src ??= this.source[Symbol.asyncIterator]())
       const pull = (src as Partial<SyncPull<Frame>>).tryNext
       if (pull === undefined) return undefined
+      // A source that hands over values without a result object (the task's input) is read that way first.
+      const value = (src as Partial<ValuePull<Frame>>).tryValue
       for (;;) {
-        const r = pull.call(src)
-        if (r === undefined) return undefined
-        if (r.done === true) {
-          this.done = true
-          return DONE
+        let frame = value === undefined ? undefined : value.call(src)
+        if (frame === undefined) {
+          const r = pull.call(src)
+          if (r === undefined) return undefined
+          if (r.done === true) {
+            this.done = true
+            return DONE
+          }
+          frame = r.value
         }
-        this.first(r.value)
+        this.first(frame)
         if (this.box.head < this.box.count) return this.take()
       }
     } catch (err) {

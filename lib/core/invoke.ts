@@ -163,6 +163,9 @@ class SurfacingIterator<O> implements AsyncIterator<O> {
     if (this.closed) return Promise.resolve(DONE)
     // A second read while one is pending waits its turn, as it would on a generator.
     if (this.current !== undefined) return this.current.then(this.again, this.again)
+    // A result the processor has ready needs no pending read that a failure could reject.
+    const ready = this.tryNext()
+    if (ready !== undefined) return Promise.resolve(ready)
     const p = new Promise<IteratorResult<O>>(this.request)
     if (this.waiting !== undefined) this.current = p
     return p

@@ -7,6 +7,7 @@ import { error as errorFrame } from '../frames/constructors.js'
 import type { Frame } from '../frames/types.js'
 import type { ProcessorFn } from './processor.js'
 import { errorMessage } from './stage.js'
+import type { Channel, InputSource } from '../internal/channel.js'
 import { PipelineTask, type PipelineParams, type TaskResult } from './task.js'
 
 /** Options of {@link run}: the task parameters (start parameters, capacities, `signal`, `onUpstream`, …). */
@@ -96,8 +97,116 @@ async function feed(task: PipelineTask, it: AnyIterator): Promise<void> {
   }
 }
 
+/**
+ * Reads a synchronous input on demand, in place of {@link feed}: each time the pipeline takes from the task's empty
+ * input queue, one value is read from the input and handed over (no feeder, no read-ahead: a frame leaves the input
+ * only when the first stage asks for it). Same outcomes as `feed`: the input's end queues `end`, an `end` in the input
+ * closes it, a value that is not a frame closes it and ends the run 'errored', a `next()` that throws ends the run
+ * 'errored' (the input is not closed), and an input still open when the task ends is closed ({@link close}). A
+ * failure is reported on a microtask, never from inside the pipeline's pull.
+ */
+class OnDemandInput implements InputSource<Frame> {
+  private settled = false
+
+  constructor(
+    private readonly task: PipelineTask,
+    private readonly it: Iterator<Frame>,
+  ) {}
+
+  read(): Frame | undefined {
+    if (this.settled) return undefined
+    const task = this.task
+    if (!task.acceptsInput()) {
+      this.close()
+      return undefined
+    }
+    let step: IteratorResult<Frame>
+    try {
+      step = this.it.next()
+      if (step === null || typeof step !== 'object') throw new TypeError(`input iterator result ${String(step)} is not an object`)
+    } catch (err) {
+      this.settled = true
+      this.fail(err)
+      return undefined
+    }
+    if (step.done === true) {
+      this.settled = true
+      task.stopWhenDone()
+      return undefined
+    }
+    let now: Frame | undefined
+    try {
+      now = task.inputNow(step.value)
+    } catch (err) {
+      this.close()
+      this.fail(new NotAFrame(errorMessage(err), { cause: err }))
+      return undefined
+    }
+    // An `end` in the input (or a cancel or stop frame): nothing after it is read.
+    if (now === undefined && !task.acceptsInput()) this.close()
+    return now
+  }
+
+  /** Closes the input unless it ended or failed (called once the task has finished, too). */
+  close(): void {
+    if (this.settled) return
+    this.settled = true
+    closeInput(this.it)
+  }
+
+  private fail(err: unknown): void {
+    const task = this.task
+    queueMicrotask(() => task.handleUpstream(errorFrame(errorMessage(err), { fatal: true, processor: 'input', cause: err })))
+  }
+}
+
 /** A value of the input that is not a frame (the input itself did not fail: it is closed). */
 class NotAFrame extends TypeError {}
+
+/**
+ * The consumer's iterator of a run: a thin layer over the task's output. What is queued there comes first (an
+ * interruption puts its `startInterruption` there), then what the pipeline has ready, handed over without an extra
+ * hop; else it waits for the pull under way. A class (not closures per run), so that the consumer's `next()` call
+ * site stays monomorphic across runs.
+ */
+class RunIterator implements AsyncIterator<Frame> {
+  private finished = false
+  private readonly onRead = (r: IteratorResult<Frame, undefined>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
+    if (r.done !== true) return r
+    this.finished = true
+    return this.done.then(settled)
+  }
+
+  constructor(
+    private readonly task: PipelineTask,
+    private readonly output: Channel<Frame>,
+    private readonly done: Promise<TaskResult>,
+  ) {}
+
+  next(): Promise<IteratorResult<Frame>> {
+    if (this.finished) return Promise.resolve(DONE)
+    const ready = this.output.tryTake()
+    if (ready !== undefined) return Promise.resolve({ done: false, value: ready.value })
+    const pulled = this.task.pullNext()
+    if (pulled !== undefined) return Promise.resolve(pulled)
+    return this.output.next().then(this.onRead)
+  }
+
+  return(): Promise<IteratorResult<Frame>> {
+    // The consumer stopped early: cancel and resolve once every stage has been torn down (bounded by cancelTimeoutMs).
+    if (!this.finished) {
+      this.finished = true
+      void this.task.cancel()
+    }
+    return this.done.then(() => DONE)
+  }
+}
+
+/** The end of a run's iteration: done, or the run's fatal error. */
+function settled(r: TaskResult): IteratorResult<Frame> {
+  if (r.status === 'errored' && r.error !== undefined) throw new PipelineError(r.error)
+  return DONE
+}
 
 /**
  * Runs `processor` over `input` and yields every frame that reaches the end. Sends `start` first (built from
@@ -161,40 +270,16 @@ export function run<I extends Frame = Frame, O extends Frame = Frame>(
     currentTask = task
     // The consumer pulls the pipeline itself (no driver): frames that are ready reach it in the same call.
     const output = task.pulledFrames()
+    // A synchronous input (an array, a generator) is read when the pipeline asks for a frame (set up before the task
+    // runs: a driver pulls at once); an async one is fed.
+    const onDemand =
+      typeof (input as AsyncIterable<Frame>)[Symbol.asyncIterator] !== 'function' ? new OnDemandInput(task, inputIterator as Iterator<Frame>) : undefined
+    if (onDemand !== undefined) task.readInputOnDemand(onDemand)
     const done = task.run()
     done.then(resolveResult, () => {})
-    void feed(task, inputIterator)
-    let finished = false
-    const settle = (): Promise<IteratorResult<Frame>> =>
-      done.then((r) => {
-        if (r.status === 'errored' && r.error !== undefined) throw new PipelineError(r.error)
-        return DONE
-      })
-    const onRead = (r: IteratorResult<Frame, undefined>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
-      if (r.done !== true) return r
-      finished = true
-      return settle()
-    }
-    // A thin iterator over the task's output: what is queued there first (an interruption puts its startInterruption
-    // there), then what the pipeline has ready, handed over without an extra hop; else wait for the pull under way.
-    return {
-      next(): Promise<IteratorResult<Frame>> {
-        if (finished) return Promise.resolve(DONE)
-        const ready = output.tryTake()
-        if (ready !== undefined) return Promise.resolve({ done: false, value: ready.value })
-        const pulled = task.pullNext()
-        if (pulled !== undefined) return Promise.resolve(pulled)
-        return output.next().then(onRead)
-      },
-      return(): Promise<IteratorResult<Frame>> {
-        // The consumer stopped early: cancel and resolve once every stage has been torn down (bounded by cancelTimeoutMs).
-        if (!finished) {
-          finished = true
-          void task.cancel()
-        }
-        return done.then(() => DONE)
-      },
-    }
+    if (onDemand !== undefined) void done.then(() => onDemand.close())
+    else void feed(task, inputIterator)
+    return new RunIterator(task, output, done)
   }
 
   return {

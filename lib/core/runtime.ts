@@ -21,6 +21,8 @@ export interface RuntimeOptions {
 export class Runtime {
   readonly cancelTimeoutMs: number
   private readonly cancelController = new AbortController()
+  /** `cancelSignal.aborted`, as a plain field: read for every frame in several loops (the signal's getter is not free). */
+  private isCancelled = false
   private interruptController = new AbortController()
   private readonly interruptListeners = new Set<() => void>()
   private readonly cancelListeners = new Set<() => void>()
@@ -66,12 +68,13 @@ export class Runtime {
   }
 
   get cancelled(): boolean {
-    return this.cancelController.signal.aborted
+    return this.isCancelled
   }
 
   /** Aborts both signals, then calls the cancel listeners. Idempotent. */
   cancel(reason: unknown = new CancelledError()): void {
     if (this.cancelled) return
+    this.isCancelled = true
     this.cancelController.abort(reason)
     this.interruptController.abort(reason)
     this.interruptListeners.clear()

@@ -41,6 +41,16 @@ export interface SyncPull<T> {
 }
 
 /**
+ * A library iterator that can hand over a value that is available now without a result object: `tryValue()` returns
+ * it, or `undefined` when none is available now — then `tryNext()` tells whether the iterator is done or must be
+ * awaited. Implemented by the task's input queue and the source view over it, so that a fused stage reading the
+ * input allocates nothing per frame on the way in.
+ */
+export interface ValuePull<T> {
+  tryValue(): T | undefined
+}
+
+/**
  * An iterator that tells its reader when it hands over a value (`onDeliver` is called at that moment). The library's
  * own iterators (stages, channels, branch inputs) implement it, so that a stage learns the interruption epoch of
  * every frame its processor reads without an extra async hop.
@@ -54,7 +64,7 @@ function hasDeliveryHook(it: object): it is DeliveryHooked<Frame> {
 }
 
 /** The processor's view of its source. Reading it ends the processor's previous unit of work (see `pinnedSignal`). */
-class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
+class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame>, ValuePull<Frame> {
   closed = false
   pulls = 0
   /** The upstream stage when there is one: read through `read()`, which teardown can end. */
@@ -101,6 +111,22 @@ class SourceView implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
     // result (one more hop, only there).
     if (stage !== undefined) return stage.read()
     return this.hooked ? this.upstream.next() : this.upstream.next().then(this.deliveredResult)
+  }
+
+  /** {@link ValuePull}: the upstream's value when it can hand one over without a result object, else `tryNext()`. */
+  tryValue(): Frame | undefined {
+    const up = this.upstream as AsyncIterator<Frame> & Partial<ValuePull<Frame>>
+    if (this.closed || up.tryValue === undefined) {
+      const r = this.tryNext()
+      return r === undefined || r.done === true ? undefined : r.value
+    }
+    if (this.ctx.pinnedSignal !== undefined) this.ctx.pinnedSignal = undefined
+    const value = up.tryValue()
+    if (value !== undefined) {
+      this.pulls++
+      if (!this.hooked) this.delivered()
+    }
+    return value
   }
 
   tryNext(): IteratorResult<Frame> | undefined {

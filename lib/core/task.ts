@@ -8,7 +8,7 @@ import * as F from '../frames/constructors.js'
 import { isFrame } from '../frames/guards.js'
 import type { ErrorFrame, Frame, StartFrame, StartParams } from '../frames/types.js'
 import { describe } from '../frames/validate.js'
-import { Channel } from '../internal/channel.js'
+import { Channel, type InputSource } from '../internal/channel.js'
 import { Context } from './context.js'
 import { pipeline } from './pipeline.js'
 import { assertProcessor, type ProcessorFn } from './processor.js'
@@ -378,13 +378,8 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
    */
   pulledFrames(): Channel<Frame> {
     const out = this.openOutput()
-    const host = {
-      stopping: () => this.stopping(),
-      accept: (frame: Frame) => this.accept(frame),
-      drained: () => this.drained(),
-      broke: (err: unknown) => this.broke(err),
-    }
-    this.puller = new OutputPuller(host, out)
+    // The task is the puller's host (its methods, not closures per task: the puller's calls stay monomorphic).
+    this.puller = new OutputPuller(this, out)
     return out
   }
 
@@ -395,6 +390,33 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
    */
   pullNext(): IteratorResult<Frame> | undefined {
     return this.state === 'running' ? this.puller?.next() : undefined
+  }
+
+  /**
+   * For `run()` over a synchronous iterable: instead of a feeder copying the input into the input queue, `source` is
+   * read whenever the pipeline takes from an empty input queue: it hands over the next input frame ({@link inputNow})
+   * or ends the input (`stopWhenDone`) synchronously. The input is read only as fast as the pipeline asks for it.
+   * @internal
+   */
+  readInputOnDemand(source: InputSource<Frame>): void {
+    this.input.refill = source
+  }
+
+  /**
+   * For the reader given to {@link readInputOnDemand}: `frame`, just read from the input while the input queue is
+   * empty, is queued as by {@link pushFrame} — except a data or app frame, which is returned to be handed to the
+   * pipeline at once (it would only pass through the empty queue). Throws a `TypeError` for a value that is not a frame.
+   * @internal
+   */
+  inputNow(frame: Frame): Frame | undefined {
+    if (!isFrame(frame)) throw new TypeError(`${this.name}: queueFrame() needs a frame, got ${describe(frame)}`)
+    if (this.inputClosed) return undefined
+    if (frame.kind === 'data' || frame.kind === 'app') {
+      this.hub?.input(frame)
+      return frame
+    }
+    void this.offer(frame)
+    return undefined
   }
 
   private openOutput(): Channel<Frame> {
@@ -591,8 +613,11 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     return true
   }
 
-  /** True once the task is cancelled, stopped, failed or finished: the driver must not pull any more. */
-  private stopping(): boolean {
+  /**
+   * True once the task is cancelled, stopped, failed or finished: the driver must not pull any more.
+   * @internal
+   */
+  stopping(): boolean {
     return this.terminal !== undefined || this.state === 'done'
   }
 
@@ -609,8 +634,9 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
   /**
    * What happens to a frame the pipeline handed over (push and pull mode alike): true when it goes to the output.
    * Stale output and a `startInterruption` already sent ahead are dropped, so is everything after `end`.
+   * @internal
    */
-  private accept(frame: Frame): boolean {
+  accept(frame: Frame): boolean {
     if (this.endSeen) return false
     const ledger = this.ledger
     if (ledger !== undefined) {
@@ -635,8 +661,11 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     return true
   }
 
-  /** The pipeline is exhausted: the task ends (noting a pipeline that never passed `end`). */
-  private drained(): void {
+  /**
+   * The pipeline is exhausted: the task ends (noting a pipeline that never passed `end`).
+   * @internal
+   */
+  drained(): void {
     if (!this.endSeen && this.terminal === undefined) {
       // The pipeline finished without passing `end` to the task: a stage dropped it, or stopped reading early.
       this.recordError(
@@ -648,8 +677,11 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     this.finish()
   }
 
-  /** Something escaped the stages (a broken source): the task fails. */
-  private broke(err: unknown): void {
+  /**
+   * Something escaped the stages (a broken source): the task fails.
+   * @internal
+   */
+  broke(err: unknown): void {
     // Stages report their own errors; anything escaping them ends the task.
     if (this.stopping()) return
     if (!this.runtime.cancelled) {

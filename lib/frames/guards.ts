@@ -2,8 +2,11 @@
  * Type guards over frames.
  * @module
  */
-import { isBuiltinType, TYPE_KINDS } from './identity.js'
+import { TYPE_KINDS } from './identity.js'
 import type { AppFrame, BuiltinFrameType, ControlFrame, DataFrame, Frame, FrameOfType, SystemFrame } from './types.js'
+
+/** The kind of every built-in frame type (one lookup per check, where `isFrame` runs for every frame queued). */
+const KIND_OF_TYPE: ReadonlyMap<string, string> = new Map(Object.entries(TYPE_KINDS))
 
 /**
  * True for system frames (out-of-band: may overtake queued frames).
@@ -95,8 +98,8 @@ export function isFrame(value: unknown): value is Frame {
   const kind = v['kind']
   const type = v['type']
   if (typeof type !== 'string' || typeof v['id'] !== 'number' || typeof v['name'] !== 'string') return false
-  if (kind === 'app') return !isBuiltinType(type)
-  return isBuiltinType(type) && TYPE_KINDS[type] === kind
+  const builtin = KIND_OF_TYPE.get(type)
+  return kind === 'app' ? builtin === undefined : builtin !== undefined && builtin === kind
 }
 
 /**

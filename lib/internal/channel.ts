@@ -90,6 +90,15 @@ export class Deque<T> {
   }
 }
 
+/**
+ * What a {@link Channel} reads on demand when its consumer finds it empty (`Channel.refill`): `read()` returns an item
+ * to hand over at once (never stored), or `undefined` after storing what it has synchronously (`push`,
+ * `pushPriority`, `close`), if anything: the take then hands that over.
+ */
+export interface InputSource<T> {
+  read(): T | undefined
+}
+
 interface Writer<T> {
   value: T
   resolve: () => void
@@ -123,6 +132,11 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   onReturn: (() => void) | undefined
   /** Called with every item handed to the consumer, at that moment (see `DeliveryHooked`). */
   onDeliver: ((value: T) => void) | undefined
+  /**
+   * A source read on demand: read when the consumer takes and both lanes are empty (and the channel is open); see
+   * {@link InputSource}. Nothing is read ahead of the consumer.
+   */
+  refill: InputSource<T> | undefined
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -241,6 +255,13 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
 
   /** Takes the next item without waiting, or `undefined` when none is queued. */
   tryTake(): { value: T } | undefined {
+    if (this.refill !== undefined && this.priority.length === 0 && this.buffer.length === 0 && !this.closed) {
+      const direct = this.refill.read()
+      if (direct !== undefined) {
+        this.onDeliver?.(direct)
+        return { value: direct }
+      }
+    }
     if (this.priority.length > 0) {
       const value = this.priority.shift() as T
       this.onDeliver?.(value)
@@ -256,11 +277,44 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
   }
 
   /**
+   * The next item if one is available without waiting, else `undefined` (nothing queued, the end, or a failure:
+   * `tryNext()` / `next()` tell which). Like {@link tryNext} without the result object.
+   */
+  tryValue(): T | undefined {
+    if (this.priority.length > 0) {
+      const value = this.priority.shift() as T
+      this.onDeliver?.(value)
+      return value
+    }
+    if (this.buffer.length > 0) {
+      const value = this.buffer.shift() as T
+      if (this.writers.length > 0 && this.buffer.length <= this.lowWater) this.admitWriters()
+      this.onDeliver?.(value)
+      return value
+    }
+    if (this.refill === undefined || this.closed) return undefined
+    const direct = this.refill.read()
+    if (direct !== undefined) {
+      this.onDeliver?.(direct)
+      return direct
+    }
+    // The source stored what it had (a priority frame, `end`): hand that over.
+    return this.priority.length > 0 || this.buffer.length > 0 ? this.tryValue() : undefined
+  }
+
+  /**
    * The next result if one is available without waiting (an item, or `done` once closed and drained), else
    * `undefined` (nothing queued yet, or the channel failed: `next()` reports the failure). Lets a consumer take every
    * queued item in one hop.
    */
   tryNext(): IteratorResult<T, undefined> | undefined {
+    if (this.refill !== undefined && this.priority.length === 0 && this.buffer.length === 0 && !this.closed) {
+      const direct = this.refill.read()
+      if (direct !== undefined) {
+        this.onDeliver?.(direct)
+        return { done: false, value: direct }
+      }
+    }
     if (this.priority.length > 0) {
       const value = this.priority.shift() as T
       this.onDeliver?.(value)

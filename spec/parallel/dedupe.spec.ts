@@ -131,6 +131,25 @@ describe('BranchDedupe', () => {
     expect(d.size).toBe(0)
   })
 
+  it('decides exactly as the plain implementation with a large window and ids spread over 2^40 (hash table probing)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ branch: fc.integer({ min: 0, max: 2 }), id: fc.integer({ min: 0, max: 3000 }) }), { minLength: 500, maxLength: 3000 }),
+        (ops) => {
+          const pooled = new BranchDedupe(3, 700)
+          const plain = new PlainDedupe(3, 700)
+          for (const o of ops) {
+            // Ids that share their low bits, and ids beyond 32 bits, collide in the table.
+            const id = o.id % 2 === 0 ? o.id * 1024 : 2 ** 40 + o.id
+            expect(pooled.admit(o.branch, id)).toBe(plain.admit(o.branch, id))
+          }
+          expect(pooled.size).toBe(plain.size)
+        },
+      ),
+      { numRuns: 30 },
+    )
+  })
+
   it('decides exactly as the plain implementation for random branch outputs (property)', () => {
     const op = fc.oneof(
       { weight: 12, arbitrary: fc.record({ branch: fc.integer({ min: 0, max: 3 }), id: fc.integer({ min: 0, max: 40 }) }) },
