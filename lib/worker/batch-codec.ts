@@ -12,7 +12,7 @@
 import { audioRaw } from '../frames/constructors.js'
 import type { AudioRawFrame, Frame } from '../frames/types.js'
 import { describe, requireInteger, UINT32_MAX } from '../frames/validate.js'
-import { FrameRecordError, packFrame, unpackFrame, type FrameRecord } from './frame-transfer.js'
+import { FrameRecordError, packFrame, portableBytes, unpackFrame, type FrameRecord } from './frame-transfer.js'
 
 /** Row codes: how a frame travels. */
 const RECORD = 0
@@ -38,23 +38,6 @@ export interface EncodedFrames {
   readonly records: readonly FrameRecord[]
 }
 
-/**
- * The bytes to send for `bytes`: the view itself when it spans its whole (non-shared) buffer and `move` is set — its
- * buffer joins `transfer` and is detached on this side once sent — otherwise an exact copy whose fresh buffer is
- * moved, so the rest of a larger buffer (a Node `Buffer` pool slab, a view into a network packet) never travels or
- * detaches.
- */
-function portable(bytes: Uint8Array, move: boolean, transfer: Set<ArrayBuffer>): Uint8Array {
-  const buffer = bytes.buffer
-  if (move && buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) {
-    transfer.add(buffer)
-    return bytes
-  }
-  const copy = new Uint8Array(bytes)
-  transfer.add(copy.buffer)
-  return copy
-}
-
 /** True for an audio frame that fits a row: the constructor's fields only, no line feed in its name. */
 function fitsRow(frame: Frame): frame is AudioRawFrame {
   return frame.type === 'audioRaw' && frame.kind === 'data' && frame.uninterruptible !== true && !frame.name.includes(NAME_SEPARATOR)
@@ -76,7 +59,7 @@ export function encodeFrames(frames: readonly Frame[], move: boolean, transfer: 
       rows[r + 4] = frame.numChannels
       rows[r + 5] = frame.sampleWidth
       names = bytes.length === 0 ? frame.name : names + NAME_SEPARATOR + frame.name
-      bytes.push(portable(frame.audio, move, transfer))
+      bytes.push(portableBytes(frame.audio, move, transfer))
     } else {
       rows[r] = RECORD
       rows[r + 2] = records.length
@@ -206,7 +189,7 @@ export class OutputsWriter {
       const isSame = same[i] === true ? 1 : 0
       if (fitsRow(frame)) {
         rows.push(AUDIO, isSame, this.bytes.length + bytes.length, frame.sampleRate, frame.numChannels, frame.sampleWidth)
-        bytes.push(portable(frame.audio, true, moved))
+        bytes.push(portableBytes(frame.audio, true, moved))
       } else {
         rows.push(RECORD, isSame, this.records.length + records.length, 0, 0, 0)
         records.push(packFrame(frame, true, moved))

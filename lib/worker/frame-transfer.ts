@@ -22,7 +22,7 @@ const MAX_DEPTH = 32
  * moved, so the rest of a larger buffer (a Node `Buffer` pool slab, a view into a network packet) never travels or
  * detaches.
  */
-function portableBytes(bytes: Uint8Array, move: boolean, transfer: Set<ArrayBuffer>): Uint8Array {
+export function portableBytes(bytes: Uint8Array, move: boolean, transfer: Set<ArrayBuffer>): Uint8Array {
   const buffer = bytes.buffer
   if (move && buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) {
     transfer.add(buffer)

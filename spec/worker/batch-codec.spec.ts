@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { Frames, uninterruptible, type Frame } from '../../lib/index.js'
 import { decodeOutputs, encodedCount, encodeFrames, EncodedFramesReader, OutputsWriter, type EncodedFrames, type EncodedOutputs } from '../../lib/worker/batch-codec.js'
 import { FrameRecordError } from '../../lib/worker/frame-transfer.js'
+import { everyKind } from './helpers.js'
 
 /** Sends `value` through a structured clone with `transfer` moved, as `postMessage` does. */
 function post<T>(value: T, transfer: Set<ArrayBuffer>): T {
@@ -16,29 +17,6 @@ function post<T>(value: T, transfer: Set<ArrayBuffer>): T {
 const fields = (f: Frame): Record<string, unknown> => {
   const { id: _id, name: _name, ...rest } = f as unknown as Record<string, unknown>
   return rest
-}
-
-function everyKind(): Frame[] {
-  return [
-    Frames.start({ allowInterruptions: true, audioOutSampleRate: 48000 }),
-    Frames.end(),
-    Frames.sync(),
-    Frames.syncNotify(),
-    Frames.cancel(),
-    Frames.error('boom', { fatal: true, processor: 'p' }),
-    Frames.stopTask(),
-    Frames.interruptionTask(),
-    Frames.startInterruption(),
-    Frames.stopInterruption(),
-    Frames.interruption(),
-    Frames.metrics({ ttfb: [{ processor: 'llm', value: 0.5 }] }),
-    Frames.text('hi'),
-    Frames.audioRaw({ audio: new Uint8Array([1, 2, 3, 4]), sampleRate: 8000, numChannels: 2 }),
-    Frames.audioRaw({ audio: new Uint8Array(new ArrayBuffer(16), 4, 6), sampleRate: 24000, sampleWidth: 1 }), // a view into a larger buffer
-    Frames.audioRaw({ audio: new Uint8Array(0) }),
-    Frames.imageRaw({ image: new Uint8Array([9]), size: [1, 1], format: 'raw', mode: 'L' }),
-    Frames.app('transcript', { text: 'hi', final: true, words: ['hi'] }),
-  ]
 }
 
 /** A request for `frames` as a thread receives it. */

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { Frames, type Frame } from '../../lib/index.js'
 import { FrameRecordError, packFrame, unpackFrame } from '../../lib/worker/frame-transfer.js'
+import { everyKind } from './helpers.js'
 
 /** Packs `frame`, sends the record through a structured clone with its transfer list, and unpacks it. */
 function cross(frame: Frame, move: boolean, keepIdentity = false): { back: Frame; transfer: ArrayBuffer[]; sizes: number[] } {
@@ -20,24 +21,7 @@ const fields = (f: Frame): Record<string, unknown> => {
 
 describe('frames across threads', () => {
   it('every built-in frame and an app frame comes back with the same fields, through the constructors', () => {
-    const frames: Frame[] = [
-      Frames.start({ allowInterruptions: true, audioOutSampleRate: 48000 }),
-      Frames.end(),
-      Frames.sync(),
-      Frames.syncNotify(),
-      Frames.cancel(),
-      Frames.error('boom', { fatal: true, processor: 'p' }),
-      Frames.stopTask(),
-      Frames.interruptionTask(),
-      Frames.startInterruption(),
-      Frames.stopInterruption(),
-      Frames.interruption(),
-      Frames.metrics({ ttfb: [{ processor: 'llm', value: 0.5 }] }),
-      Frames.text('hi'),
-      Frames.audioRaw({ audio: new Uint8Array([1, 2, 3, 4]), sampleRate: 8000, numChannels: 2 }),
-      Frames.imageRaw({ image: new Uint8Array([9]), size: [1, 1], format: 'raw', mode: 'L' }),
-      Frames.app('transcript', { text: 'hi', final: true, words: ['hi'] }),
-    ]
+    const frames = everyKind()
     for (const frame of frames) {
       const expected = structuredClone(fields(frame)) // before the frame's bytes move
       const { back } = cross(frame, true)

@@ -1,7 +1,7 @@
 /** Shared by the worker-stage specs: the fixture module, thread options, and a count of the threads started. */
 import { Worker } from 'node:worker_threads'
 import { vi } from 'vitest'
-import type { Processor } from '../../lib/index.js'
+import { Frames, type Frame, type Processor } from '../../lib/index.js'
 import { inWorker, type InWorkerOptions } from '../../lib/worker/index.js'
 import { encodedCount, type EncodedFrames } from '../../lib/worker/batch-codec.js'
 import { threadCounts } from '../../lib/worker/thread-pool.js'
@@ -50,4 +50,28 @@ export function announcements(): { labels: string[]; seen: (label: string) => Pr
     seen: (label) => (labels.includes(label) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ label, resolve }))),
     close: () => channel.close(),
   }
+}
+
+/** One frame of every built-in type (audio whole, as a view into a larger buffer, and empty) and an app frame. */
+export function everyKind(): Frame[] {
+  return [
+    Frames.start({ allowInterruptions: true, audioOutSampleRate: 48000 }),
+    Frames.end(),
+    Frames.sync(),
+    Frames.syncNotify(),
+    Frames.cancel(),
+    Frames.error('boom', { fatal: true, processor: 'p' }),
+    Frames.stopTask(),
+    Frames.interruptionTask(),
+    Frames.startInterruption(),
+    Frames.stopInterruption(),
+    Frames.interruption(),
+    Frames.metrics({ ttfb: [{ processor: 'llm', value: 0.5 }] }),
+    Frames.text('hi'),
+    Frames.audioRaw({ audio: new Uint8Array([1, 2, 3, 4]), sampleRate: 8000, numChannels: 2 }),
+    Frames.audioRaw({ audio: new Uint8Array(new ArrayBuffer(16), 4, 6), sampleRate: 24000, sampleWidth: 1 }), // a view into a larger buffer
+    Frames.audioRaw({ audio: new Uint8Array(0) }),
+    Frames.imageRaw({ image: new Uint8Array([9]), size: [1, 1], format: 'raw', mode: 'L' }),
+    Frames.app('transcript', { text: 'hi', final: true, words: ['hi'] }),
+  ]
 }
