@@ -125,13 +125,14 @@ export class ObserverQueue {
   }
 
   stats(): ObserverStats {
-    const behind = this.detached ? 0 : this.log.written - this.next
+    const written = this.log.written
+    const behind = this.detached ? 0 : written - this.next
     const overflow = Math.max(0, behind - this.capacity)
     const base = {
       name: this.name,
       delivered: this.delivered,
-      dropped: this.dropped + overflow,
-      queued: behind - overflow,
+      dropped: this.dropped + this.countSelected(this.next, this.next + overflow),
+      queued: this.countSelected(this.next + overflow, this.next + behind),
       maxQueued: Math.max(this.maxQueued, Math.min(behind, this.capacity)),
       failures: this.failures,
     }
@@ -140,6 +141,21 @@ export class ObserverQueue {
 
   private isIdle(): boolean {
     return this.detached || (this.next >= this.log.written && !this.draining && !this.pending())
+  }
+
+  /**
+   * How many of the events at log positions `from` to `to - 1` the observer selects. An event the ring has already
+   * overwritten (more than its capacity behind the newest) can no longer be checked and counts as selected.
+   */
+  private countSelected(from: number, to: number): number {
+    const filter = this.filter
+    if (filter === undefined || to <= from) return Math.max(0, to - from)
+    const only = this.onlySelectedFrom
+    const end = Math.min(to, only)
+    let count = Math.max(0, to - Math.max(from, only))
+    const overwritten = this.log.written - this.log.capacity
+    for (let n = from; n < end; n++) if (n < overwritten || this.selects(n, filter)) count++
+    return count
   }
 
   /** True when the observer selects the event at position `n` of the log. */
@@ -183,7 +199,7 @@ export class ObserverQueue {
     const written = this.log.written
     let behind = written - this.next
     if (behind > this.capacity) {
-      this.dropped += behind - this.capacity
+      this.dropped += this.countSelected(this.next, written - this.capacity)
       this.next = written - this.capacity
       behind = this.capacity
     }
