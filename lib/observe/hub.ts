@@ -104,6 +104,8 @@ export class ObserverHub implements FrameTap, ObservedTask {
    * observer takes events and moves this on.
    */
   private open = Number.POSITIVE_INFINITY
+  /** Whether every attached observer selects every frame event recorded (so a dropped one needs no check). */
+  private selectAll = false
   private readonly advanced = (until: number): void => {
     if (until > this.open) this.open = until
   }
@@ -183,6 +185,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
       if (!only) queue.onlySelectedFrom = Number.POSITIVE_INFINITY
       else if (queue.onlySelectedFrom === Number.POSITIVE_INFINITY) queue.onlySelectedFrom = this.log.written
     }
+    this.selectAll = this.paths === undefined && this.attached.every(({ queue }) => queue.filter === undefined || queue.onlySelectedFrom !== Number.POSITIVE_INFINITY)
     const tap = this.wanted[DOWN] === 1 || this.wanted[UP] === 1 ? this : undefined
     if (tap !== undefined) this.runtime.tap = tap
     else if (this.runtime.tap === this) this.runtime.tap = undefined
@@ -197,7 +200,9 @@ export class ObserverHub implements FrameTap, ObservedTask {
 
   /** Counts a frame event that was not recorded (every observer full) as dropped by each observer that selects it. */
   private skip(frame: Frame, processor: string, code: number): void {
-    for (const { queue } of this.attached) queue.skip(code, processor, frame)
+    const attached = this.attached
+    if (this.selectAll) for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.dropSteps(1)
+    else for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.skip(code, processor, frame)
   }
 
   /** True when some attached observer selects frames leaving `processor`. */
@@ -286,6 +291,15 @@ export class ObserverHub implements FrameTap, ObservedTask {
       const name = names[j] as string
       if (this.selects(name)) this.skip(frames[j] as Frame, name, DOWN)
     }
+  }
+
+  full(): boolean {
+    return this.log.written >= this.open && this.selectAll && this.wanted[DOWN] === 1 && !this.ended && this.attached.length > 0 && (this.early === undefined || this.runtime.start !== undefined)
+  }
+
+  stepsDropped(count: number): void {
+    const attached = this.attached
+    for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.dropSteps(count)
   }
 
   /** A frame the task accepted as input. */

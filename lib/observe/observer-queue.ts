@@ -106,6 +106,11 @@ export class ObserverQueue {
     for (let j = from; j < count; j++) if (this.selectsEvent(code, names[j] as string, frames[j] as Frame, filter)) this.dropped++
   }
 
+  /** Counts as dropped `count` frame events the observer selects, not recorded because every observer was full. */
+  dropSteps(count: number): void {
+    this.dropped += count
+  }
+
   /** Starts delivering what has been logged, unless a delivery is under way. */
   wake(): void {
     if (!this.draining && !this.detached && this.next < this.log.written) void this.drain()
