@@ -106,6 +106,11 @@ export class ObserverHub implements FrameTap, ObservedTask {
   private open = Number.POSITIVE_INFINITY
   /** Whether every attached observer selects every frame event recorded (so a dropped one needs no check). */
   private selectAll = false
+  /**
+   * Frame events not recorded while every observer was full and selected them all, not yet added to each observer's
+   * drop count ({@link ObserverHub.settle}): while the task is full, a dropped event costs one increment.
+   */
+  private unrecorded = 0
   private readonly advanced = (until: number): void => {
     if (until > this.open) this.open = until
   }
@@ -145,14 +150,19 @@ export class ObserverHub implements FrameTap, ObservedTask {
       this.advanced,
     )
     const entry: Attached = { queue, observer: object }
+    this.settle()
     this.attached = [...this.attached, entry]
     this.reopen()
     this.limit = Math.max(this.limit, powerOfTwo(capacity))
     this.select()
     return {
       name,
-      stats: () => queue.stats(),
+      stats: () => {
+        this.settle()
+        return queue.stats()
+      },
       detach: () => {
+        this.settle()
         queue.detach()
         this.attached = this.attached.filter((a) => a !== entry)
         this.reopen()
@@ -168,6 +178,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
    * observer wants frames leaving processors.
    */
   private select(): void {
+    this.settle()
     this.wanted.fill(0)
     let paths: string[] | undefined = []
     for (const { queue } of this.attached) {
@@ -200,9 +211,20 @@ export class ObserverHub implements FrameTap, ObservedTask {
 
   /** Counts a frame event that was not recorded (every observer full) as dropped by each observer that selects it. */
   private skip(frame: Frame, processor: string, code: number): void {
+    if (this.selectAll) {
+      this.unrecorded++
+      return
+    }
     const attached = this.attached
-    if (this.selectAll) for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.dropSteps(1)
-    else for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.skip(code, processor, frame)
+    for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.skip(code, processor, frame)
+  }
+
+  /** Adds the events counted in {@link ObserverHub.unrecorded} to the drops of every attached observer. */
+  private settle(): void {
+    const count = this.unrecorded
+    if (count === 0) return
+    this.unrecorded = 0
+    for (const { queue } of this.attached) queue.dropSteps(count)
   }
 
   /** True when some attached observer selects frames leaving `processor`. */
@@ -219,6 +241,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
 
   /** The stats of every attached observer. */
   stats(): ObserverStats[] {
+    this.settle()
     return this.attached.map((a) => a.queue.stats())
   }
 
@@ -282,6 +305,10 @@ export class ObserverHub implements FrameTap, ObservedTask {
 
   /** {@link ObserverHub.skip} for the frames that left the steps `from` to `count - 1` of a fused run. */
   private skipSteps(frames: readonly Frame[], names: readonly string[], from: number, count: number): void {
+    if (this.selectAll) {
+      this.unrecorded += count - from
+      return
+    }
     const paths = this.paths
     if (paths === undefined) {
       for (const { queue } of this.attached) queue.skipSteps(frames, names, from, count, DOWN)
@@ -298,8 +325,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
   }
 
   stepsDropped(count: number): void {
-    const attached = this.attached
-    for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.dropSteps(count)
+    this.unrecorded += count
   }
 
   /** A frame the task accepted as input. */
