@@ -16,8 +16,8 @@
  *   through `run()`, which keeps its pull mode when observed, with no observer (compared with the task) and with
  *   the counting and `at` observers (compared with `run()` unobserved).
  * - B2 observed: the same for `pipeline(10 async generators)`.
- * - Slow observer: an observer that takes 1 ms per event (it awaits a timer) on B1: its queue fills, the surplus is
- *   dropped and counted, and the pipeline runs at the speed of the unobserved one.
+ * - Slow observer: an observer that takes 1 ms per event (it awaits a timer) on B1: its queue fills, the task stops
+ *   recording and only counts the surplus as dropped, and the pipeline does not wait for the observer.
  *
  * Targets (issue: observability): one observer ≤ 1.10x the time of none; OpenTelemetry ≤ 1.25x; the slow observer ~1.0x.
  * `BENCH_OBS=B1` (or `B2`, or `slow` for the slow observer) runs only that part.
