@@ -236,7 +236,7 @@ export class ObserverQueue {
         }
       }
       this.next = from + count
-      this.advanced(this.next + this.capacity)
+      if (!this.detached) this.advanced(this.next + this.capacity)
       if (isThenable(result)) {
         try {
           await result
@@ -266,7 +266,8 @@ export class ObserverQueue {
       const from = this.next
       const stop = from + Math.min(behind, EVENTS_PER_TURN - inTurn)
       let awaited: PromiseLike<void> | undefined
-      while (this.next < stop && log.written === written) {
+      // It also ends when the observer is detached (from its own handler, say): nothing more reaches it.
+      while (this.next < stop && log.written === written && !this.detached) {
         const n = this.next++
         if (filter !== undefined && !this.selects(n, filter)) continue
         this.delivered++
@@ -283,7 +284,7 @@ export class ObserverQueue {
         }
       }
       inTurn += this.next - from
-      this.advanced(this.next + this.capacity)
+      if (!this.detached) this.advanced(this.next + this.capacity)
       if (awaited !== undefined) {
         try {
           await awaited

@@ -43,8 +43,9 @@ async function session(observers: readonly ObserverObject[], phases: readonly Fr
   return drive(task, observers, phases, between)
 }
 
-async function drive(task: PipelineTask, observers: readonly ObserverObject[], phases: readonly Frame[][], between: (phase: number, handles: readonly ObserverHandle[]) => Promise<void> = async () => undefined, lost = 0) {
+async function drive(task: PipelineTask, observers: readonly ObserverObject[], phases: readonly Frame[][], between: (phase: number, handles: readonly ObserverHandle[]) => Promise<void> = async () => undefined, lost = 0, attached: (handles: readonly ObserverHandle[]) => void = () => undefined) {
   const handles = observers.map((o) => task.observe(o))
+  attached(handles)
   let out = 0
   let seen = 0
   const reading = (async () => {
@@ -213,3 +214,26 @@ describe('a slow and a fast observer', () => {
     expect(x.stats().dropped).toBeGreaterThan(0)
   })
 })
+
+describe('an observer that detaches itself', () => {
+  it('gets nothing after detach(), also from the batch it was being handed, and the others lose nothing', async () => {
+    const phases = [texts(0, 30)]
+    const all = await reference(phases)
+    let calls = 0
+    let self: ObserverHandle | undefined
+    const leaving: ObserverObject = {
+      name: 'leaving',
+      onEvent: () => {
+        calls++
+        self?.detach()
+      },
+    }
+    const stays: string[] = []
+    const task = new PipelineTask(pipeline(upper, exclaim), { name: 'D' })
+    const { handles } = await drive(task, [leaving, { name: 'stays', onEvent: (e) => void stays.push(key(e)) }], phases, undefined, 0, (hs) => (self = hs[0]))
+    await handles[1]?.idle()
+    expect(calls).toBe(1)
+    expect(stays).toEqual(all)
+  })
+})
+
