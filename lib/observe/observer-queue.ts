@@ -158,8 +158,9 @@ export class ObserverQueue {
     const only = this.onlySelectedFrom
     const end = Math.min(to, only)
     let count = Math.max(0, to - Math.max(from, only))
-    const overwritten = this.log.written - this.log.capacity
-    for (let n = from; n < end; n++) if (n < overwritten || this.selects(n, filter)) count++
+    const readable = Math.max(from, this.log.written - this.log.capacity)
+    count += Math.max(0, Math.min(end, readable) - from)
+    for (let n = readable; n < end; n++) if (this.selects(n, filter)) count++
     return count
   }
 
