@@ -96,6 +96,33 @@ function mapRun(fns: readonly ((frame: Frame, ctx: ProcessorContext) => Frame)[]
     runtime.tap?.steps(outs, names, count)
   }
   return (frame) => {
+    const tap = runtime.tap
+    if (tap !== undefined && tap.full()) {
+      // Every observer is full: the outputs would only be counted, so they are not collected.
+      let f: Frame = frame
+      for (let j = 0; j < n; j++) {
+        const ctx = ctxs[j] as Context
+        let out: Frame
+        try {
+          out = (fns[j] as (frame: Frame, ctx: ProcessorContext) => Frame)(f, ctx)
+        } catch (err) {
+          tap.stepsDropped(j)
+          reportStepError(ctx, err)
+          return
+        }
+        if (out !== f) {
+          if (!isFrameShaped(out)) {
+            tap.stepsDropped(j)
+            reportNonFrame(ctx, out)
+            return
+          }
+          f = out
+        }
+      }
+      tap.stepsDropped(n)
+      downstream(f)
+      return
+    }
     let f: Frame = frame
     for (let j = 0; j < n; j++) {
       const ctx = ctxs[j] as Context

@@ -150,7 +150,11 @@ export interface ObservedTask {
 export interface ObserverObject {
   /** Display name in stats and error reports. Default `observer<n>`. */
   readonly name?: string
-  /** Events kept for this observer while it is behind; beyond that its oldest events are dropped (and counted). Default 16384. */
+  /**
+   * Events kept for this observer while it is behind. Beyond that, while another observer still has room, its oldest
+   * events are dropped; once every observer is full, the task stops recording and new events are dropped. Either way
+   * each dropped event the observer selects is counted in its stats. Default 16384.
+   */
   readonly capacity?: number
   /**
    * Only frame events seen at these points (`'input'`, `'processor'`, `'output'`). Default: all. Lifecycle events
@@ -260,7 +264,7 @@ export interface ObserverStats {
   readonly name: string
   /** Events handed to the observer. */
   readonly delivered: number
-  /** Events dropped because its queue was full. */
+  /** Events it selects that it did not get because its queue was full (counted exactly, also while nothing is recorded). */
   readonly dropped: number
   /** Events waiting now. */
   readonly queued: number

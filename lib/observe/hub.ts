@@ -98,6 +98,22 @@ export class ObserverHub implements FrameTap, ObservedTask {
   /** Whether some observer selects each processor met so far (only while `paths` is set). */
   private readonly pathSelected = new Map<string, boolean>()
   private readonly prefix: string
+  /**
+   * The log position from which every attached observer is full (the largest of their {@link ObserverQueue.until}):
+   * from there on a frame event is not recorded but counted as dropped by each observer that selects it, until an
+   * observer takes events and moves this on.
+   */
+  private open = Number.POSITIVE_INFINITY
+  /** Whether every attached observer selects every frame event recorded (so a dropped one needs no check). */
+  private selectAll = false
+  /**
+   * Frame events not recorded while every observer was full and selected them all, not yet added to each observer's
+   * drop count ({@link ObserverHub.settle}): while the task is full, a dropped event costs one increment.
+   */
+  private unrecorded = 0
+  private readonly advanced = (until: number): void => {
+    if (until > this.open) this.open = until
+  }
   private readonly deliverLater = (): void => {
     this.scheduled = false
     for (const a of this.attached) a.queue.wake()
@@ -131,17 +147,25 @@ export class ObserverHub implements FrameTap, ObservedTask {
       () => this.scheduled,
       filter,
       this.prefix,
+      this.advanced,
     )
     const entry: Attached = { queue, observer: object }
+    this.settle()
     this.attached = [...this.attached, entry]
+    this.reopen()
     this.limit = Math.max(this.limit, powerOfTwo(capacity))
     this.select()
     return {
       name,
-      stats: () => queue.stats(),
+      stats: () => {
+        this.settle()
+        return queue.stats()
+      },
       detach: () => {
+        this.settle()
         queue.detach()
         this.attached = this.attached.filter((a) => a !== entry)
+        this.reopen()
         this.select()
         if (this.attached.length === 0) this.log.clear()
       },
@@ -154,6 +178,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
    * observer wants frames leaving processors.
    */
   private select(): void {
+    this.settle()
     this.wanted.fill(0)
     let paths: string[] | undefined = []
     for (const { queue } of this.attached) {
@@ -171,9 +196,35 @@ export class ObserverHub implements FrameTap, ObservedTask {
       if (!only) queue.onlySelectedFrom = Number.POSITIVE_INFINITY
       else if (queue.onlySelectedFrom === Number.POSITIVE_INFINITY) queue.onlySelectedFrom = this.log.written
     }
+    this.selectAll = this.paths === undefined && this.attached.every(({ queue }) => queue.filter === undefined || queue.onlySelectedFrom !== Number.POSITIVE_INFINITY)
     const tap = this.wanted[DOWN] === 1 || this.wanted[UP] === 1 ? this : undefined
     if (tap !== undefined) this.runtime.tap = tap
     else if (this.runtime.tap === this) this.runtime.tap = undefined
+  }
+
+  /** Recomputes {@link ObserverHub.open} from the attached observers. */
+  private reopen(): void {
+    let open = Number.NEGATIVE_INFINITY
+    for (const { queue } of this.attached) open = Math.max(open, queue.until)
+    this.open = this.attached.length === 0 ? Number.POSITIVE_INFINITY : open
+  }
+
+  /** Counts a frame event that was not recorded (every observer full) as dropped by each observer that selects it. */
+  private skip(frame: Frame, processor: string, code: number): void {
+    if (this.selectAll) {
+      this.unrecorded++
+      return
+    }
+    const attached = this.attached
+    for (let i = 0; i < attached.length; i++) (attached[i] as Attached).queue.skip(code, processor, frame)
+  }
+
+  /** Adds the events counted in {@link ObserverHub.unrecorded} to the drops of every attached observer. */
+  private settle(): void {
+    const count = this.unrecorded
+    if (count === 0) return
+    this.unrecorded = 0
+    for (const { queue } of this.attached) queue.dropSteps(count)
   }
 
   /** True when some attached observer selects frames leaving `processor`. */
@@ -190,6 +241,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
 
   /** The stats of every attached observer. */
   stats(): ObserverStats[] {
+    this.settle()
     return this.attached.map((a) => a.queue.stats())
   }
 
@@ -232,14 +284,48 @@ export class ObserverHub implements FrameTap, ObservedTask {
       for (let j = 0; j < count; j++) this.frame(frames[j] as Frame, names[j] as string, 'down')
       return
     }
-    const time = now()
     const log = this.log
     const paths = this.paths
+    if (log.written >= this.open) {
+      this.skipSteps(frames, names, 0, count)
+      return
+    }
+    const time = now()
     for (let j = 0; j < count; j++) {
       const name = names[j] as string
-      if (paths === undefined || this.selects(name)) log.frame(frames[j] as Frame, name, DOWN, time)
+      if (paths !== undefined && !this.selects(name)) continue
+      if (log.written >= this.open) {
+        this.skipSteps(frames, names, j, count)
+        break
+      }
+      log.frame(frames[j] as Frame, name, DOWN, time)
     }
     if (!this.scheduled) this.schedule()
+  }
+
+  /** {@link ObserverHub.skip} for the frames that left the steps `from` to `count - 1` of a fused run. */
+  private skipSteps(frames: readonly Frame[], names: readonly string[], from: number, count: number): void {
+    if (this.selectAll) {
+      this.unrecorded += count - from
+      return
+    }
+    const paths = this.paths
+    if (paths === undefined) {
+      for (const { queue } of this.attached) queue.skipSteps(frames, names, from, count, DOWN)
+      return
+    }
+    for (let j = from; j < count; j++) {
+      const name = names[j] as string
+      if (this.selects(name)) this.skip(frames[j] as Frame, name, DOWN)
+    }
+  }
+
+  full(): boolean {
+    return this.log.written >= this.open && this.selectAll && this.wanted[DOWN] === 1 && !this.ended && this.attached.length > 0 && (this.early === undefined || this.runtime.start !== undefined)
+  }
+
+  stepsDropped(count: number): void {
+    this.unrecorded += count
   }
 
   /** A frame the task accepted as input. */
@@ -284,6 +370,10 @@ export class ObserverHub implements FrameTap, ObservedTask {
     if (this.ended || this.attached.length === 0) return
     if (this.early !== undefined && this.runtime.start === undefined) {
       this.early.push({ type: 'frame', task: this.name, session: this.session, frame, processor, direction: code === UP ? 'up' : 'down', at: code === INPUT ? 'input' : code === OUTPUT ? 'output' : 'processor', time: now() })
+      return
+    }
+    if (this.log.written >= this.open) {
+      this.skip(frame, processor, code)
       return
     }
     this.log.frame(frame, processor, code, alone ? nowAlone() : now())

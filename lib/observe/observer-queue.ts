@@ -3,12 +3,15 @@
  * delivered in order on a later turn of the event loop, in batches. When the observer falls more than `capacity`
  * events behind, the oldest ones are dropped and counted; a failing observer is counted, reported once, and keeps
  * receiving events. Events the observer does not select are skipped on the log's columns, without making an event.
+ * While every observer of the task is full the task records nothing and counts, per observer, the events it selects
+ * ({@link ObserverQueue.skip}); each step of delivery tells the task how far recording may go again.
  * @module
  */
 import { LIFECYCLE, type EventLog } from './event-log.js'
 import { LogBatch } from './event-batch.js'
 import { selectsProcessor, type EventFilter } from './event-filter.js'
 import type { EventBatch, ObserverEvent, ObserverStats } from './events.js'
+import type { Frame } from '../frames/types.js'
 
 /** How an observer takes its events: one by one, or in batches. */
 export type Delivery =
@@ -68,6 +71,8 @@ export class ObserverQueue {
     readonly filter: EventFilter | undefined,
     /** `"<task>/"`: processor names start with it. */
     private readonly prefix: string,
+    /** Called when the queue has taken events: the log position up to which it has room again ({@link ObserverQueue.until}). */
+    private readonly advanced: (until: number) => void = () => undefined,
   ) {
     this.next = log.written
   }
@@ -75,6 +80,35 @@ export class ObserverQueue {
   /** The position of the next event this observer needs. */
   get position(): number {
     return this.detached ? Number.POSITIVE_INFINITY : this.next
+  }
+
+  /** The log position at which this observer's queue is full: an event written there would push out one it still needs. */
+  get until(): number {
+    return this.detached ? Number.NEGATIVE_INFINITY : this.next + this.capacity
+  }
+
+  /**
+   * Counts as dropped a frame event the task did not record because every observer was full, when this observer
+   * selects it (`code` its event code, `processor` the processor it left).
+   */
+  skip(code: number, processor: string, frame: Frame): void {
+    const filter = this.filter
+    if (filter === undefined || this.onlySelectedFrom !== Number.POSITIVE_INFINITY || this.selectsEvent(code, processor, frame, filter)) this.dropped++
+  }
+
+  /** {@link ObserverQueue.skip} for the frames that left the steps `from` to `count - 1` of a fused run (downstream). */
+  skipSteps(frames: readonly Frame[], names: readonly string[], from: number, count: number, code: number): void {
+    const filter = this.filter
+    if (filter === undefined || this.onlySelectedFrom !== Number.POSITIVE_INFINITY) {
+      this.dropped += count - from
+      return
+    }
+    for (let j = from; j < count; j++) if (this.selectsEvent(code, names[j] as string, frames[j] as Frame, filter)) this.dropped++
+  }
+
+  /** Counts as dropped `count` frame events the observer selects, not recorded because every observer was full. */
+  dropSteps(count: number): void {
+    this.dropped += count
   }
 
   /** Starts delivering what has been logged, unless a delivery is under way. */
@@ -96,13 +130,14 @@ export class ObserverQueue {
   }
 
   stats(): ObserverStats {
-    const behind = this.detached ? 0 : this.log.written - this.next
+    const written = this.log.written
+    const behind = this.detached ? 0 : written - this.next
     const overflow = Math.max(0, behind - this.capacity)
     const base = {
       name: this.name,
       delivered: this.delivered,
-      dropped: this.dropped + overflow,
-      queued: behind - overflow,
+      dropped: this.dropped + this.countSelected(this.next, this.next + overflow),
+      queued: this.countSelected(this.next + overflow, this.next + behind),
       maxQueued: Math.max(this.maxQueued, Math.min(behind, this.capacity)),
       failures: this.failures,
     }
@@ -113,6 +148,22 @@ export class ObserverQueue {
     return this.detached || (this.next >= this.log.written && !this.draining && !this.pending())
   }
 
+  /**
+   * How many of the events at log positions `from` to `to - 1` the observer selects. An event the ring has already
+   * overwritten (more than its capacity behind the newest) can no longer be checked and counts as selected.
+   */
+  private countSelected(from: number, to: number): number {
+    const filter = this.filter
+    if (filter === undefined || to <= from) return Math.max(0, to - from)
+    const only = this.onlySelectedFrom
+    const end = Math.min(to, only)
+    let count = Math.max(0, to - Math.max(from, only))
+    const readable = Math.max(from, this.log.written - this.log.capacity)
+    count += Math.max(0, Math.min(end, readable) - from)
+    for (let n = readable; n < end; n++) if (this.selects(n, filter)) count++
+    return count
+  }
+
   /** True when the observer selects the event at position `n` of the log. */
   private selects(n: number, filter: EventFilter): boolean {
     const log = this.log
@@ -121,10 +172,21 @@ export class ObserverQueue {
     if (filter.codes[code] !== 1) return false
     if (filter.kinds !== undefined && !filter.kinds.has(log.frameAt(n).kind)) return false
     if (filter.processors === undefined || code >> 1 !== 1) return true
-    const processor = log.processorAt(n)
+    return this.selectsPath(log.processorAt(n), filter.processors)
+  }
+
+  /** True when the observer selects a frame event with `code` of `frame` leaving `processor`. */
+  private selectsEvent(code: number, processor: string, frame: Frame, filter: EventFilter): boolean {
+    if (filter.codes[code] !== 1) return false
+    if (filter.kinds !== undefined && !filter.kinds.has(frame.kind)) return false
+    if (filter.processors === undefined || code >> 1 !== 1) return true
+    return this.selectsPath(processor, filter.processors)
+  }
+
+  private selectsPath(processor: string, processors: readonly string[]): boolean {
     let selected = this.selected.get(processor)
     if (selected === undefined) {
-      selected = selectsProcessor(filter.processors, this.prefix, processor)
+      selected = selectsProcessor(processors, this.prefix, processor)
       this.selected.set(processor, selected)
     }
     return selected
@@ -143,7 +205,7 @@ export class ObserverQueue {
     const written = this.log.written
     let behind = written - this.next
     if (behind > this.capacity) {
-      this.dropped += behind - this.capacity
+      this.dropped += this.countSelected(this.next, written - this.capacity)
       this.next = written - this.capacity
       behind = this.capacity
     }
@@ -175,6 +237,7 @@ export class ObserverQueue {
         }
       }
       this.next = from + count
+      if (!this.detached) this.advanced(this.next + this.capacity)
       if (isThenable(result)) {
         try {
           await result
@@ -204,7 +267,8 @@ export class ObserverQueue {
       const from = this.next
       const stop = from + Math.min(behind, EVENTS_PER_TURN - inTurn)
       let awaited: PromiseLike<void> | undefined
-      while (this.next < stop && log.written === written) {
+      // It also ends when the observer is detached (from its own handler, say): nothing more reaches it.
+      while (this.next < stop && log.written === written && !this.detached) {
         const n = this.next++
         if (filter !== undefined && !this.selects(n, filter)) continue
         this.delivered++
@@ -221,6 +285,7 @@ export class ObserverQueue {
         }
       }
       inTurn += this.next - from
+      if (!this.detached) this.advanced(this.next + this.capacity)
       if (awaited !== undefined) {
         try {
           await awaited

@@ -19,4 +19,12 @@ export interface FrameTap {
    * named `names[j]`), in order, travelling downstream: the same as `count` calls of {@link FrameTap.frame}, in one.
    */
   steps(frames: readonly Frame[], names: readonly string[], count: number): void
+  /**
+   * True while every observer is full and selects every frame leaving a processor: what the steps of a fused run
+   * emit would be counted as dropped, not recorded, so the run may skip collecting it and call
+   * {@link FrameTap.stepsDropped} with how many step outputs there were.
+   */
+  full(): boolean
+  /** `count` frames left steps of a fused run while {@link FrameTap.full}: each observer counts them as dropped. */
+  stepsDropped(count: number): void
 }
