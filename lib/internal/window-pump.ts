@@ -18,12 +18,22 @@ export interface WindowPumpHooks {
   readonly room: Wake
   /** The run's interruption epoch now: the read epoch of a frame from a source that does not record one. */
   epoch(): number
+  /** The interruption epoch of the stage's window now: work read in an older epoch belongs to an interrupted turn. */
+  windowEpoch(): number
+  /** True for a frame the stage works on (the others pass through the window in order). */
+  matches(frame: Frame): boolean
+  /** Takes a system frame into the stage's priority lane (ahead of the window). */
+  priority(frame: Frame): void
+  /** Takes a frame the stage works on into the window. */
+  work(frame: Frame): void
+  /** Takes a frame that passes through the window unchanged. */
+  pass(frame: Frame): void
   /**
-   * Takes a frame read from the source into the window (or the stage's priority lane). `readEpoch` is the interruption
-   * epoch in which the source handed the frame over: older than {@link epoch} when an interruption came while the frame
-   * was on its way here (the interruption could not find it in the window, yet it belongs to the interrupted turn).
+   * Drops a data frame or a frame to work on that the source handed over in `readEpoch`, before an interruption that
+   * came while it was on its way here: the interruption could not find it in the window, yet it belongs to the
+   * interrupted turn, so it is counted against that turn, never worked on.
    */
-  accept(frame: Frame, readEpoch: number): void
+  stale(frame: Frame, readEpoch: number): void
   /** Tells the consumer there is news. */
   news(): void
   /** Called once when reading ended: with the source's failure, if it threw. */
@@ -40,7 +50,7 @@ export async function pumpWindow(input: AsyncIterator<Frame>, hooks: WindowPumpH
       const r = await input.next()
       if (r.done === true || hooks.stopped()) return
       // The epoch the source recorded at the hand-over, not the one of now: the pump resumes on a later job.
-      hooks.accept(r.value, readEpochOf(input) ?? hooks.epoch())
+      sort(r.value, readEpochOf(input) ?? hooks.epoch(), hooks)
       hooks.news()
     }
   } catch (err) {
@@ -48,4 +58,16 @@ export async function pumpWindow(input: AsyncIterator<Frame>, hooks: WindowPumpH
   } finally {
     hooks.done(failure)
   }
+}
+
+/** Sends a frame read in `readEpoch` to the stage's priority lane, its window, or its stale count. */
+function sort(frame: Frame, readEpoch: number, hooks: WindowPumpHooks): void {
+  if (frame.kind === 'system') {
+    hooks.priority(frame)
+    return
+  }
+  const matched = hooks.matches(frame)
+  if (readEpoch !== hooks.windowEpoch() && (matched || frame.kind === 'data')) hooks.stale(frame, readEpoch)
+  else if (matched) hooks.work(frame)
+  else hooks.pass(frame)
 }

@@ -155,56 +155,47 @@ export function mapConcurrent(
         stopped: () => stopped,
         room: pumpWake,
         epoch: () => runtime.interruptEpoch,
-        accept: (frame, readEpoch) => {
-          if (frame.kind === 'system') {
-            priority.push(frame)
-            return
-          }
-          const matched = match(frame)
-          if (readEpoch !== runtime.interruptEpoch && (matched || frame.kind === 'data')) {
-            // Read before an interruption that came while it was on its way here: the interruption would have removed
-            // it from the window, so it is dropped now (counted against the turn it answers), never mapped.
-            ledgerOf(runtime).stale(frame, readEpoch)
-            return
-          }
-          if (matched) {
-            // The call belongs to the interruption epoch in which its frame entered the stage: it gets that epoch's
-            // signal (not `ctx.signal`, which stays the aborted one while the stage waits for its reader).
-            const signal = runtime.signal
-            const call = async (): Promise<MapConcurrentResult> => {
-              slot.running = true
-              try {
-                const result = await fn(frame, { signal, ctx: c })
-                slot.produced = result
-                return result
-              } finally {
-                slot.running = false
-                // Dropped by an interruption while running: what it produced counts as dropped now.
-                if (slot.dropped === true) {
-                  dropFrames(slot)
-                  if (running > 0 && --running === 0) ledgerOf(runtime).caughtUp(lagToken)
-                }
+        windowEpoch: () => runtime.interruptEpoch,
+        matches: match,
+        priority: (frame) => priority.push(frame),
+        // A frame read before an interruption is never mapped.
+        stale: (frame, readEpoch) => ledgerOf(runtime).stale(frame, readEpoch),
+        work: (frame) => {
+          // The call belongs to the interruption epoch in which its frame entered the stage: it gets that epoch's
+          // signal (not `ctx.signal`, which stays the aborted one while the stage waits for its reader).
+          const signal = runtime.signal
+          const call = async (): Promise<MapConcurrentResult> => {
+            slot.running = true
+            try {
+              const result = await fn(frame, { signal, ctx: c })
+              slot.produced = result
+              return result
+            } finally {
+              slot.running = false
+              // Dropped by an interruption while running: what it produced counts as dropped now.
+              if (slot.dropped === true) {
+                dropFrames(slot)
+                if (running > 0 && --running === 0) ledgerOf(runtime).caughtUp(lagToken)
               }
             }
-            const slot: Slot = { epoch: runtime.interruptEpoch, signal, settled: false }
-            slot.task = queue.add(call, { signal })
-            slot.task.then(
-              (result) => {
-                slot.settled = true
-                slot.result = result
-                notifyConsumer()
-              },
-              (err: unknown) => {
-                slot.settled = true
-                slot.error = { value: err }
-                notifyConsumer()
-              },
-            )
-            ordered.push(slot)
-          } else {
-            ordered.push({ frames: [frame], epoch: runtime.interruptEpoch, settled: true })
           }
+          const slot: Slot = { epoch: runtime.interruptEpoch, signal, settled: false }
+          slot.task = queue.add(call, { signal })
+          slot.task.then(
+            (result) => {
+              slot.settled = true
+              slot.result = result
+              notifyConsumer()
+            },
+            (err: unknown) => {
+              slot.settled = true
+              slot.error = { value: err }
+              notifyConsumer()
+            },
+          )
+          ordered.push(slot)
         },
+        pass: (frame) => ordered.push({ frames: [frame], epoch: runtime.interruptEpoch, settled: true }),
         news: notifyConsumer,
         done: (failure) => {
           pumpError = failure

@@ -184,27 +184,18 @@ export function orderedBatches(source: AsyncIterable<Frame> | Iterable<Frame>, c
     stopped: () => stopped,
     room: pumpWake,
     epoch: () => runtime.interruptEpoch,
-    accept: (frame, readEpoch) => {
-      if (frame.kind === 'system') {
-        priority.push(frame)
-        return
-      }
-      const matched = match(frame)
-      if (readEpoch !== epoch && (matched || frame.kind === 'data')) {
-        // Read before an interruption that came while it was on its way here: the interruption would have removed it
-        // from the window, so it is dropped now (counted against the turn it answers), never sent.
-        ledgerOf(runtime).stale(frame, readEpoch)
-        return
-      }
-      if (matched) {
-        const slot: Slot = { input: frame, epoch, settled: false }
-        ordered.push(slot)
-        unsent.push(slot)
-        scheduleFlush()
-      } else {
-        ordered.push({ frames: [frame], epoch, settled: true })
-      }
+    windowEpoch: () => epoch,
+    matches: match,
+    priority: (frame) => priority.push(frame),
+    // A frame read before an interruption is never sent.
+    stale: (frame, readEpoch) => ledgerOf(runtime).stale(frame, readEpoch),
+    work: (frame) => {
+      const slot: Slot = { input: frame, epoch, settled: false }
+      ordered.push(slot)
+      unsent.push(slot)
+      scheduleFlush()
     },
+    pass: (frame) => ordered.push({ frames: [frame], epoch, settled: true }),
     news: notifyConsumer,
     done: (failure) => {
       pumpError = failure
