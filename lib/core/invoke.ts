@@ -7,7 +7,7 @@ import { PipelineError } from '../errors.js'
 import type { ErrorFrame, Frame } from '../frames/types.js'
 import { asContext, Context, detachedContext, type DetachedRun, type ProcessorContext } from './context.js'
 import type { ProcessorFn } from './processor.js'
-import { NOT_A_FRAME, Stage, type SyncPull } from './stage.js'
+import { NOT_A_FRAME, pullOnce, Stage, type SyncPull } from './stage.js'
 import { onNextTurn } from '../internal/turn.js'
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
@@ -83,20 +83,10 @@ class SurfacingIterator<O> implements AsyncIterator<O> {
   }
   /** Asks the processor for the pending `next()`'s result. */
   private readonly pull = (): void => {
-    const stage = this.stage
-    let step: Promise<IteratorResult<O>>
-    try {
-      step = stage === undefined ? this.inner.next() : (stage.rawNext() as Promise<IteratorResult<O>>)
-    } catch (err) {
-      if (stage === undefined) this.onError(err)
-      else this.onRawError(err)
-      return
-    }
-    if (stage === undefined) step.then(this.onResult, this.onError)
-    else step.then(this.onRawResult, this.onRawError)
+    pullOnce(this.inner, this.stage, this.onResult, this.onError, this.onRawResult, this.onRawError)
   }
-  private readonly onRawResult = (raw: IteratorResult<O>): void => {
-    const r = (this.stage as Stage).rawResult(raw as IteratorResult<Frame>)
+  private readonly onRawResult = (raw: IteratorResult<Frame>): void => {
+    const r = (this.stage as Stage).rawResult(raw)
     if (this.waiting === undefined) return
     // A value that is not a frame was reported: ask again on a later turn (timers keep running); a stale one was
     // dropped: ask again at once.

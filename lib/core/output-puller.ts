@@ -16,7 +16,7 @@
 import type { Frame } from '../frames/types.js'
 import type { Channel } from '../internal/channel.js'
 import { onNextTurn } from '../internal/turn.js'
-import { NOT_A_FRAME, Stage, type SyncPull } from './stage.js'
+import { NOT_A_FRAME, pullOnce, Stage, type SyncPull } from './stage.js'
 
 /** How many frames are taken in a row before the event loop gets a turn (timers, I/O). */
 export const FRAMES_PER_TURN = 512
@@ -51,17 +51,7 @@ export class OutputPuller {
       this.busy = false
       return
     }
-    const stage = this.stage
-    let step: Promise<IteratorResult<Frame>>
-    try {
-      step = stage === undefined ? it.next() : stage.rawNext()
-    } catch (err) {
-      if (stage === undefined) this.onError(err)
-      else this.onRawError(err)
-      return
-    }
-    if (stage === undefined) step.then(this.onResult, this.onError)
-    else step.then(this.onRawResult, this.onRawError)
+    pullOnce(it, this.stage, this.onResult, this.onError, this.onRawResult, this.onRawError)
   }
   private readonly onRawResult = (raw: IteratorResult<Frame>): void => {
     const r = (this.stage as Stage).rawResult(raw)

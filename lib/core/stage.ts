@@ -545,3 +545,39 @@ export class Stage implements AsyncIterableIterator<Frame>, SyncPull<Frame>, Del
 function isExhausted(source: AsyncIterator<Frame>): boolean {
   return (source as { exhausted?: unknown }).exhausted === true
 }
+
+/**
+ * Starts one `next()` for a consumer that may be the guard of its source's last stage: with `stage`, that stage's
+ * processor is pulled raw ({@link Stage.rawNext}) and the outcome goes to `onRawResult` / `onRawError` (which hand it
+ * to the stage); without, `source` is pulled and the outcome goes to `onResult` / `onError`. A `next()` that throws
+ * counts as a failure of what was pulled.
+ * @internal
+ */
+export function pullOnce<T>(
+  source: AsyncIterator<T>,
+  stage: Stage | undefined,
+  onResult: (r: IteratorResult<T>) => void,
+  onError: (err: unknown) => void,
+  onRawResult: (r: IteratorResult<Frame>) => void,
+  onRawError: (err: unknown) => void,
+): void {
+  if (stage === undefined) {
+    let step: Promise<IteratorResult<T>>
+    try {
+      step = source.next()
+    } catch (err) {
+      onError(err)
+      return
+    }
+    step.then(onResult, onError)
+    return
+  }
+  let raw: Promise<IteratorResult<Frame>>
+  try {
+    raw = stage.rawNext()
+  } catch (err) {
+    onRawError(err)
+    return
+  }
+  raw.then(onRawResult, onRawError)
+}
