@@ -77,6 +77,30 @@ function startTask(processor: ProcessorFn, outputCapacity?: number) {
 
 const labels = (frames: readonly Frame[]): string[] => frames.map((f) => (f.kind === 'data' && f.type === 'text' ? f.text : f.type))
 
+/**
+ * Runs `task` on the question `old`; when the reader gets the text `trigger` it interrupts and asks `new`, then ends.
+ * The labels of what the reader got, split at the `startInterruption`.
+ */
+async function interruptOnRead(task: PipelineTask, trigger: string): Promise<{ before: string[]; after: string[] }> {
+  const out: Frame[] = []
+  const reading = (async () => {
+    for await (const f of task.frames()) {
+      out.push(f)
+      if (f.kind === 'data' && f.type === 'text' && f.text === trigger) {
+        expect(task.interrupt()).toBe(true)
+        void task.queueFrames([Frames.text('new'), Frames.end()])
+      }
+    }
+  })()
+  const running = task.run()
+  await task.queueFrame(Frames.text('old'))
+  expect((await running).status).toBe('ended')
+  await reading
+  const seen = labels(out)
+  const at = seen.indexOf('startInterruption')
+  return { before: seen.slice(0, at), after: seen.slice(at + 1) }
+}
+
 describe('interruption epochs: processors that read and produce concurrently', () => {
   it('words stamped with the epoch of their question are dropped after an interruption, though the pump keeps reading', async () => {
     const log = { produced: 0 }
@@ -140,24 +164,9 @@ describe('interruption epochs: processors that read and produce concurrently', (
       return out
     }
     const task = new PipelineTask(pipeline(burst), { allowInterruptions: true, outputCapacity: 1 })
-    const out: Frame[] = []
-    const reading = (async () => {
-      for await (const f of task.frames()) {
-        out.push(f)
-        if (f.kind === 'data' && f.type === 'text' && f.text === 'old:w2') {
-          expect(task.interrupt()).toBe(true)
-          void task.queueFrames([Frames.text('new'), Frames.end()])
-        }
-      }
-    })()
-    const running = task.run()
-    await task.queueFrame(Frames.text('old'))
-    expect((await running).status).toBe('ended')
-    await reading
-    const seen = labels(out)
-    const at = seen.indexOf('startInterruption')
-    expect(seen.slice(0, at)).toEqual(['start', 'old:w0', 'old:w1', 'old:w2'])
-    expect(seen.slice(at + 1)).toEqual([...Array.from({ length: 8 }, (_, i) => `new:w${i}`), 'end'])
+    const { before, after } = await interruptOnRead(task, 'old:w2')
+    expect(before).toEqual(['start', 'old:w0', 'old:w1', 'old:w2'])
+    expect(after).toEqual([...Array.from({ length: 8 }, (_, i) => `new:w${i}`), 'end'])
   })
 
   it('without stamps the same processor leaks the old answer (the stage sees only reads)', async () => {
@@ -191,24 +200,9 @@ describe('interruption epochs: processors that read and produce concurrently', (
         if (isInterruptionReport(f)) reports.push(f)
       },
     })
-    const out: Frame[] = []
-    const reading = (async () => {
-      for await (const f of task.frames()) {
-        out.push(f)
-        if (f.kind === 'data' && f.type === 'text' && f.text === 'old:p0') {
-          expect(task.interrupt()).toBe(true)
-          void task.queueFrames([Frames.text('new'), Frames.end()])
-        }
-      }
-    })()
-    const running = task.run()
-    await task.queueFrame(Frames.text('old'))
-    expect((await running).status).toBe('ended')
-    await reading
-    const seen = labels(out)
-    const at = seen.indexOf('startInterruption')
-    expect(seen.slice(0, at)).toEqual(['start', 'old:p0'])
-    expect(seen.slice(at + 1)).toEqual(['new:p0', 'new:p1', 'new:p2', 'new:p3', 'new:p4', 'new:p5', 'end'])
+    const { before, after } = await interruptOnRead(task, 'old:p0')
+    expect(before).toEqual(['start', 'old:p0'])
+    expect(after).toEqual(['new:p0', 'new:p1', 'new:p2', 'new:p3', 'new:p4', 'new:p5', 'end'])
     const report = reports.find((r) => r.data.epoch === 0)!.data
     expect(report.deliveredText).toBe('old:p0')
     expect(report.deliveredCount + report.droppedCount).toBe(6)
