@@ -272,7 +272,16 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
     if (frames === null || typeof frames !== 'object' || !(Symbol.iterator in frames || Symbol.asyncIterator in frames)) {
       throw new TypeError('queueFrames(frames) needs an iterable or async iterable of frames')
     }
-    for await (const frame of frames) {
+    if (Symbol.asyncIterator in frames) {
+      for await (const frame of frames) {
+        if (this.inputClosed) return
+        const wait = this.offer(frame)
+        if (wait !== undefined) await wait
+      }
+      return
+    }
+    // A synchronous iterable is read without a hop per frame: only a full input queue is waited for.
+    for (const frame of frames) {
       if (this.inputClosed) return
       const wait = this.offer(frame)
       if (wait !== undefined) await wait

@@ -330,7 +330,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
 
   /** A frame the task accepted as input. */
   input(frame: Frame): void {
-    if (this.wanted[INPUT] === 1) this.emitFrame(frame, this.name, INPUT, true)
+    if (this.wanted[INPUT] === 1) this.emitFrame(frame, this.name, INPUT)
   }
 
   /** A frame that left the task at the sink. */
