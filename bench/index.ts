@@ -44,6 +44,7 @@ const ENTRIES: readonly Entry[] = [
   { id: 'OBS', file: 'observe.ts', title: 'observers, latency breakdown and OpenTelemetry on B1/B2; a slow observer', load: exported('bench') },
   { id: 'B8', file: 'python.ts', title: '10 pass-through stages vs the Python original', load: exported('bench') },
   { id: 'WORKER', file: 'worker.ts', title: 'CPU-bound stage on worker threads', load: exported('bench') },
+  { id: 'SPREAD', file: 'spread.ts', title: 'the same run in several fresh processes (V8 pretenuring)', load: exported('bench') },
 ]
 
 function environment(): string {

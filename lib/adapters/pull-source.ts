@@ -6,6 +6,7 @@
 import { isFrame } from '../frames/guards.js'
 import type { Frame } from '../frames/types.js'
 import { describe } from '../frames/validate.js'
+import { yielded } from '../internal/yielded.js'
 
 /** Turns one chunk of the underlying source into zero or more frames (`undefined` = none). */
 export type ChunkDecoder = (chunk: any) => Frame | Iterable<Frame> | undefined
@@ -107,7 +108,7 @@ export class PullSource implements AsyncIterator<Frame> {
   private pull(): Promise<IteratorResult<Frame>> {
     if (this.closed) return Promise.resolve(DONE)
     const buffered = this.buffered.shift()
-    if (buffered !== undefined) return Promise.resolve({ done: false, value: buffered })
+    if (buffered !== undefined) return Promise.resolve(yielded(buffered))
     return new Promise<IteratorResult<Frame>>((resolve, reject) => {
       this.pending = resolve
       const settle = (r: IteratorResult<Frame>): void => {
@@ -144,7 +145,7 @@ export class PullSource implements AsyncIterator<Frame> {
           }
           const first = this.buffered.shift()
           if (first === undefined) readOne()
-          else settle({ done: false, value: first })
+          else settle(yielded(first))
         }, fail)
       }
       readOne()

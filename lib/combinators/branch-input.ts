@@ -5,6 +5,7 @@
  */
 import { Deque } from '../internal/channel.js'
 import type { Frame } from '../frames/types.js'
+import { yielded } from '../internal/yielded.js'
 
 /** One input frame with its position in the input stream (shared by every branch). */
 export interface InputItem {
@@ -77,7 +78,7 @@ export class BranchInput implements AsyncIterableIterator<Frame> {
       this.waiter = undefined
       this.events.onTake(this.branch, item)
       this.onDeliver?.(item.frame)
-      waiter({ done: false, value: item.frame })
+      waiter(yielded(item.frame))
       return
     }
     if (front) this.buffer.unshift(item)
@@ -105,7 +106,7 @@ export class BranchInput implements AsyncIterableIterator<Frame> {
     if (item !== undefined) {
       this.events.onTake(this.branch, item)
       this.onDeliver?.(item.frame)
-      return Promise.resolve({ done: false, value: item.frame })
+      return Promise.resolve(yielded(item.frame))
     }
     if (this.closed || this.returned) return Promise.resolve(DONE)
     if (this.waiter !== undefined) return Promise.reject(new TypeError('branch input: next() called while a read is pending'))

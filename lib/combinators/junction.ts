@@ -34,6 +34,7 @@ import { macrotask, onNextTurn } from '../internal/turn.js'
 import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { ledgerOf } from '../interruption/ledger.js'
 import { readEpochOf } from '../interruption/read-epoch.js'
+import { yielded } from '../internal/yielded.js'
 
 /** How the join orders branch output. */
 export type JoinMode = 'parallel' | 'sync' | 'sequential'
@@ -233,7 +234,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     const frame = this.ready.shift()
     if (frame !== undefined) {
       this.admit()
-      return Promise.resolve({ done: false, value: frame })
+      return Promise.resolve(yielded(frame))
     }
     if (this.failure !== undefined) return Promise.reject(this.failure.error)
     if (this.finished) return DONE_PROMISE()
@@ -257,7 +258,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     const frame = this.ready.shift()
     if (frame === undefined) return undefined
     this.admit()
-    return { done: false, value: frame }
+    return yielded(frame)
   }
 
   /**
@@ -703,7 +704,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     const reader = this.reader
     if (reader !== undefined && this.ready.length === 0) {
       this.reader = undefined
-      reader.resolve({ done: false, value: frame })
+      reader.resolve(yielded(frame))
       return
     }
     const first = this.ready.peek()
@@ -719,7 +720,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     const reader = this.reader
     if (reader !== undefined && this.ready.length === 0) {
       this.reader = undefined
-      reader.resolve({ done: false, value: frame })
+      reader.resolve(yielded(frame))
       return
     }
     this.ready.push(frame)

@@ -19,6 +19,7 @@ import { processorInfo, processorName, withInfo, type FrameStep, type ProcessorF
 import type { Runtime } from './runtime.js'
 import { errorMessage, type SyncPull, type ValuePull } from './stage.js'
 import { describeValue, isFrameShaped } from '../internal/frame-shape.js'
+import { yielded } from '../internal/yielded.js'
 
 /** One step of a fused stage with the context of the stage it came from. */
 export interface FusedStep {
@@ -323,7 +324,7 @@ class FusedIterator implements AsyncIterableIterator<Frame>, SyncPull<Frame> {
       box.head = 0
       box.count = 0
     }
-    return { done: false, value }
+    return yielded(value)
   }
 }
 

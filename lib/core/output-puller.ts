@@ -17,6 +17,7 @@ import type { Frame } from '../frames/types.js'
 import type { Channel } from '../internal/channel.js'
 import { onNextTurn } from '../internal/turn.js'
 import { NOT_A_FRAME, pullOnce, Stage, type SyncPull } from './stage.js'
+import { yielded } from '../internal/yielded.js'
 
 /** How many frames are taken in a row before the event loop gets a turn (timers, I/O). */
 export const FRAMES_PER_TURN = 512
@@ -114,7 +115,7 @@ export class OutputPuller {
     if (out.size > 0) {
       out.push(frame)
       const first = out.tryTake()
-      return first === undefined ? undefined : { done: false, value: first.value }
+      return first === undefined ? undefined : yielded(first.value)
     }
     out.onDeliver?.(frame)
     if (frame.kind === 'control' && frame.type === 'end') queueMicrotask(this.drain)

@@ -9,6 +9,7 @@ import type { ProcessorFn } from './processor.js'
 import { errorMessage } from './stage.js'
 import type { Channel, InputSource } from '../internal/channel.js'
 import { PipelineTask, type PipelineParams, type TaskResult } from './task.js'
+import { yielded } from '../internal/yielded.js'
 
 /** Options of {@link run}: the task parameters (start parameters, capacities, `signal`, `onUpstream`, …). */
 export type RunOptions = PipelineParams
@@ -186,7 +187,7 @@ class RunIterator implements AsyncIterator<Frame> {
   next(): Promise<IteratorResult<Frame>> {
     if (this.finished) return Promise.resolve(DONE)
     const ready = this.output.tryTake()
-    if (ready !== undefined) return Promise.resolve({ done: false, value: ready.value })
+    if (ready !== undefined) return Promise.resolve(yielded(ready.value))
     const pulled = this.task.pullNext()
     if (pulled !== undefined) return Promise.resolve(pulled)
     return this.output.next().then(this.onRead)

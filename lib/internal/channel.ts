@@ -9,6 +9,7 @@
  * - `close()` lets the consumer drain what is queued and then see `done`; `abort()` drops everything.
  * @module
  */
+import { yielded, Waiting } from './yielded.js'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 
@@ -99,15 +100,15 @@ export interface InputSource<T> {
   read(): T | undefined
 }
 
-interface Writer<T> {
-  value: T
-  resolve: () => void
+/** A producer waiting for room, with the value it offers. */
+class BlockedWriter<T> {
+  constructor(
+    readonly value: T,
+    readonly resolve: () => void,
+  ) {}
 }
-
-interface Reader<T> {
-  resolve: (r: IteratorResult<T, undefined>) => void
-  reject: (e: unknown) => void
-}
+type Writer<T> = BlockedWriter<T>
+type Reader<T> = Waiting<IteratorResult<T, undefined>>
 
 /**
  * A bounded channel; see the module documentation.
@@ -170,14 +171,14 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     const reader = this.readers.shift()
     if (reader !== undefined) {
       this.onDeliver?.(value)
-      reader.resolve({ done: false, value })
+      reader.resolve(yielded(value))
       return undefined
     }
     if (this.buffer.length < this.capacity) {
       this.buffer.push(value)
       return undefined
     }
-    return new Promise<void>((resolve) => this.writers.push({ value, resolve }))
+    return new Promise<void>((resolve) => this.writers.push(new BlockedWriter(value, resolve)))
   }
 
   /**
@@ -189,7 +190,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     const reader = this.readers.shift()
     if (reader !== undefined) {
       this.onDeliver?.(value)
-      reader.resolve({ done: false, value })
+      reader.resolve(yielded(value))
     } else this.priority.push(value)
   }
 
@@ -199,7 +200,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     const reader = this.readers.shift()
     if (reader !== undefined) {
       this.onDeliver?.(value)
-      reader.resolve({ done: false, value })
+      reader.resolve(yielded(value))
     } else this.priority.unshift(value)
   }
 
@@ -209,7 +210,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     const reader = this.readers.shift()
     if (reader !== undefined) {
       this.onDeliver?.(value)
-      reader.resolve({ done: false, value })
+      reader.resolve(yielded(value))
     } else this.buffer.unshift(value)
   }
 
@@ -259,19 +260,19 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
       const direct = this.refill.read()
       if (direct !== undefined) {
         this.onDeliver?.(direct)
-        return { value: direct }
+        return yielded(direct)
       }
     }
     if (this.priority.length > 0) {
       const value = this.priority.shift() as T
       this.onDeliver?.(value)
-      return { value }
+      return yielded(value)
     }
     if (this.buffer.length > 0) {
       const value = this.buffer.shift() as T
       if (this.writers.length > 0 && this.buffer.length <= this.lowWater) this.admitWriters()
       this.onDeliver?.(value)
-      return { value }
+      return yielded(value)
     }
     return undefined
   }
@@ -312,19 +313,19 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
       const direct = this.refill.read()
       if (direct !== undefined) {
         this.onDeliver?.(direct)
-        return { done: false, value: direct }
+        return yielded(direct)
       }
     }
     if (this.priority.length > 0) {
       const value = this.priority.shift() as T
       this.onDeliver?.(value)
-      return { done: false, value }
+      return yielded(value)
     }
     if (this.buffer.length > 0) {
       const value = this.buffer.shift() as T
       if (this.writers.length > 0 && this.buffer.length <= this.lowWater) this.admitWriters()
       this.onDeliver?.(value)
-      return { done: false, value }
+      return yielded(value)
     }
     if (this.failure !== undefined) return undefined
     return this.closed ? DONE : undefined
@@ -334,7 +335,7 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
     const r = this.tryNext()
     if (r !== undefined) return Promise.resolve(r)
     if (this.failure !== undefined) return Promise.reject(this.failure.error)
-    return new Promise((resolve, reject) => this.readers.push({ resolve, reject }))
+    return new Promise((resolve, reject) => this.readers.push(new Waiting(resolve, reject)))
   }
 
   return(): Promise<IteratorResult<T, undefined>> {

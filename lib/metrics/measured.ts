@@ -23,6 +23,7 @@ import { assertProcessor, processorName, withInfo, type Processor, type Processo
 import type { Frame, MetricsFrame } from '../frames/types.js'
 import { closeQuietly } from '../internal/close.js'
 import { Wake, WAKE } from '../internal/wake.js'
+import { yielded } from '../internal/yielded.js'
 
 /** Options of {@link measured}. */
 export interface MeasuredOptions {
@@ -141,7 +142,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
   async next(): Promise<IteratorResult<Frame>> {
     for (;;) {
       const queued = this.outbox.shift()
-      if (queued !== undefined) return { done: false, value: queued }
+      if (queued !== undefined) return yielded(queued)
       if (this.failure !== undefined) {
         const { error } = this.failure
         this.failure = undefined
@@ -176,7 +177,7 @@ class MeasuredIterator implements AsyncIterableIterator<Frame> {
         const m = this.ctx.metrics.stopTtfb()
         if (m !== undefined) {
           this.outbox.push(frame)
-          return { done: false, value: m }
+          return yielded(m)
         }
       }
       return got

@@ -28,6 +28,7 @@ import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { readEpochOf } from '../interruption/read-epoch.js'
 import { ledgerOf } from '../interruption/ledger.js'
 import { isInterruptible } from '../interruption/uninterruptible.js'
+import { yielded } from '../internal/yielded.js'
 
 /** Why queued frames were dropped. */
 export type DropReason = 'interruption' | 'cancel'
@@ -138,7 +139,7 @@ class BufferIterator implements AsyncIterableIterator<Frame> {
   tryNext(): IteratorResult<Frame> | undefined {
     if (!this.started) return undefined
     const taken = this.channel.tryTake()
-    return taken === undefined ? undefined : { done: false, value: taken.value }
+    return taken === undefined ? undefined : yielded(taken.value)
   }
 
   /** Teardown from downstream: drops what is queued, stops the pump, closes the source. */

@@ -23,6 +23,7 @@ import { isFrame } from '../frames/guards.js'
 import type { Frame } from '../frames/types.js'
 import { closeQuietly } from '../internal/close.js'
 import { Wake } from '../internal/wake.js'
+import { yielded } from '../internal/yielded.js'
 
 /** What an idle callback may return: nothing, a frame, or frames to emit downstream. */
 export type IdleResult = void | undefined | Frame | readonly Frame[]
@@ -127,7 +128,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
   async next(): Promise<IteratorResult<Frame>> {
     for (;;) {
       const queued = this.outbox.shift()
-      if (queued !== undefined) return { done: false, value: queued }
+      if (queued !== undefined) return yielded(queued)
       if (this.finished) return DONE
       if (this.pending === undefined) {
         const p = this.it.next()
@@ -145,7 +146,7 @@ class IdleIterator implements AsyncIterableIterator<Frame> {
         const rest = this.outbox.shift()
         if (rest !== undefined) {
           this.pending = Promise.resolve(got)
-          return { done: false, value: rest }
+          return yielded(rest)
         }
         this.finish()
         return DONE
