@@ -51,6 +51,90 @@ const generatorStages = (): Processor =>
     ),
   )
 
+/**
+ * The floor: the least that recording every frame at every stage can cost, written by hand into the stages themselves
+ * (no observer, no filter, no capacity or drop accounting, no lifecycle): each event is three stores into a
+ * preallocated ring (frame, step, time), the time read once per job of the event loop (once per event when it is
+ * alone in its job, as for a generator's output), and a reader on a later turn counts what was written.
+ */
+class FloorRecorder {
+  private static readonly SIZE = 1 << 16
+  private readonly frames = new Array<Frame | undefined>(FloorRecorder.SIZE).fill(undefined)
+  private readonly steps = new Uint8Array(FloorRecorder.SIZE)
+  private readonly times = new Float64Array(FloorRecorder.SIZE)
+  private written = 0
+  private read = 0
+  private time = -1
+  private scheduled = false
+  counted = 0
+  private readonly endJob = (): void => {
+    this.time = -1
+  }
+  private readonly deliver = (): void => {
+    this.scheduled = false
+    this.counted += this.written - this.read
+    this.read = this.written
+  }
+
+  record(frame: Frame, step: number, alone: boolean): void {
+    let time = this.time
+    if (time < 0) {
+      time = performance.now()
+      if (!alone) {
+        this.time = time
+        void SETTLED.then(this.endJob)
+      }
+    }
+    const i = this.written++ & (FloorRecorder.SIZE - 1)
+    this.frames[i] = frame
+    this.steps[i] = step
+    this.times[i] = time
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.deliver)
+    }
+  }
+
+  /** Resolves once the reader has counted everything written. */
+  async idle(): Promise<void> {
+    while (this.read < this.written || this.scheduled) await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+}
+const SETTLED = Promise.resolve()
+let floor = new FloorRecorder()
+
+/** `pipeline(map × 10)` recording its own events into {@link floor}: 12 per frame (input, each map, output). */
+const floorSyncStages = (): Processor =>
+  pipeline(
+    ...transforms.map((fn, k) =>
+      map((frame: Frame) => {
+        const rec = floor
+        if (k === 0) rec.record(frame, STAGES, false)
+        const out = fn(frame)
+        rec.record(out, k, false)
+        if (k === STAGES - 1) rec.record(out, STAGES + 1, false)
+        return out
+      }, `map${k}`),
+    ),
+  )
+/** `pipeline(10 async generators)` recording its own events into {@link floor}, each output alone in its job. */
+const floorGeneratorStages = (): Processor =>
+  pipeline(
+    ...transforms.map(
+      (fn, k): Processor =>
+        async function* general(source) {
+          for await (const frame of source) {
+            const rec = floor
+            if (k === 0) rec.record(frame, STAGES, true)
+            const out = fn(frame)
+            rec.record(out, k, true)
+            if (k === STAGES - 1) rec.record(out, STAGES + 1, true)
+            yield out
+          }
+        },
+    ),
+  )
+
 /** Text frames with a `userTurn` app frame every TURN_EVERY frames (what starts a turn for the latency observers). */
 function input(n: number): Frame[] {
   return Array.from({ length: n }, (_, i) => (i % TURN_EVERY === 0 ? Frames.app('userTurn', { i }) : Frames.text('x')))
@@ -113,6 +197,8 @@ interface Variant {
   readonly asyncLocalStorage?: boolean
   /** Runs the pass with `run()` (pull mode) instead of `PipelineTask` + `frames()`. */
   readonly pulled?: boolean
+  /** Runs the hand-written floor ({@link FloorRecorder}) instead of the benchmark's pipeline. */
+  readonly floor?: boolean
 }
 
 const storage = new AsyncLocalStorage<string>()
@@ -158,6 +244,8 @@ const NO_OBSERVER_CM = 'no observer, context manager in use'
 const NO_OBSERVER_ALS = 'no observer, inside an AsyncLocalStorage'
 const NO_OBSERVER_RUN = 'run() (pull mode), no observer'
 
+const FLOOR = 'floor: the same events recorded by hand in the stages (ring, job clock, batch count)'
+
 function variants(processor: () => Processor): Variant[] {
   let events = 0
   let batched = 0
@@ -179,6 +267,7 @@ function variants(processor: () => Processor): Variant[] {
   }
   return [
     { name: NO_OBSERVER, observers: () => [] },
+    { name: FLOOR, observers: () => [], floor: true, note: () => `${floor.counted} events in the last run` },
     {
       name: 'one observer, onEvent (counts frame events)',
       observers: () => {
@@ -255,7 +344,14 @@ async function observedRows(bench: string, processor: () => Processor, n: number
   // CPU time of the process per pass, next to the wall time: on a shared machine it varies much less.
   const cpu = new Map<string, number[]>()
   const pass = (v: Variant) => async (): Promise<void> => {
-    const once = (): Promise<unknown> => (v.pulled === true ? runPulled(processor(), frames, v.observers()) : runOnce(processor(), frames, v.observers()))
+    const once = async (): Promise<unknown> => {
+      if (v.floor === true) {
+        floor = new FloorRecorder()
+        await runOnce(processor === syncStages ? floorSyncStages() : floorGeneratorStages(), frames, [])
+        return floor.idle()
+      }
+      return v.pulled === true ? runPulled(processor(), frames, v.observers()) : runOnce(processor(), frames, v.observers())
+    }
     const c0 = process.cpuUsage()
     await (v.contextManager === true ? withContextManager(once) : v.asyncLocalStorage === true ? withAsyncLocalStorage(once) : once())
     // The spans of the pass are exported within it.
