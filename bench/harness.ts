@@ -4,6 +4,7 @@
  * Every benchmark compares variants side by side in one process run and reports ratios to a baseline, because
  * absolute numbers on a shared machine are noisy.
  */
+import { PipelineTask, type Frame, type Observer, type Processor } from '../lib/index.js'
 
 /** One line of the result table. */
 export interface BenchRow {
@@ -89,3 +90,24 @@ export function formatTable(rows: readonly BenchRow[]): string {
   }
   return lines.join('\n')
 }
+
+/**
+ * One pass of a `PipelineTask` over `frames` (queued with `queueFrames`, read with `frames()` to the end), until its
+ * observers have received everything; checks that every frame came out (plus `start` and `end`).
+ */
+export async function taskPass(processor: Processor, frames: readonly Frame[], observe: readonly Observer[] = []): Promise<PipelineTask> {
+  const task = new PipelineTask(processor, observe.length === 0 ? {} : { observe })
+  let n = 0
+  const reading = (async () => {
+    for await (const _ of task.frames()) n++
+  })()
+  const done = task.run()
+  await task.queueFrames(frames)
+  task.stopWhenDone()
+  await done
+  await reading
+  await task.observersIdle()
+  if (n !== frames.length + 2) throw new Error(`expected ${frames.length + 2} frames out, got ${n}`)
+  return task
+}
+

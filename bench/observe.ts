@@ -30,7 +30,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
 import { Frames, PipelineTask, latencyBreakdown, map, pipeline, run, type Frame, type ObserverObject, type Observer, type Processor } from '../lib/index.js'
 import { openTelemetry } from '../lib/otel/index.js'
-import { formatTable, timeSideBySide, type BenchRow } from './harness.js'
+import { formatTable, taskPass, timeSideBySide, type BenchRow } from './harness.js'
 import { benchFrames, benchReps } from './serial.js'
 
 const STAGES = 10
@@ -103,34 +103,24 @@ class FloorRecorder {
 const SETTLED = Promise.resolve()
 let floor = new FloorRecorder()
 
+/** Stage `k` of the floor: the frame through the stage's transform, its events recorded in {@link floor}. */
+function floorStep(frame: Frame, k: number, alone: boolean): Frame {
+  const rec = floor
+  if (k === 0) rec.record(frame, STAGES, alone)
+  const out = (transforms[k] as (frame: Frame) => Frame)(frame)
+  rec.record(out, k, alone)
+  if (k === STAGES - 1) rec.record(out, STAGES + 1, alone)
+  return out
+}
 /** `pipeline(map × 10)` recording its own events into {@link floor}: 12 per frame (input, each map, output). */
-const floorSyncStages = (): Processor =>
-  pipeline(
-    ...transforms.map((fn, k) =>
-      map((frame: Frame) => {
-        const rec = floor
-        if (k === 0) rec.record(frame, STAGES, false)
-        const out = fn(frame)
-        rec.record(out, k, false)
-        if (k === STAGES - 1) rec.record(out, STAGES + 1, false)
-        return out
-      }, `map${k}`),
-    ),
-  )
+const floorSyncStages = (): Processor => pipeline(...transforms.map((_, k) => map((frame: Frame) => floorStep(frame, k, false), `map${k}`)))
 /** `pipeline(10 async generators)` recording its own events into {@link floor}, each output alone in its job. */
 const floorGeneratorStages = (): Processor =>
   pipeline(
     ...transforms.map(
-      (fn, k): Processor =>
+      (_, k): Processor =>
         async function* general(source) {
-          for await (const frame of source) {
-            const rec = floor
-            if (k === 0) rec.record(frame, STAGES, true)
-            const out = fn(frame)
-            rec.record(out, k, true)
-            if (k === STAGES - 1) rec.record(out, STAGES + 1, true)
-            yield out
-          }
+          for await (const frame of source) yield floorStep(frame, k, true)
         },
     ),
   )
@@ -165,23 +155,6 @@ async function runPulled(processor: Processor, frames: readonly Frame[], observe
   for await (const _ of run(processor, frames, watched.length === 0 ? {} : { observe: watched })) n++
   for (let i = 0; i < 10_000 && ended < watched.length; i++) await new Promise<void>((resolve) => setImmediate(resolve))
   if (n !== frames.length + 2 || ended < watched.length) throw new Error(`expected ${frames.length + 2} frames out and every observer ended, got ${n}`)
-}
-
-/** One pass: the task over `frames`, read to the end, until its observers have received everything. */
-async function runOnce(processor: Processor, frames: readonly Frame[], observe: readonly Observer[]): Promise<PipelineTask> {
-  const task = new PipelineTask(processor, observe.length === 0 ? {} : { observe })
-  let n = 0
-  const reading = (async () => {
-    for await (const _ of task.frames()) n++
-  })()
-  const done = task.run()
-  await task.queueFrames(frames)
-  task.stopWhenDone()
-  await done
-  await reading
-  await task.observersIdle()
-  if (n !== frames.length + 2) throw new Error(`expected ${frames.length + 2} frames out, got ${n}`)
-  return task
 }
 
 interface Variant {
@@ -347,10 +320,10 @@ async function observedRows(bench: string, processor: () => Processor, n: number
     const once = async (): Promise<unknown> => {
       if (v.floor === true) {
         floor = new FloorRecorder()
-        await runOnce(processor === syncStages ? floorSyncStages() : floorGeneratorStages(), frames, [])
+        await taskPass(processor === syncStages ? floorSyncStages() : floorGeneratorStages(), frames, [])
         return floor.idle()
       }
-      return v.pulled === true ? runPulled(processor(), frames, v.observers()) : runOnce(processor(), frames, v.observers())
+      return v.pulled === true ? runPulled(processor(), frames, v.observers()) : taskPass(processor(), frames, v.observers())
     }
     const c0 = process.cpuUsage()
     await (v.contextManager === true ? withContextManager(once) : v.asyncLocalStorage === true ? withAsyncLocalStorage(once) : once())
@@ -407,7 +380,7 @@ async function slowObserverRows(n: number, reps: number): Promise<BenchRow[]> {
   }
   const times = await timeSideBySide(
     {
-      'no observer': async () => void (await runOnce(syncStages(), frames, [])),
+      'no observer': async () => void (await taskPass(syncStages(), frames, [])),
       'slow observer (1 ms per event, queue 1024)': slowRun,
     },
     reps,

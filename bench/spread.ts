@@ -12,36 +12,22 @@
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Frames, PipelineTask, map, pipeline, type Frame, type Processor } from '../lib/index.js'
-import { formatTable, type BenchRow } from './harness.js'
+import { Frames, map, pipeline, type Frame, type Processor } from '../lib/index.js'
+import { formatTable, taskPass, type BenchRow } from './harness.js'
 
 const STAGES = 10
 const FRAMES = 200_000
 
 const stages = (): Processor => pipeline(...Array.from({ length: STAGES }, (_, k) => map((f: Frame) => (k < 0 ? Frames.text('never') : f), `map${k}`)))
 
-async function pass(frames: readonly Frame[]): Promise<void> {
-  const task = new PipelineTask(stages())
-  let n = 0
-  const reading = (async () => {
-    for await (const _ of task.frames()) n++
-  })()
-  const done = task.run()
-  await task.queueFrames(frames)
-  task.stopWhenDone()
-  await done
-  await reading
-  if (n !== frames.length + 2) throw new Error(`expected ${frames.length + 2} frames out, got ${n}`)
-}
-
 /** In a child: prints the median CPU ms of the measured passes. */
 async function child(): Promise<void> {
   const frames = Array.from({ length: FRAMES }, (_, i) => (i % 1000 === 0 ? Frames.app('userTurn', { i }) : Frames.text('x')))
-  for (let i = 0; i < 3; i++) await pass(frames)
+  for (let i = 0; i < 3; i++) await taskPass(stages(), frames)
   const times: number[] = []
   for (let i = 0; i < 5; i++) {
     const c0 = process.cpuUsage()
-    await pass(frames)
+    await taskPass(stages(), frames)
     const c = process.cpuUsage(c0)
     times.push((c.user + c.system) / 1000)
   }
