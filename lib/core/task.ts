@@ -262,7 +262,9 @@ export class PipelineTask<I extends Frame = Frame, O extends Frame = Frame> {
   }
 
   /**
-   * Queues every frame of an iterable or async iterable, in order, waiting whenever the queue is full.
+   * Queues every frame of an iterable or async iterable, in order, waiting whenever the queue is full. The frames of a
+   * synchronous iterable (an array) that fit are queued before the call returns, so frames queued by the calls that
+   * follow (`queueFrame`, `stopWhenDone`) come after them even when the returned promise is not awaited.
    * @example
    * ```ts
    * await task.queueFrames([Frames.text('a'), Frames.text('b'), Frames.end()])

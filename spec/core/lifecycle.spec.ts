@@ -414,6 +414,35 @@ describe('input queue', () => {
     expect(types(got)).toEqual(['start', 'metrics', 'text', 'text', 'end'])
   })
 
+  it('frames queued by consecutive calls keep the order of the calls: an array that fits is queued at once', async () => {
+    const task = new PipelineTask(pipeline(), { inputCapacity: 10 })
+    // Not awaited: the array's frames are in the queue before the next call, so neither `c` nor `end` overtakes them.
+    void task.queueFrames([Frames.text('a'), Frames.text('b')])
+    void task.queueFrame(Frames.text('c'))
+    task.stopWhenDone()
+    const out = task.frames()
+    const done = task.run()
+    const got: Frame[] = []
+    for await (const f of out) got.push(f)
+    expect((await done).status).toBe('ended')
+    expect(texts(got)).toEqual(['a', 'b', 'c'])
+  })
+
+  it('queueFrames over an array longer than the queue waits for room and keeps the order', async () => {
+    const task = new PipelineTask(pipeline(), { inputCapacity: 4 })
+    const out = task.frames()
+    const done = task.run()
+    const reading = (async () => {
+      const got: Frame[] = []
+      for await (const f of out) got.push(f)
+      return got
+    })()
+    await task.queueFrames(textFrames(50))
+    task.stopWhenDone()
+    expect((await done).status).toBe('ended')
+    expect(texts(await reading)).toEqual(texts(textFrames(50)))
+  })
+
   it('queueFrame rejects non-frames with a TypeError and loses nothing queued', async () => {
     const task = new PipelineTask(pipeline())
     await task.queueFrame(Frames.text('kept'))
