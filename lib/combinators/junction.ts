@@ -52,10 +52,13 @@ export interface JunctionConfig {
   readonly maxBuffered: number
 }
 
-interface Held {
-  readonly frame: Frame
-  /** 1 when the branch had passed `start` when it yielded the frame (it must follow the joined `start`). */
-  readonly afterStart: 0 | 1
+/** A frame a branch yielded, held until its turn (a class, not a literal per frame: see `lib/internal/yielded.ts`). */
+class Held {
+  constructor(
+    readonly frame: Frame,
+    /** 1 when the branch had passed `start` when it yielded the frame (it must follow the joined `start`). */
+    readonly afterStart: 0 | 1,
+  ) {}
 }
 
 interface Reader {
@@ -588,7 +591,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
   }
 
   private hold(b: number, frame: Frame, afterStart: 0 | 1): void {
-    ;(this.held[b] as Deque<Held>).push({ frame, afterStart })
+    ;(this.held[b] as Deque<Held>).push(new Held(frame, afterStart))
     this.heldCount++
     if (this.mode === 'sequential' && this.heldCount > this.config.maxBuffered) {
       this.fail(
