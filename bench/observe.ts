@@ -8,7 +8,8 @@
  *   task's input and output (`at`); with the latency breakdown; and with the OpenTelemetry integration (an SDK tracer
  *   provider with a batching span processor and an in-memory exporter, flushed at the end of each pass; a turn starts
  *   every 1,000 frames): without a context manager (by default no
- *   context is carried: the integration parents its spans itself), the same with `perProcessor: false` (session and
+ *   context is carried: the integration parents its spans itself), the same for a session its sampler does not record
+ *   (`AlwaysOffSampler`: the integration then takes only the lifecycle), the same with `perProcessor: false` (session and
  *   turn spans from the task's input and output only), without one but with `storage: true` (its own
  *   AsyncLocalStorage; compared with no observer run inside an AsyncLocalStorage, the cost of a per-task context alone,
  *   on every promise), and with `AsyncLocalStorageContextManager` registered and in use (as in an application whose
@@ -27,7 +28,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { pathToFileURL } from 'node:url'
 import { ROOT_CONTEXT, context, createContextKey } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
+import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
 import { Frames, PipelineTask, latencyBreakdown, map, pipeline, run, type Frame, type ObserverObject, type Observer, type Processor } from '../lib/index.js'
 import { openTelemetry } from '../lib/otel/index.js'
 import { formatTable, taskPass, timeSideBySide, type BenchRow } from './harness.js'
@@ -204,6 +205,8 @@ const exporter = new InMemorySpanExporter()
 // A batching span processor, as in production (the simple one exports each span on its own: ~3x the CPU per span).
 const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536 })] })
 const tracer = provider.getTracer('bench')
+// The same, with a sampler that records no session (what the sessions a ratio sampler drops cost).
+const unsampledTracer = new BasicTracerProvider({ sampler: new AlwaysOffSampler(), spanProcessors: [new BatchSpanProcessor(exporter)] }).getTracer('bench')
 
 const NO_OBSERVER = 'no observer'
 /** Spans exported by the last pass of each OpenTelemetry variant. */
@@ -268,6 +271,11 @@ function variants(processor: () => Processor): Variant[] {
     {
       name: 'OpenTelemetry, no context manager',
       observers: otel(),
+      target: 'target ≤ 1.25x',
+    },
+    {
+      name: 'OpenTelemetry, no context manager, session not sampled (AlwaysOffSampler)',
+      observers: () => [openTelemetry({ tracer: unsampledTracer, isTurnStart, processor: processor() })],
       target: 'target ≤ 1.25x',
     },
     {

@@ -35,7 +35,7 @@ export { describe, graphFromJSON, GRAPH_INPUT, GRAPH_OUTPUT, type PipelineGraph,
 export { latencyBreakdown, turnMetrics, type LatencyObserver, type LatencyOptions, type LatencyReport, type StageSummary } from './observe/latency.js'
 export type { TurnReport, StageLatency, TurnOptions } from './observe/turns.js'
 export { percentiles, type Percentiles } from './observe/percentiles.js'
-export type { FlowDirection, FramePoint, FrameEvent, StartedEvent, InterruptedEvent, EndedEvent, LifecycleEvent, ObserverEvent, ObservedTask, ObserverObject, ObserverFunction, Observer, ObserverStats, ObserverHandle, EventBatch } from './observe/events.js'
+export type { FlowDirection, FramePoint, FrameEvent, StartedEvent, InterruptedEvent, EndedEvent, LifecycleEvent, ObserverEvent, ObservedTask, ObserverSelection, ObserverObject, ObserverFunction, Observer, ObserverStats, ObserverHandle, EventBatch } from './observe/events.js'
 
 // Parallel branches
 export { parallel } from './combinators/parallel.js'

@@ -4,7 +4,7 @@
  * @module
  */
 import type { FrameKind } from '../frames/types.js'
-import type { FlowDirection, FramePoint, ObserverObject } from './events.js'
+import type { FlowDirection, FramePoint, ObserverSelection } from './events.js'
 
 const POINTS: readonly FramePoint[] = ['input', 'processor', 'output']
 const DIRECTIONS: readonly FlowDirection[] = ['down', 'up']
@@ -33,7 +33,7 @@ function checkList<T extends string>(where: string, key: string, value: unknown,
 }
 
 /** Checks the selection options of `o`; undefined when it selects every frame event. */
-export function eventFilter(where: string, o: ObserverObject): EventFilter | undefined {
+export function eventFilter(where: string, o: ObserverSelection): EventFilter | undefined {
   const at = checkList(where, 'at', o.at, POINTS)
   const directions = checkList(where, 'directions', o.directions, DIRECTIONS)
   const kinds = checkList(where, 'kinds', o.kinds, KINDS)

@@ -122,16 +122,41 @@ export type LifecycleEvent = StartedEvent | InterruptedEvent | EndedEvent
 export type ObserverEvent = FrameEvent | LifecycleEvent
 
 /**
+ * What an observer selects of a task's frame events (the selection options of an {@link ObserverObject}); a field left
+ * out selects everything. `{ at: [] }` selects no frame event at all: only the lifecycle events come.
+ * @example
+ * ```ts
+ * import type { ObserverSelection } from 'apipeline-ts'
+ * const endsOnly: ObserverSelection = { at: ['input', 'output'] }
+ * const lifecycleOnly: ObserverSelection = { at: [] }
+ * ```
+ */
+export interface ObserverSelection {
+  readonly at?: readonly FramePoint[]
+  readonly processors?: readonly string[]
+  readonly kinds?: readonly FrameKind[]
+  readonly directions?: readonly FlowDirection[]
+}
+
+/**
  * The task an observer is attached to, as given to {@link ObserverObject.runTask}.
  * @example
  * ```ts
  * import type { ObservedTask } from 'apipeline-ts'
  * const label = (t: ObservedTask) => `${t.name} (#${t.session})`
+ * // A tracer whose sampler dropped this session: only the lifecycle events from now on.
+ * const unsampled = (t: ObservedTask) => t.select({ at: [] })
  * ```
  */
 export interface ObservedTask {
   readonly name: string
   readonly session: number
+  /**
+   * Replaces what this observer selects of this task, from now on (events recorded before that it no longer selects
+   * are skipped). What the task records follows what its observers select: with no observer wanting the frames
+   * leaving processors, the stages are not tapped at all. Throws a `TypeError` for an invalid selection.
+   */
+  select(selection: ObserverSelection): void
 }
 
 /**
@@ -290,6 +315,11 @@ export interface ObserverHandle {
   readonly name: string
   /** Its counters. */
   stats(): ObserverStats
+  /**
+   * Replaces what the observer selects, from now on (as {@link ObservedTask.select}): e.g. widen an observer of the
+   * task's input and output to every processor while something is investigated, and narrow it back after.
+   */
+  select(selection: ObserverSelection): void
   /** Stops delivering events (those still queued are discarded). */
   detach(): void
   /** Resolves once every queued event has been delivered (or the observer was detached). */

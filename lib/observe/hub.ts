@@ -6,7 +6,7 @@
 import { error as errorFrame } from '../frames/constructors.js'
 import type { ErrorFrame, Frame, StartFrame } from '../frames/types.js'
 import type { Runtime } from '../core/runtime.js'
-import type { EventBatch, FlowDirection, ObservedTask, Observer, ObserverEvent, ObserverHandle, ObserverObject, ObserverStats } from './events.js'
+import type { EventBatch, FlowDirection, ObservedTask, Observer, ObserverEvent, ObserverHandle, ObserverObject, ObserverSelection, ObserverStats } from './events.js'
 import { eventCode, eventFilter, selectsProcessor, type EventFilter } from './event-filter.js'
 import { EventLog, powerOfTwo } from './event-log.js'
 import { later, ObserverQueue, type Delivery } from './observer-queue.js'
@@ -82,7 +82,7 @@ export function observerList(value: Observer | readonly Observer[] | undefined):
 }
 
 /** The observers of one task. */
-export class ObserverHub implements FrameTap, ObservedTask {
+export class ObserverHub implements FrameTap {
   readonly session = sessions++
   private attached: Attached[] = []
   private ended = false
@@ -154,9 +154,10 @@ export class ObserverHub implements FrameTap, ObservedTask {
     this.attached = [...this.attached, entry]
     this.reopen()
     this.limit = Math.max(this.limit, powerOfTwo(capacity))
-    this.select()
+    this.recompute()
     return {
       name,
+      select: (selection) => this.reselect(entry, selection),
       stats: () => {
         this.settle()
         return queue.stats()
@@ -166,7 +167,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
         queue.detach()
         this.attached = this.attached.filter((a) => a !== entry)
         this.reopen()
-        this.select()
+        this.recompute()
         if (this.attached.length === 0) this.log.clear()
       },
       idle: () => queue.idle(),
@@ -177,7 +178,7 @@ export class ObserverHub implements FrameTap, ObservedTask {
    * Merges what the attached observers select into what is recorded; the core's tap is installed only while some
    * observer wants frames leaving processors.
    */
-  private select(): void {
+  private recompute(): void {
     this.settle()
     this.wanted.fill(0)
     let paths: string[] | undefined = []
@@ -200,6 +201,17 @@ export class ObserverHub implements FrameTap, ObservedTask {
     const tap = this.wanted[DOWN] === 1 || this.wanted[UP] === 1 ? this : undefined
     if (tap !== undefined) this.runtime.tap = tap
     else if (this.runtime.tap === this) this.runtime.tap = undefined
+  }
+
+  /** Replaces what the observer of `entry` selects (see {@link ObservedTask.select}). */
+  private reselect(entry: Attached, selection: ObserverSelection): void {
+    if (selection === null || typeof selection !== 'object') throw new TypeError(`${this.name}: observer ${entry.queue.name}: a selection is an object ({ at, processors, kinds, directions })`)
+    const filter = eventFilter(`${this.name}: observer ${entry.queue.name}`, selection)
+    if (!this.attached.includes(entry)) return
+    this.settle()
+    entry.queue.reselect(filter)
+    entry.queue.onlySelectedFrom = Number.POSITIVE_INFINITY
+    this.recompute()
   }
 
   /** Recomputes {@link ObserverHub.open} from the attached observers. */
@@ -262,7 +274,8 @@ export class ObserverHub implements FrameTap, ObservedTask {
       const object = this.attached[i]?.observer
       if (object?.runTask === undefined) continue
       const inner = run
-      const task: ObservedTask = { name: this.name, session: this.session }
+      const entry = this.attached[i] as Attached
+      const task: ObservedTask = { name: this.name, session: this.session, select: (selection) => this.reselect(entry, selection) }
       run = () => (object.runTask as <R>(t: ObservedTask, r: () => R) => R)(task, inner)
     }
     return run()

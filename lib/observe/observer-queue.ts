@@ -68,13 +68,24 @@ export class ObserverQueue {
     /** True while the log has a delivery turn scheduled. */
     private readonly pending: () => boolean,
     /** What the observer selects; undefined: everything. */
-    readonly filter: EventFilter | undefined,
+    private selection: EventFilter | undefined,
     /** `"<task>/"`: processor names start with it. */
     private readonly prefix: string,
     /** Called when the queue has taken events: the log position up to which it has room again ({@link ObserverQueue.until}). */
     private readonly advanced: (until: number) => void = () => undefined,
   ) {
     this.next = log.written
+  }
+
+  /** What the observer selects; undefined: everything. */
+  get filter(): EventFilter | undefined {
+    return this.selection
+  }
+
+  /** Replaces what the observer selects (the task then recomputes what it records). */
+  reselect(filter: EventFilter | undefined): void {
+    this.selection = filter
+    this.selected.clear()
   }
 
   /** The position of the next event this observer needs. */

@@ -36,7 +36,9 @@ export interface OpenTelemetryOptions extends TurnOptions {
    */
   readonly storage?: boolean
   /**
-   * Per-processor spans (`apipeline.processing …`, `apipeline.ttfb …`) and frame counts. Default true. With false, the
+   * Per-processor spans (`apipeline.processing …`, `apipeline.ttfb …`) and frame counts. Default true. (A session
+   * whose span the tracer does not record — dropped by its sampler, or no SDK registered — costs only its lifecycle
+   * events, whatever this says, when the observer is given with the `observe` option.) With false, the
    * observer selects only the frames entering and leaving the task (`at: ['input', 'output']`): the stages are not
    * tapped at all, and the trace keeps the session and turn spans (TTFB, total, interrupted) and the frames in and out.
    */
@@ -226,6 +228,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): OpenTelemetry
     onEvents,
     runTask<T>(task: ObservedTask, run: () => T): T {
       const s = open(task.name, task.session, Date.now())
+      // A session the tracer does not record (its sampler dropped it, or no SDK is registered): nothing of it would be
+      // exported, so the observer takes only its lifecycle, and the task records no frame for it. Its context is
+      // still carried, so that spans made in its processors follow the same sampling decision.
+      if (!s.session.span.isRecording()) task.select({ at: [] })
       const entered = enterSession(s.session, run, storage)
       s.leave = entered.leave
       return entered.result

@@ -124,6 +124,60 @@ describe('observer selection', () => {
     expect(frames(down.events).filter((e) => e.processor === 'D/upper' && e.frame.type === 'text')).toHaveLength(9)
   })
 
+  it('select(): a running observer narrows to the lifecycle and widens again; the task taps the stages only meanwhile', async () => {
+    const task = new PipelineTask(bot(), { name: 'W' })
+    const watcher = collector({ name: 'watcher', at: ['input', 'output'] })
+    const handle = task.observe(watcher)
+    const reading = (async () => {
+      for await (const _ of task.frames()) void _
+    })()
+    const done = task.run()
+    expect(tapOf(task)).toBeUndefined()
+    await task.queueFrames([Frames.text('one')])
+    await sleep(20)
+    // Widened to every processor while something is investigated.
+    handle.select({})
+    expect(tapOf(task)).toBeDefined()
+    await task.queueFrames([Frames.text('two')])
+    await sleep(20)
+    // Narrowed to the lifecycle only: nothing of the stages or the task's ends is recorded any more.
+    handle.select({ at: [] })
+    expect(tapOf(task)).toBeUndefined()
+    await task.queueFrames([Frames.text('three')])
+    task.stopWhenDone()
+    await done
+    await reading
+    await task.observersIdle()
+    const texts = (at: string) =>
+      frames(watcher.events)
+        .filter((e) => e.at === at && e.frame.type === 'text')
+        .map((e) => (e.frame.type === 'text' ? e.frame.text : ''))
+    expect(texts('input')).toEqual(['one', 'two'])
+    expect(new Set(texts('processor'))).toEqual(new Set(['TWO', 'TWO!']))
+    expect(frames(watcher.events).filter((e) => e.at === 'processor').every((e) => e.processor.startsWith('W/'))).toBe(true)
+    expect(watcher.events.at(-1)?.type).toBe('ended')
+    expect(handle.stats()).toMatchObject({ dropped: 0, failures: 0 })
+    expect(() => handle.select({ at: ['inside' as never] })).toThrow(/observer at must be an array/)
+    expect(() => handle.select(null as never)).toThrow(TypeError)
+  })
+
+  it('select() from runTask: an observer that takes only the lifecycle of this task costs the task no recording', async () => {
+    const seen: ObserverEvent[] = []
+    const lifecycleOnly: ObserverObject = {
+      name: 'lifecycle',
+      onEvent: (e) => void seen.push(e),
+      runTask(task, runIt) {
+        task.select({ at: [] })
+        return runIt()
+      },
+    }
+    const other = collector({ name: 'other', at: ['output'] })
+    const task = await observe([lifecycleOnly, other])
+    expect(tapOf(task)).toBeUndefined()
+    expect(seen.map((e) => e.type)).toEqual(['started', 'ended'])
+    expect(frames(other.events).length).toBeGreaterThan(0)
+  })
+
   it('rejects a bad selection with a TypeError naming the option', () => {
     const task = new PipelineTask(bot(), { name: 'bad' })
     const onEvent = (): void => {}
