@@ -34,7 +34,7 @@ import { macrotask, onNextTurn } from '../internal/turn.js'
 import { stampEpoch } from '../interruption/epoch-stamp.js'
 import { ledgerOf } from '../interruption/ledger.js'
 import { readEpochOf } from '../interruption/read-epoch.js'
-import { yielded } from '../internal/yielded.js'
+import { Waiting, yielded } from '../internal/yielded.js'
 
 /** How the join orders branch output. */
 export type JoinMode = 'parallel' | 'sync' | 'sequential'
@@ -247,7 +247,7 @@ export class Junction implements AsyncIterableIterator<Frame>, BranchInputEvents
     }
     if (this.reader !== undefined) return Promise.reject(new TypeError('parallel: next() called while a read is pending'))
     return new Promise<IteratorResult<Frame>>((resolve, reject) => {
-      this.reader = { resolve, reject }
+      this.reader = new Waiting(resolve, reject)
       this.tryFeed()
     })
   }

@@ -9,6 +9,7 @@ import { asContext, Context, detachedContext, type DetachedRun, type ProcessorCo
 import type { ProcessorFn } from './processor.js'
 import { NOT_A_FRAME, pullOnce, Stage, type SyncPull } from './stage.js'
 import { onNextTurn } from '../internal/turn.js'
+import { Waiting } from '../internal/yielded.js'
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return (
@@ -69,7 +70,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 class SurfacingIterator<O> implements AsyncIterator<O> {
   private closed = false
   /** The pending `next()`: settled by the processor's result, or rejected at once when the run fails. */
-  private waiting: { resolve: (r: IteratorResult<O>) => void; reject: (err: unknown) => void } | undefined
+  private waiting: Waiting<IteratorResult<O>> | undefined
   /** The promise of the pending `next()`. */
   private current: Promise<IteratorResult<O>> | undefined
   private readonly again = (): Promise<IteratorResult<O>> => this.next()
@@ -78,7 +79,7 @@ class SurfacingIterator<O> implements AsyncIterator<O> {
   /** The processor's output when it is a guarded stage: pulled raw, this iterator being its guard. */
   private readonly stage: Stage | undefined
   private readonly request = (resolve: (r: IteratorResult<O>) => void, reject: (err: unknown) => void): void => {
-    this.waiting = { resolve, reject }
+    this.waiting = new Waiting(resolve, reject)
     this.pull()
   }
   /** Asks the processor for the pending `next()`'s result. */
