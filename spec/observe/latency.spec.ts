@@ -84,7 +84,9 @@ describe('latencyBreakdown', () => {
       expect(llm?.processing).toBeGreaterThanOrEqual(48)
       expect(llm?.frames).toBe(3)
       expect(tts?.ttfb).toBeGreaterThanOrEqual(4)
-      expect(tts?.firstOutput).toBeCloseTo(turn.ttfb as number, 0)
+      // The last stage's first output is the one that reached the sink: seen there a job later, at most.
+      expect(tts?.firstOutput).toBeLessThanOrEqual(turn.ttfb as number)
+      expect((turn.ttfb as number) - (tts?.firstOutput as number)).toBeLessThan(25)
     }
     const report = latency.report()
     expect(report).toMatchObject({ turns: 2, interrupted: 0 })
