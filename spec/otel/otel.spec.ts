@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Frames, PipelineTask, map, named, pipeline, type Frame, type Processor } from '../../lib/index.js'
 import { activeSession, openTelemetry, sessionContext } from '../../lib/otel/index.js'
 import { sleep } from '../helpers/collect.js'
+import { converse } from './conversation.js'
 
 const isText = (f: Frame): boolean => f.kind === 'data' && f.type === 'text'
 
@@ -51,21 +52,7 @@ describe('openTelemetry', () => {
     const N = 100
     const tasks = Array.from({ length: N }, (_, i) => new PipelineTask(bot, { name: `session-${i}`, observe: otel }))
     await Promise.all(
-      tasks.map(async (task) => {
-        let answers = 0
-        const reading = (async () => {
-          for await (const f of task.frames()) if (isText(f)) answers++
-        })()
-        const done = task.run()
-        for (let k = 0; k < 2; k++) {
-          await task.queueFrame(Frames.text(`question ${k}`))
-          for (let i = 0; i < 2000 && answers <= k; i++) await sleep(5)
-        }
-        task.stopWhenDone()
-        await done
-        await reading
-        await task.observersIdle()
-      }),
+      tasks.map((task) => converse(task)),
     )
     expect(otel.openSessions()).toBe(0)
     const spans = exporter.getFinishedSpans()
@@ -155,19 +142,7 @@ describe('openTelemetry', () => {
       }
     }
     const task = new PipelineTask(pipeline(probe, bot), { name: 'turns-only', observe: otel })
-    let answers = 0
-    const reading = (async () => {
-      for await (const f of task.frames()) if (isText(f)) answers++
-    })()
-    const done = task.run()
-    for (let k = 0; k < 2; k++) {
-      await task.queueFrame(Frames.text(`q${k}`))
-      for (let i = 0; i < 2000 && answers <= k; i++) await sleep(5)
-    }
-    task.stopWhenDone()
-    await done
-    await reading
-    await task.observersIdle()
+    await converse(task, 2, 'q')
     // The stages were not tapped.
     expect(taps.length).toBeGreaterThan(0)
     expect(taps.every((t) => t === undefined)).toBe(true)

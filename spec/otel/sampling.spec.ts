@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Frames, PipelineTask, map, named, pipeline, type Frame, type Processor } from '../../lib/index.js'
 import { openTelemetry } from '../../lib/otel/index.js'
 import { sleep } from '../helpers/collect.js'
+import { converse } from './conversation.js'
 
 const isText = (f: Frame): boolean => f.kind === 'data' && f.type === 'text'
 const manager = new AsyncLocalStorageContextManager()
@@ -47,19 +48,7 @@ function traced(sampler: Sampler) {
 /** Runs one session of two questions; resolves with the task once its observers have received everything. */
 async function session(bot: Processor, name: string, observe: ReturnType<typeof openTelemetry>): Promise<PipelineTask> {
   const task = new PipelineTask(bot, { name, observe })
-  let answers = 0
-  const reading = (async () => {
-    for await (const f of task.frames()) if (isText(f)) answers++
-  })()
-  const done = task.run()
-  for (let k = 0; k < 2; k++) {
-    await task.queueFrame(Frames.text(`question ${k}`))
-    for (let i = 0; i < 2000 && answers <= k; i++) await sleep(5)
-  }
-  task.stopWhenDone()
-  expect((await done).status).toBe('ended')
-  await reading
-  await task.observersIdle()
+  expect((await converse(task)).status).toBe('ended')
   return task
 }
 
