@@ -52,6 +52,8 @@ export class ObserverQueue {
   /** Whether the observer selects each processor it has met (only with a `processors` selection). */
   private readonly selected = new Map<string, boolean>()
   private batch: LogBatch | undefined
+  /** Counts the changes of selection: an event being delivered one by one re-reads the selection after a change. */
+  private selections = 0
   /**
    * The log position from which the task records nothing this observer does not select (every other observer selects
    * the same), so its events from there on need no check; infinity when that is not so. Kept by the hub.
@@ -86,6 +88,7 @@ export class ObserverQueue {
   reselect(filter: EventFilter | undefined): void {
     this.selection = filter
     this.selected.clear()
+    this.selections++
   }
 
   /** The position of the next event this observer needs. */
@@ -277,9 +280,11 @@ export class ObserverQueue {
       // observer may queue frames into the task), so that the checks above run again before anything more is read.
       const from = this.next
       const stop = from + Math.min(behind, EVENTS_PER_TURN - inTurn)
+      const selections = this.selections
       let awaited: PromiseLike<void> | undefined
-      // It also ends when the observer is detached (from its own handler, say): nothing more reaches it.
-      while (this.next < stop && log.written === written && !this.detached) {
+      // It also ends when the observer is detached or changes its selection (from its own handler, say): nothing more
+      // reaches it, or what comes next is checked against the new selection.
+      while (this.next < stop && log.written === written && !this.detached && this.selections === selections) {
         const n = this.next++
         if (filter !== undefined && !this.selects(n, filter)) continue
         this.delivered++

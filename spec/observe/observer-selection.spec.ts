@@ -161,6 +161,35 @@ describe('observer selection', () => {
     expect(() => handle.select(null as never)).toThrow(TypeError)
   })
 
+  it('select() from inside the handler applies to the very next event, queued ones included', async () => {
+    const task = new PipelineTask(bot(), { name: 'H' })
+    const got: ObserverEvent[] = []
+    const handle = task.observe({
+      name: 'self',
+      onEvent: (e) => {
+        got.push(e)
+        // At the first frame leaving a processor: the task's output only, from now on.
+        if (e.type === 'frame' && e.at === 'processor') handle.select({ at: ['output'] })
+      },
+    })
+    const reading = (async () => {
+      for await (const _ of task.frames()) void _
+    })()
+    const done = task.run()
+    // Everything queued in one job: the events after the first processor event are already queued when it is delivered.
+    await task.queueFrames(input())
+    task.stopWhenDone()
+    await done
+    await reading
+    await task.observersIdle()
+    const first = got.findIndex((e) => e.type === 'frame' && e.at === 'processor')
+    expect(first).toBeGreaterThan(0)
+    const after = frames(got.slice(first + 1))
+    expect(after.length).toBeGreaterThan(0)
+    expect(after.every((e) => e.at === 'output')).toBe(true)
+    expect(got.at(-1)?.type).toBe('ended')
+  })
+
   it('select() from runTask: an observer that takes only the lifecycle of this task costs the task no recording', async () => {
     const seen: ObserverEvent[] = []
     const lifecycleOnly: ObserverObject = {
