@@ -9,7 +9,7 @@ import {
   type Frame,
   type Processor, type ProcessorFn,
 } from '../../lib/index.js'
-import { collect, deferred, sleep, textFrames, texts, tick, types } from '../helpers/collect.js'
+import { collect, deferred, sleep, startTask, textFrames, texts, tick, types } from '../helpers/collect.js'
 
 /** A pass-through processor that records what it saw and whether its finally ran. */
 function probe(name: string, log: { seen: Frame[]; finallies: string[] }): Processor {
@@ -415,32 +415,21 @@ describe('input queue', () => {
   })
 
   it('frames queued by consecutive calls keep the order of the calls: an array that fits is queued at once', async () => {
-    const task = new PipelineTask(pipeline(), { inputCapacity: 10 })
+    const { task, out, finish } = startTask(pipeline(), { inputCapacity: 10 })
     // Not awaited: the array's frames are in the queue before the next call, so neither `c` nor `end` overtakes them.
     void task.queueFrames([Frames.text('a'), Frames.text('b')])
     void task.queueFrame(Frames.text('c'))
     task.stopWhenDone()
-    const out = task.frames()
-    const done = task.run()
-    const got: Frame[] = []
-    for await (const f of out) got.push(f)
-    expect((await done).status).toBe('ended')
-    expect(texts(got)).toEqual(['a', 'b', 'c'])
+    expect((await finish()).status).toBe('ended')
+    expect(texts(out)).toEqual(['a', 'b', 'c'])
   })
 
   it('queueFrames over an array longer than the queue waits for room and keeps the order', async () => {
-    const task = new PipelineTask(pipeline(), { inputCapacity: 4 })
-    const out = task.frames()
-    const done = task.run()
-    const reading = (async () => {
-      const got: Frame[] = []
-      for await (const f of out) got.push(f)
-      return got
-    })()
+    const { task, out, finish } = startTask(pipeline(), { inputCapacity: 4 })
     await task.queueFrames(textFrames(50))
     task.stopWhenDone()
-    expect((await done).status).toBe('ended')
-    expect(texts(await reading)).toEqual(texts(textFrames(50)))
+    expect((await finish()).status).toBe('ended')
+    expect(texts(out)).toEqual(texts(textFrames(50)))
   })
 
   it('queueFrame rejects non-frames with a TypeError and loses nothing queued', async () => {
