@@ -14,7 +14,7 @@ import {
   type ObserverObject,
   type Processor,
 } from '../../lib/index.js'
-import { sleep } from '../helpers/collect.js'
+import { sleep, startTask } from '../helpers/collect.js'
 
 const upper = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(f.text.toUpperCase()) : f), 'upper')
 const exclaim = map((f) => (f.kind === 'data' && f.type === 'text' ? Frames.text(`${f.text}!`) : f), 'exclaim')
@@ -125,13 +125,9 @@ describe('observer selection', () => {
   })
 
   it('select(): a running observer narrows to the lifecycle and widens again; the task taps the stages only meanwhile', async () => {
-    const task = new PipelineTask(bot(), { name: 'W' })
+    const { task, finish } = startTask(bot(), { name: 'W' })
     const watcher = collector({ name: 'watcher', at: ['input', 'output'] })
     const handle = task.observe(watcher)
-    const reading = (async () => {
-      for await (const _ of task.frames()) void _
-    })()
-    const done = task.run()
     expect(tapOf(task)).toBeUndefined()
     await task.queueFrames([Frames.text('one')])
     await sleep(20)
@@ -145,8 +141,7 @@ describe('observer selection', () => {
     expect(tapOf(task)).toBeUndefined()
     await task.queueFrames([Frames.text('three')])
     task.stopWhenDone()
-    await done
-    await reading
+    await finish()
     await task.observersIdle()
     const texts = (at: string) =>
       frames(watcher.events)
@@ -162,7 +157,7 @@ describe('observer selection', () => {
   })
 
   it('select() from inside the handler applies to the very next event, queued ones included', async () => {
-    const task = new PipelineTask(bot(), { name: 'H' })
+    const { task, finish } = startTask(bot(), { name: 'H' })
     const got: ObserverEvent[] = []
     const handle = task.observe({
       name: 'self',
@@ -172,15 +167,10 @@ describe('observer selection', () => {
         if (e.type === 'frame' && e.at === 'processor') handle.select({ at: ['output'] })
       },
     })
-    const reading = (async () => {
-      for await (const _ of task.frames()) void _
-    })()
-    const done = task.run()
     // Everything queued in one job: the events after the first processor event are already queued when it is delivered.
     await task.queueFrames(input())
     task.stopWhenDone()
-    await done
-    await reading
+    await finish()
     await task.observersIdle()
     const first = got.findIndex((e) => e.type === 'frame' && e.at === 'processor')
     expect(first).toBeGreaterThan(0)
