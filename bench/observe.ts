@@ -226,9 +226,14 @@ function variants(processor: () => Processor): Variant[] {
   let events = 0
   let batched = 0
   let ends = 0
-  const otel = (storage = false, perProcessor = true) => (): Observer[] => {
+  const otel = (storage = false, perProcessor = true, traceWith = tracer) => (): Observer[] => {
     exporter.reset()
-    return [openTelemetry({ tracer, isTurnStart, processor: processor(), storage, perProcessor })]
+    return [openTelemetry({ tracer: traceWith, isTurnStart, processor: processor(), storage, perProcessor })]
+  }
+  /** One observer of the task's input and output, counting their frame events. */
+  const endsOnly = (): Observer[] => {
+    ends = 0
+    return [{ name: 'ends', at: ['input', 'output'], onEvent: (e) => void (e.type === 'frame' && ends++) }]
   }
   const counting = (): Observer[] => {
     batched = 0
@@ -261,10 +266,7 @@ function variants(processor: () => Processor): Variant[] {
     },
     {
       name: "one observer, at: ['input', 'output']",
-      observers: () => {
-        ends = 0
-        return [{ name: 'ends', at: ['input', 'output'], onEvent: (e) => void (e.type === 'frame' && ends++) }]
-      },
+      observers: endsOnly,
       note: () => `${ends} events in the last run`,
     },
     { name: 'latencyBreakdown()', observers: () => [latencyBreakdown({ isTurnStart, processor: processor() })] },
@@ -275,7 +277,7 @@ function variants(processor: () => Processor): Variant[] {
     },
     {
       name: 'OpenTelemetry, no context manager, session not sampled (AlwaysOffSampler)',
-      observers: () => [openTelemetry({ tracer: unsampledTracer, isTurnStart, processor: processor() })],
+      observers: otel(false, true, unsampledTracer),
       target: 'target ≤ 1.25x',
     },
     {
@@ -308,10 +310,7 @@ function variants(processor: () => Processor): Variant[] {
     },
     {
       name: "run() (pull mode), one observer, at: ['input', 'output']",
-      observers: () => {
-        ends = 0
-        return [{ name: 'ends', at: ['input', 'output'], onEvent: (e) => void (e.type === 'frame' && ends++) }]
-      },
+      observers: endsOnly,
       pulled: true,
       baseline: NO_OBSERVER_RUN,
       note: () => `${ends} events in the last run`,
