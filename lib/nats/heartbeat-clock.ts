@@ -5,6 +5,7 @@
  * `turn.ts`).
  * @module
  */
+import { PerOwner } from '../internal/per-owner.js'
 
 /** What the clock calls: a link's heartbeat check. */
 export interface Ticking {
@@ -16,7 +17,7 @@ interface Clock {
   readonly members: Set<Ticking>
 }
 
-const clocks = new WeakMap<object, Map<number, Clock>>()
+const clocks = new PerOwner<object, number, Clock>()
 
 /**
  * Calls `member.tick()` every `periodMs` ms, on the timer shared by every member of `owner` (a connection) with the
@@ -31,11 +32,7 @@ const clocks = new WeakMap<object, Map<number, Clock>>()
  * ```
  */
 export function everyPeriod(owner: object, periodMs: number, member: Ticking): () => void {
-  let byPeriod = clocks.get(owner)
-  if (byPeriod === undefined) {
-    byPeriod = new Map()
-    clocks.set(owner, byPeriod)
-  }
+  const byPeriod = clocks.of(owner)
   let clock = byPeriod.get(periodMs)
   if (clock === undefined) {
     const members = new Set<Ticking>()
@@ -55,14 +52,13 @@ export function everyPeriod(owner: object, periodMs: number, member: Ticking): (
     byPeriod.set(periodMs, clock)
   }
   const { members } = clock
-  const owned = byPeriod
   members.add(member)
   return () => {
     if (!members.delete(member) || members.size > 0) return
-    const current = owned.get(periodMs)
+    const current = byPeriod.get(periodMs)
     if (current?.members === members) {
       clearInterval(current.timer)
-      owned.delete(periodMs)
+      byPeriod.delete(periodMs)
     }
   }
 }

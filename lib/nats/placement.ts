@@ -9,6 +9,7 @@
  */
 import { createInbox, type NatsConnection } from '@nats-io/transport-node'
 import { decodeLoadReport, loadSubject, probeSubject, type LoadReport } from './load-report.js'
+import { PerOwner } from '../internal/per-owner.js'
 
 /** A report is dropped when its worker sent none for this many of its periods. */
 const EXPIRY_PERIODS = 3
@@ -208,7 +209,7 @@ export class WorkerTable {
   }
 }
 
-const tables = new WeakMap<NatsConnection, Map<string, WorkerTable>>()
+const tables = new PerOwner<NatsConnection, string, WorkerTable>()
 
 /**
  * The worker table of `subject` on `nc` (one per connection and subject, shared by its `remote()` stages).
@@ -223,11 +224,7 @@ const tables = new WeakMap<NatsConnection, Map<string, WorkerTable>>()
  * ```
  */
 export function workersOf(nc: NatsConnection, subject: string): WorkerTable {
-  let bySubject = tables.get(nc)
-  if (bySubject === undefined) {
-    bySubject = new Map()
-    tables.set(nc, bySubject)
-  }
+  const bySubject = tables.of(nc)
   let table = bySubject.get(subject)
   if (table === undefined) {
     table = new WorkerTable(nc, subject)
