@@ -112,6 +112,15 @@ abstract class ProtoStage {
     return true
   }
   abstract read(): Promise<IteratorResult<Frame>>
+  /** The reaction of a derived read: the result, or the next read for a value that is not a frame (rule 6). */
+  protected readonly onDerived = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
+    if (r.done === true) this.finished = true
+    else if (!isFrameShaped(r.value)) return this.read()
+    return r
+  }
+  /** The rejection of a derived read: the stage recovers and reads on, or ends. */
+  protected readonly onDerivedError = (err: unknown): IteratorResult<Frame> | Promise<IteratorResult<Frame>> =>
+    this.recover(err) ? this.read() : DONE
   /** Teardown: the processor is returned (its `finally` runs once it is at a `yield`, or as soon as it resumes). */
   teardown(): void {
     this.finished = true
@@ -121,16 +130,9 @@ abstract class ProtoStage {
 
 /** The downstream generator awaits the derived promise of the guard's reaction. */
 class DerivedStage extends ProtoStage {
-  private readonly onResult = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
-    if (r.done === true) this.finished = true
-    else if (!isFrameShaped(r.value)) return this.read()
-    return r
-  }
-  private readonly onError = (err: unknown): IteratorResult<Frame> | Promise<IteratorResult<Frame>> =>
-    this.recover(err) ? this.read() : DONE
   read(): Promise<IteratorResult<Frame>> {
     if (this.finished) return Promise.resolve(DONE)
-    return this.inner.next().then(this.onResult, this.onError)
+    return this.inner.next().then(this.onDerived, this.onDerivedError)
   }
   /** The raw promise, for a consumer that guards this stage itself. */
   rawNext(): Promise<IteratorResult<Frame>> {
@@ -181,13 +183,6 @@ class SettleableStage extends ProtoStage {
  * parked on a read that teardown can end); otherwise derived. Incorrect (see the module documentation).
  */
 class ArmedWhenBusyStage extends SettleableStage {
-  private readonly onDerived = (r: IteratorResult<Frame>): IteratorResult<Frame> | Promise<IteratorResult<Frame>> => {
-    if (r.done === true) this.finished = true
-    else if (!isFrameShaped(r.value)) return this.read()
-    return r
-  }
-  private readonly onDerivedError = (err: unknown): IteratorResult<Frame> | Promise<IteratorResult<Frame>> =>
-    this.recover(err) ? this.read() : DONE
   override read(): Promise<IteratorResult<Frame>> {
     if (this.finished) return Promise.resolve(DONE)
     const before = this.view.pulls
