@@ -256,30 +256,14 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
 
   /** Takes the next item without waiting, or `undefined` when none is queued. */
   tryTake(): { value: T } | undefined {
-    if (this.refill !== undefined && this.priority.length === 0 && this.buffer.length === 0 && !this.closed) {
-      const direct = this.refill.read()
-      if (direct !== undefined) {
-        this.onDeliver?.(direct)
-        return yielded(direct)
-      }
-    }
-    if (this.priority.length > 0) {
-      const value = this.priority.shift() as T
-      this.onDeliver?.(value)
-      return yielded(value)
-    }
-    if (this.buffer.length > 0) {
-      const value = this.buffer.shift() as T
-      if (this.writers.length > 0 && this.buffer.length <= this.lowWater) this.admitWriters()
-      this.onDeliver?.(value)
-      return yielded(value)
-    }
-    return undefined
+    const value = this.tryValue()
+    return value === undefined ? undefined : yielded(value)
   }
 
   /**
    * The next item if one is available without waiting, else `undefined` (nothing queued, the end, or a failure:
-   * `tryNext()` / `next()` tell which). Like {@link tryNext} without the result object.
+   * `tryNext()` / `next()` tell which). Like {@link tryNext} without the result object. The priority lane comes first,
+   * then the normal lane; when both are empty, the `refill` source is read.
    */
   tryValue(): T | undefined {
     if (this.priority.length > 0) {
@@ -309,24 +293,8 @@ export class Channel<T> implements AsyncIterableIterator<T, undefined> {
    * queued item in one hop.
    */
   tryNext(): IteratorResult<T, undefined> | undefined {
-    if (this.refill !== undefined && this.priority.length === 0 && this.buffer.length === 0 && !this.closed) {
-      const direct = this.refill.read()
-      if (direct !== undefined) {
-        this.onDeliver?.(direct)
-        return yielded(direct)
-      }
-    }
-    if (this.priority.length > 0) {
-      const value = this.priority.shift() as T
-      this.onDeliver?.(value)
-      return yielded(value)
-    }
-    if (this.buffer.length > 0) {
-      const value = this.buffer.shift() as T
-      if (this.writers.length > 0 && this.buffer.length <= this.lowWater) this.admitWriters()
-      this.onDeliver?.(value)
-      return yielded(value)
-    }
+    const value = this.tryValue()
+    if (value !== undefined) return yielded(value)
     if (this.failure !== undefined) return undefined
     return this.closed ? DONE : undefined
   }
